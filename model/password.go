@@ -1,0 +1,149 @@
+package model
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2Params are the argon2id cost parameters, recorded in every PHC
+// string so that they can be raised later (hashes are upgraded at login).
+type Argon2Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+	SaltLen uint32
+	KeyLen  uint32
+}
+
+// DefaultArgon2 follows OWASP's recommendation for argon2id:
+// m=19 MiB, t=2, p=1.
+var DefaultArgon2 = Argon2Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+var b64 = base64.RawStdEncoding
+
+// Hasher hashes and verifies passwords with argon2id. Each hash in progress
+// costs its full memory, so at most one per core runs at a time and only a
+// bounded number wait; past that, callers get ErrBusy at once instead of
+// piling up memory.
+type Hasher struct {
+	params  Argon2Params
+	slots   chan struct{}
+	waiting atomic.Int64
+	maxWait int64
+	dummy   string
+}
+
+// NewHasher returns a Hasher using p, running at most GOMAXPROCS hashes at
+// once with a queue of 8 per slot.
+func NewHasher(p Argon2Params) *Hasher {
+	n := runtime.GOMAXPROCS(0)
+	h := &Hasher{params: p, slots: make(chan struct{}, n), maxWait: int64(8 * n)}
+	// A fixed hash to verify against when the username is unknown, so that
+	// the answer takes the same time whether or not the account exists.
+	h.dummy = h.hash([]byte("gatehouse-dummy-password"), make([]byte, p.SaltLen))
+	return h
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	if h.waiting.Add(1) > h.maxWait {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ErrBusy
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the PHC string of password:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if len(password) > MaxSecretInput {
+		return "", errors.New("password too long")
+	}
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("model: salt: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return h.hash([]byte(password), salt), nil
+}
+
+func (h *Hasher) hash(pw, salt []byte) string {
+	p := h.params
+	key := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// Verify reports whether password matches the PHC string encoded, and
+// whether the hash should be replaced because the parameters changed. An
+// empty encoded string (unknown user) is checked against a dummy hash so
+// the time taken does not reveal it; it never matches.
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+	if len(password) > MaxSecretInput {
+		return false, false, nil
+	}
+	target := encoded
+	if target == "" {
+		target = h.dummy
+	}
+	p, salt, key, err := parsePHC(target)
+	if err != nil {
+		return false, false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	h.release()
+	if encoded == "" {
+		return false, false, nil
+	}
+	ok = subtle.ConstantTimeCompare(got, key) == 1
+	rehash = p.Memory != h.params.Memory || p.Time != h.params.Time || p.Threads != h.params.Threads ||
+		uint32(len(key)) != h.params.KeyLen || uint32(len(salt)) != h.params.SaltLen
+	return ok, rehash, nil
+}
+
+func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
+	var p Argon2Params
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return p, nil, nil, errors.New("model: unsupported password hash format")
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return p, nil, nil, errors.New("model: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, fmt.Errorf("model: argon2 parameters: %w", err)
+	}
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return p, nil, nil, fmt.Errorf("model: argon2 salt: %w", err)
+	}
+	key, err := b64.DecodeString(parts[5])
+	if err != nil {
+		return p, nil, nil, fmt.Errorf("model: argon2 key: %w", err)
+	}
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	return p, salt, key, nil
+}

@@ -1,0 +1,173 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session is a browser login. The cookie holds a random 256-bit value; only
+// its SHA-256 is stored, as the record's key, so a copied database does not
+// hold usable sessions and a lookup is one read by key.
+type Session struct {
+	ID        string `storm:"id"` // HashToken(cookie value)
+	UserID    int    `storm:"index"`
+	CreatedAt time.Time
+	LastSeen  time.Time
+	IP        string
+	UserAgent string
+}
+
+// SessionPolicy bounds how long a session lives.
+type SessionPolicy struct {
+	Idle time.Duration // since last use
+	Max  time.Duration // since login
+}
+
+// Expired reports whether s is past its idle or absolute timeout at now.
+func (s Session) Expired(p SessionPolicy, now time.Time) bool {
+	return now.Sub(s.LastSeen) >= p.Idle || now.Sub(s.CreatedAt) >= p.Max
+}
+
+// CreateSession starts a session for userID and returns the cookie value
+// (shown to the browser only) and the stored record. A new id at every
+// login means a session id planted before login is worthless. The login is
+// audited (with method, e.g. "password") in the same transaction.
+func (s *Store) CreateSession(userID int, ip, userAgent string, by Actor, method string) (string, Session, error) {
+	token := RandomToken(32)
+	now := s.now().UTC()
+	if len(userAgent) > 256 {
+		userAgent = userAgent[:256]
+	}
+	sess := Session{ID: HashToken(token), UserID: userID, CreatedAt: now, LastSeen: now, IP: ip, UserAgent: userAgent}
+	err := s.Update(func(tx *Tx) error {
+		u, err := tx.User(userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.n.Save(&sess); err != nil {
+			return err
+		}
+		return tx.Audit(by, EventLoginSucceeded, u.ID, u.Username, method)
+	})
+	if err != nil {
+		return "", Session{}, fmt.Errorf("model: create session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// SessionByToken returns the live session for a cookie value and its user,
+// in one read transaction. Expired sessions and sessions of deleted users
+// are ErrNotFound.
+func (s *Store) SessionByToken(token string, p SessionPolicy) (sess Session, u User, err error) {
+	if token == "" || len(token) > 128 {
+		return Session{}, User{}, ErrNotFound
+	}
+	id := HashToken(token)
+	err = s.View(func(tx *Tx) error {
+		if err := tx.n.One("ID", id, &sess); err != nil {
+			return mapErr(err)
+		}
+		if sess.Expired(p, s.now()) {
+			return ErrNotFound
+		}
+		u, err = tx.User(sess.UserID)
+		return err
+	})
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	return sess, u, nil
+}
+
+// TouchSession records that the session was used at now. Callers write it
+// at most once a minute per session so browsing does not cost a disk sync
+// per request.
+func (s *Store) TouchSession(id string) error {
+	now := s.now().UTC()
+	return s.Update(func(tx *Tx) error {
+		err := tx.n.UpdateField(&Session{ID: id}, "LastSeen", now)
+		if errors.Is(err, ErrNotFound) || errors.Is(mapErr(err), ErrNotFound) {
+			return nil // logged out meanwhile
+		}
+		return err
+	})
+}
+
+// DeleteSession ends one session; a missing session is not an error.
+func (s *Store) DeleteSession(id string) error {
+	return s.Update(func(tx *Tx) error {
+		err := tx.n.DeleteStruct(&Session{ID: id})
+		if errors.Is(mapErr(err), ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// EndSession ends a session at logout and audits it in one transaction.
+func (s *Store) EndSession(id string, by Actor) error {
+	return s.Update(func(tx *Tx) error {
+		var sess Session
+		if err := tx.n.One("ID", id, &sess); err != nil {
+			return mapErr(err)
+		}
+		if err := tx.n.DeleteStruct(&sess); err != nil {
+			return err
+		}
+		return tx.Audit(by, EventLogout, by.UserID, by.Name, "")
+	})
+}
+
+// SessionsOf returns the sessions of a user.
+func (s *Store) SessionsOf(userID int) (out []Session, err error) {
+	err = s.View(func(tx *Tx) error {
+		err := tx.n.Find("UserID", userID, &out)
+		if errors.Is(mapErr(err), ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	return out, err
+}
+
+// deleteSessionsOf ends all sessions of userID except keep (a session id).
+func (tx *Tx) deleteSessionsOf(userID int, keep string) error {
+	var list []Session
+	if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+		return fmt.Errorf("model: sessions of user %d: %w", userID, err)
+	}
+	for i := range list {
+		if list[i].ID == keep {
+			continue
+		}
+		if err := tx.n.DeleteStruct(&list[i]); err != nil {
+			return fmt.Errorf("model: end session: %w", err)
+		}
+	}
+	return nil
+}
+
+// PurgeSessions deletes the sessions that expired under p and returns how
+// many it deleted.
+func (s *Store) PurgeSessions(p SessionPolicy) (int, error) {
+	now := s.now()
+	n := 0
+	err := s.Update(func(tx *Tx) error {
+		var list []Session
+		if err := tx.n.All(&list); err != nil {
+			return err
+		}
+		for i := range list {
+			if !list[i].Expired(p, now) {
+				continue
+			}
+			if err := tx.n.DeleteStruct(&list[i]); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,247 @@
+package model
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/asdine/storm/v3"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// File names inside the data directory.
+const (
+	DBFile              = "gatehouse.db"
+	KeyFile             = "gatehouse.key"
+	InitialPasswordFile = "initial-admin-password"
+	// SchemaVersion is the layout this build writes. A database with a newer
+	// schema is refused; older ones are migrated in migrate.
+	SchemaVersion = 1
+	metaBucket    = "gatehouse_meta"
+	keyLen        = 32
+)
+
+// Options configure Open.
+type Options struct {
+	// Create allows creating the data directory, database and key file.
+	// Only `serve` sets it: the CLI never creates a database.
+	Create bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Argon2 overrides the hashing parameters (tests use cheaper ones).
+	Argon2 *Argon2Params
+	// AuditMax bounds the audit log; 0 means DefaultAuditMax.
+	AuditMax uint64
+	// LockTimeout is how long to wait for another process's file lock.
+	LockTimeout time.Duration
+}
+
+// Store is Gatehouse's database: a Storm node on one bbolt file, plus the
+// data directory's secret key.
+type Store struct {
+	db       *storm.DB
+	dir      string
+	key      []byte
+	hasher   *Hasher
+	now      func() time.Time
+	auditMax uint64
+}
+
+// Tx is one bbolt transaction. All multi-step changes run inside one.
+type Tx struct {
+	n storm.Node
+	s *Store
+}
+
+// Open opens the database in dir. It fails with ErrInUse when another
+// process holds it (after LockTimeout, default 1 s), ErrNoDatabase when
+// there is none and opts.Create is false, and ErrCorrupt when the file
+// cannot be read; the file is never modified in those cases.
+func Open(dir string, opts Options) (*Store, error) {
+	path := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if !opts.Create {
+			return nil, fmt.Errorf("%w in %s (looked for %s)", ErrNoDatabase, dir, path)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("model: create data directory: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	timeout := opts.LockTimeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	db, err := storm.Open(path, storm.BoltOptions(0o600, &bolt.Options{Timeout: timeout}))
+	if err != nil {
+		return nil, classifyOpenError(dir, path, err)
+	}
+	s := &Store{db: db, dir: dir, now: opts.Now, auditMax: opts.AuditMax}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.auditMax == 0 {
+		s.auditMax = DefaultAuditMax
+	}
+	params := DefaultArgon2
+	if opts.Argon2 != nil {
+		params = *opts.Argon2
+	}
+	s.hasher = NewHasher(params)
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadKey(opts.Create); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func classifyOpenError(dir, path string, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("data directory %s is %w (its database is locked)", dir, ErrInUse)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	// bbolt reports damage in several ways (invalid, checksum, version
+	// mismatch, file too small); none of them writes to the file.
+	return fmt.Errorf("%s: %w (%v); it was left untouched: restore it from a backup", path, ErrCorrupt, err)
+}
+
+// migrate writes the schema marker of a new database and refuses a newer one.
+func (s *Store) migrate() error {
+	var v int
+	err := s.db.Get(metaBucket, "schema", &v)
+	switch {
+	case errors.Is(err, storm.ErrNotFound):
+		return s.db.Set(metaBucket, "schema", SchemaVersion)
+	case err != nil:
+		return fmt.Errorf("%s: %w (%v)", filepath.Join(s.dir, DBFile), ErrCorrupt, err)
+	case v > SchemaVersion:
+		return fmt.Errorf("the database has schema %d, newer than this gatehouse (%d): run the newer release", v, SchemaVersion)
+	}
+	return nil
+}
+
+func (s *Store) loadKey(create bool) error {
+	path := filepath.Join(s.dir, KeyFile)
+	key, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(key) == keyLen:
+		s.key = key
+		return nil
+	case err == nil:
+		return fmt.Errorf("key file %s has %d bytes, want %d: restore it from your backup", path, len(key), keyLen)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("model: read key file: %w", err)
+	case !create:
+		return nil // CLI commands on a stopped panel need no key.
+	}
+	key = make([]byte, keyLen)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("model: generate key: %w", err)
+	}
+	if err := writeFileSync(path, key, 0o600); err != nil {
+		return fmt.Errorf("model: write key file: %w", err)
+	}
+	s.key = key
+	return nil
+}
+
+// writeFileSync creates path exclusively with mode and syncs it.
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Key returns the data directory's 32-byte secret key (nil when a CLI
+// command opened a database without one).
+func (s *Store) Key() []byte { return s.key }
+
+// Hasher returns the store's password hasher.
+func (s *Store) Hasher() *Hasher { return s.hasher }
+
+// Now returns the store clock's time.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Update runs fn in one read-write transaction: everything fn does commits
+// together or not at all.
+func (s *Store) Update(fn func(*Tx) error) error {
+	return s.db.Bolt.Update(func(btx *bolt.Tx) error {
+		return fn(&Tx{n: s.db.WithTransaction(btx), s: s})
+	})
+}
+
+// View runs fn in one read-only transaction.
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.Bolt.View(func(btx *bolt.Tx) error {
+		return fn(&Tx{n: s.db.WithTransaction(btx), s: s})
+	})
+}
+
+// Backup writes a consistent copy of the database to w while the store
+// stays in use (one read transaction).
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.Bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// mapErr turns Storm's not-found into ErrNotFound.
+func mapErr(err error) error {
+	if errors.Is(err, storm.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// meta reads a value from the meta bucket.
+func (tx *Tx) meta(key string, to any) error { return mapErr(tx.n.Get(metaBucket, key, to)) }
+
+// setMeta writes a value to the meta bucket.
+func (tx *Tx) setMeta(key string, v any) error { return tx.n.Set(metaBucket, key, v) }
+
+// SystemDataDir is where a packaged install keeps its data.
+const SystemDataDir = "/var/lib/gatehouse"
+
+// DefaultDataDir is the data directory when none is configured:
+// /var/lib/gatehouse when it holds a Gatehouse database, else ./data.
+func DefaultDataDir() string {
+	if _, err := os.Stat(filepath.Join(SystemDataDir, DBFile)); err == nil {
+		return SystemDataDir
+	}
+	return "data"
+}

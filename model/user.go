@@ -1,0 +1,350 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// User is a panel user. Every user manages every user: there are no roles.
+type User struct {
+	ID           int `storm:"id,increment"`
+	Username     string
+	UsernameKey  string `storm:"index"` // lower-cased, for uniqueness ignoring case
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+	// PasswordChangedAt is when the password was last set.
+	PasswordChangedAt time.Time
+	// TOTPEnabled is true once two-factor authentication is confirmed.
+	TOTPEnabled bool
+	// Passkeys counts the registered passkeys (kept in step by the passkey code).
+	Passkeys int
+}
+
+// Actor is who makes a change, for the audit log: a user, or the CLI.
+type Actor struct {
+	UserID int
+	Name   string
+	IP     string
+}
+
+// CLIActor is the actor of changes made with the gatehouse command.
+var CLIActor = Actor{Name: "cli"}
+
+// ActorFor returns the actor for user u acting from ip.
+func ActorFor(u User, ip string) Actor { return Actor{UserID: u.ID, Name: u.Username, IP: ip} }
+
+// NewUser is the input to CreateUser.
+type NewUser struct {
+	Username string
+	Password string
+	Email    string
+}
+
+// Validate checks every field and returns a ValidationError naming each
+// invalid one.
+func (in NewUser) Validate() error {
+	v := &ValidationError{}
+	v.AddErr("username", ValidateUsername(in.Username))
+	v.AddErr("password", ValidatePassword(in.Password))
+	v.AddErr("email", ValidateEmail(in.Email))
+	return v.Err()
+}
+
+// UserPatch changes some fields of a user; nil fields keep their value.
+type UserPatch struct {
+	Username *string
+	Email    *string
+}
+
+// Validate checks the fields that are set.
+func (p UserPatch) Validate() error {
+	v := &ValidationError{}
+	if p.Username != nil {
+		v.AddErr("username", ValidateUsername(*p.Username))
+	}
+	if p.Email != nil {
+		v.AddErr("email", ValidateEmail(*p.Email))
+	}
+	return v.Err()
+}
+
+func usernameKey(name string) string { return strings.ToLower(name) }
+
+func errUsernameTaken() error { return FieldError("username", "this username is already taken") }
+
+// CreateUser validates in, hashes the password (outside the write
+// transaction, so the lock is not held for the hash), and saves the user
+// with its audit event in one transaction.
+func (s *Store) CreateUser(ctx context.Context, in NewUser, by Actor) (User, error) {
+	if err := in.Validate(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC()
+	u := User{Username: in.Username, UsernameKey: usernameKey(in.Username), Email: in.Email,
+		PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
+	err = s.Update(func(tx *Tx) error {
+		if _, err := tx.UserByName(in.Username); err == nil {
+			return fmt.Errorf("model: create user %q: %w", in.Username, errors.Join(ErrConflict, errUsernameTaken()))
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := tx.n.Save(&u); err != nil {
+			return fmt.Errorf("model: save user: %w", err)
+		}
+		return tx.Audit(by, EventUserCreated, u.ID, u.Username, "")
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// User returns the user with id.
+func (s *Store) User(id int) (u User, err error) {
+	err = s.View(func(tx *Tx) error { u, err = tx.User(id); return err })
+	return u, err
+}
+
+// UserByName returns the user named name, ignoring case.
+func (s *Store) UserByName(name string) (u User, err error) {
+	err = s.View(func(tx *Tx) error { u, err = tx.UserByName(name); return err })
+	return u, err
+}
+
+// Users returns all users ordered by id.
+func (s *Store) Users() (us []User, err error) {
+	err = s.View(func(tx *Tx) error { us, err = tx.Users(); return err })
+	return us, err
+}
+
+// User returns the user with id.
+func (tx *Tx) User(id int) (User, error) {
+	var u User
+	if err := tx.n.One("ID", id, &u); err != nil {
+		return User{}, fmt.Errorf("model: user %d: %w", id, mapErr(err))
+	}
+	return u, nil
+}
+
+// UserByName returns the user named name, ignoring case.
+func (tx *Tx) UserByName(name string) (User, error) {
+	var u User
+	if err := tx.n.One("UsernameKey", usernameKey(name), &u); err != nil {
+		return User{}, fmt.Errorf("model: user %q: %w", name, mapErr(err))
+	}
+	return u, nil
+}
+
+// Users returns all users ordered by id.
+func (tx *Tx) Users() ([]User, error) {
+	var us []User
+	if err := tx.n.All(&us); err != nil {
+		return nil, fmt.Errorf("model: list users: %w", err)
+	}
+	return us, nil
+}
+
+// CountUsers returns the number of users.
+func (tx *Tx) CountUsers() (int, error) {
+	n, err := tx.n.Count(&User{})
+	if err != nil {
+		return 0, fmt.Errorf("model: count users: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateUser applies p to the user with id and records one audit event per
+// changed field, all in one transaction.
+func (s *Store) UpdateUser(id int, p UserPatch, by Actor) (User, error) {
+	if err := p.Validate(); err != nil {
+		return User{}, err
+	}
+	var u User
+	err := s.Update(func(tx *Tx) error {
+		var err error
+		if u, err = tx.User(id); err != nil {
+			return err
+		}
+		if p.Username != nil && *p.Username != u.Username {
+			if other, err := tx.UserByName(*p.Username); err == nil && other.ID != id {
+				return fmt.Errorf("model: rename user %d: %w", id, errors.Join(ErrConflict, errUsernameTaken()))
+			} else if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err := tx.Audit(by, EventUserRenamed, u.ID, *p.Username, u.Username+" → "+*p.Username); err != nil {
+				return err
+			}
+			u.Username, u.UsernameKey = *p.Username, usernameKey(*p.Username)
+		}
+		if p.Email != nil && *p.Email != u.Email {
+			if err := tx.Audit(by, EventEmailChanged, u.ID, u.Username, u.Email+" → "+*p.Email); err != nil {
+				return err
+			}
+			u.Email = *p.Email
+		}
+		if err := tx.n.Save(&u); err != nil {
+			return fmt.Errorf("model: save user %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// SetPassword validates and sets the password of the user with id and ends
+// all of that user's sessions except keepSession (the one that made the
+// change; empty ends them all). Setting the first admin's password removes
+// the initial-admin-password file.
+func (s *Store) SetPassword(ctx context.Context, id int, password string, keepSession string, by Actor) error {
+	if err := ValidatePassword(password); err != nil {
+		return FieldError("password", err.Error())
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	var initialAdmin int
+	err = s.Update(func(tx *Tx) error {
+		u, err := tx.User(id)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		u.PasswordChangedAt = s.now().UTC()
+		if err := tx.n.Save(&u); err != nil {
+			return fmt.Errorf("model: save user %d: %w", id, err)
+		}
+		if err := tx.deleteSessionsOf(id, keepSession); err != nil {
+			return err
+		}
+		if err := tx.meta("initial_admin", &initialAdmin); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return tx.Audit(by, EventPasswordChanged, u.ID, u.Username, "")
+	})
+	if err != nil {
+		return err
+	}
+	if initialAdmin == id {
+		if err := os.Remove(filepath.Join(s.dir, InitialPasswordFile)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("model: remove %s: %w", InitialPasswordFile, err)
+		}
+	}
+	return nil
+}
+
+// DeleteUser deletes the user with id and its sessions. The count check and
+// the delete run in one write transaction, and bbolt runs one write
+// transaction at a time, so two racing deletes can never remove the last
+// two users.
+func (s *Store) DeleteUser(id int, by Actor) error {
+	return s.Update(func(tx *Tx) error {
+		u, err := tx.User(id)
+		if err != nil {
+			return err
+		}
+		n, err := tx.CountUsers()
+		if err != nil {
+			return err
+		}
+		if n <= 1 {
+			return fmt.Errorf("model: delete user %d: %w", id, ErrLastUser)
+		}
+		if err := tx.deleteSessionsOf(id, ""); err != nil {
+			return err
+		}
+		for _, hook := range deleteUserHooks {
+			if err := hook(tx, id); err != nil {
+				return err
+			}
+		}
+		if err := tx.n.DeleteStruct(&u); err != nil {
+			return fmt.Errorf("model: delete user %d: %w", id, err)
+		}
+		return tx.Audit(by, EventUserDeleted, u.ID, u.Username, "")
+	})
+}
+
+// deleteUserHooks remove records that belong to a user (tokens, passkeys)
+// inside DeleteUser's transaction.
+var deleteUserHooks []func(tx *Tx, userID int) error
+
+// Authenticate checks username and password. Unknown users cost the same
+// hashing work as known ones. When the stored hash uses old parameters it is
+// upgraded. Every failure is ErrInvalidCredentials (or ErrBusy).
+func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
+	u, err := s.UserByName(username)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, err
+	}
+	ok, rehash, verr := s.hasher.Verify(ctx, u.PasswordHash, password)
+	if verr != nil {
+		return User{}, verr
+	}
+	if !ok || u.ID == 0 {
+		return User{}, ErrInvalidCredentials
+	}
+	if rehash {
+		if hash, err := s.hasher.Hash(ctx, password); err == nil {
+			_ = s.Update(func(tx *Tx) error {
+				cur, err := tx.User(u.ID)
+				if err != nil || cur.PasswordHash != u.PasswordHash {
+					return err // changed meanwhile: keep the newer hash
+				}
+				return tx.n.UpdateField(&User{ID: u.ID}, "PasswordHash", hash)
+			})
+		}
+	}
+	return u, nil
+}
+
+// EnsureAdmin creates the user "admin" when the database has no users. The
+// password is adminPassword, or a random one that is written to
+// initial-admin-password (mode 0600) in the data directory. It returns the
+// generated password ("" when none was generated) and whether a user was
+// created.
+func (s *Store) EnsureAdmin(ctx context.Context, adminPassword string) (generated string, created bool, err error) {
+	var n int
+	if err := s.View(func(tx *Tx) error { n, err = tx.CountUsers(); return err }); err != nil {
+		return "", false, err
+	}
+	if n > 0 {
+		return "", false, nil
+	}
+	pw := adminPassword
+	if pw == "" {
+		pw = RandomPassword()
+		generated = pw
+	}
+	in := NewUser{Username: "admin", Password: pw, Email: "admin@localhost.localdomain"}
+	if err := ValidatePassword(pw); err != nil {
+		return "", false, fmt.Errorf("GATEHOUSE_ADMIN_PASSWORD: %w", err)
+	}
+	u, err := s.CreateUser(ctx, in, Actor{Name: "system"})
+	if err != nil {
+		return "", false, err
+	}
+	if generated != "" {
+		if err := s.Update(func(tx *Tx) error { return tx.setMeta("initial_admin", u.ID) }); err != nil {
+			return "", false, err
+		}
+		path := filepath.Join(s.dir, InitialPasswordFile)
+		os.Remove(path)
+		if err := writeFileSync(path, []byte(pw+"\n"), 0o600); err != nil {
+			return "", false, fmt.Errorf("model: write %s: %w", path, err)
+		}
+	}
+	return generated, true, nil
+}
