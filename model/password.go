@@ -136,6 +136,10 @@ func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, fmt.Errorf("model: argon2 parameters: %w", err)
 	}
+	// argon2.IDKey panics on t=0 or p=0; a damaged hash must not crash a login.
+	if p.Time < 1 || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > 4<<20 || p.Time > 100 {
+		return p, nil, nil, errors.New("model: argon2 parameters out of range")
+	}
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {
 		return p, nil, nil, fmt.Errorf("model: argon2 salt: %w", err)

@@ -11,11 +11,15 @@ import (
 
 // RandomToken returns n random bytes encoded as unpadded base64url.
 func RandomToken(n int) string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+}
+
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic("model: crypto/rand failed: " + err.Error()) // never happens on Linux ≥ 3.17
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 // HashToken returns the hex SHA-256 of a secret token value: the form in

@@ -16,6 +16,9 @@ type Session struct {
 	LastSeen  time.Time
 	IP        string
 	UserAgent string
+	// ReauthAt is when the user last re-entered the password in this
+	// session, which unlocks sensitive changes for a few minutes.
+	ReauthAt time.Time
 }
 
 // SessionPolicy bounds how long a session lives.
@@ -91,6 +94,14 @@ func (s *Store) TouchSession(id string) error {
 			return nil // logged out meanwhile
 		}
 		return err
+	})
+}
+
+// MarkReauth records that the session's user re-entered the password now.
+func (s *Store) MarkReauth(id string) error {
+	now := s.now().UTC()
+	return s.Update(func(tx *Tx) error {
+		return mapErr(tx.n.UpdateField(&Session{ID: id}, "ReauthAt", now))
 	})
 }
 

@@ -2,12 +2,15 @@ package model
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/asdine/storm/v3"
@@ -74,12 +77,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
+	} else if err := checkFile(path); err != nil {
+		// bbolt would initialise an empty file (overwriting it) and panic or
+		// fault on a truncated one instead of returning an error.
+		return nil, classifyOpenError(dir, path, err)
 	}
 	timeout := opts.LockTimeout
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	db, err := storm.Open(path, storm.BoltOptions(0o600, &bolt.Options{Timeout: timeout}))
+	db, err := openDB(path, timeout)
 	if err != nil {
 		return nil, classifyOpenError(dir, path, err)
 	}
@@ -104,6 +111,90 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDB opens the bbolt file and wraps it in Storm. A damaged file can
+// make bbolt panic (or fault on its memory map) rather than return an
+// error; that is reported as an error, and the bbolt handle is closed when
+// Storm's own start-up fails (storm.Open leaves it open).
+func openDB(path string, timeout time.Duration) (db *storm.DB, err error) {
+	var bdb *bolt.DB
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("bbolt: %v", r)
+		}
+		if err != nil && bdb != nil {
+			func() {
+				defer func() { _ = recover() }()
+				bdb.Close()
+			}()
+		}
+	}()
+	bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	return storm.Open(path, storm.UseDB(bdb))
+}
+
+// checkFile reads the two meta pages of a bbolt file the way bbolt lays
+// them out (a 16-byte page header, then magic, version, page size, flags,
+// root bucket, freelist, high-water page id, txid and an FNV-64a checksum
+// of the fields before it) and checks that the newest valid one describes
+// a database that fits in the file. It only reads the file.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	readMeta := func(off int64) (pageSize, pgid, txid uint64, ok bool) {
+		var b [16 + 64]byte
+		if _, err := f.ReadAt(b[:], off); err != nil {
+			return 0, 0, 0, false
+		}
+		m := b[16:]
+		le := binary.NativeEndian
+		h := fnv.New64a()
+		h.Write(m[:56])
+		if le.Uint32(m[0:]) != 0xED0CDAED || le.Uint32(m[4:]) != 2 || le.Uint64(m[56:]) != h.Sum64() {
+			return 0, 0, 0, false
+		}
+		return uint64(le.Uint32(m[8:])), le.Uint64(m[40:]), le.Uint64(m[48:]), true
+	}
+	var best struct{ pageSize, pgid, txid uint64 }
+	found := false
+	use := func(ps, pgid, txid uint64, ok bool) {
+		if ok && ps > 0 && (!found || txid > best.txid) {
+			best.pageSize, best.pgid, best.txid, found = ps, pgid, txid, true
+		}
+	}
+	ps0, pgid0, txid0, ok0 := readMeta(0)
+	use(ps0, pgid0, txid0, ok0)
+	if ok0 && ps0 > 0 {
+		use(readMeta(int64(ps0)))
+	} else {
+		for i := 0; i <= 14; i++ {
+			if ps, pgid, txid, ok := readMeta(1024 << i); ok && ps == 1024<<i {
+				use(ps, pgid, txid, ok)
+				break
+			}
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	switch {
+	case fi.Size() == 0:
+		return errors.New("empty file")
+	case !found:
+		return bolterrors.ErrInvalid
+	case best.pgid > uint64(fi.Size())/best.pageSize:
+		return fmt.Errorf("file is truncated: %d bytes, the database needs %d", fi.Size(), best.pgid*best.pageSize)
+	}
+	return nil
 }
 
 func classifyOpenError(dir, path string, err error) error {
@@ -146,6 +237,18 @@ func (s *Store) loadKey(create bool) error {
 		return fmt.Errorf("model: read key file: %w", err)
 	case !create:
 		return nil // CLI commands on a stopped panel need no key.
+	}
+	// Never silently make a new key while secrets sealed with the old one
+	// exist: they could not be opened any more.
+	var sealed bool
+	if err := s.View(func(tx *Tx) error { sealed, err = tx.hasSealedSecrets(); return err }); err != nil {
+		return err
+	}
+	if sealed {
+		return fmt.Errorf("key file %s is missing, but the database holds two-factor secrets sealed with it: "+
+			"restore the key file from your backup (a backup is %s and %s), or turn 2FA off for each user "+
+			"with `gatehouse user 2fa-off NAME` (it works while the panel is stopped) and start again",
+			path, DBFile, KeyFile)
 	}
 	key = make([]byte, keyLen)
 	if _, err := rand.Read(key); err != nil {

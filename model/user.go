@@ -22,6 +22,13 @@ type User struct {
 	PasswordChangedAt time.Time
 	// TOTPEnabled is true once two-factor authentication is confirmed.
 	TOTPEnabled bool
+	// TOTPSecret is the base32 secret sealed with the data directory's key.
+	TOTPSecret []byte
+	// TOTPLastStep is the last accepted RFC 6238 time step; codes of this
+	// step or earlier are refused (no replay).
+	TOTPLastStep int64
+	// RecoveryHashes are the SHA-256 hashes of the unused recovery codes.
+	RecoveryHashes []string
 	// Passkeys counts the registered passkeys (kept in step by the passkey code).
 	Passkeys int
 }
@@ -138,11 +145,21 @@ func (tx *Tx) User(id int) (User, error) {
 
 // UserByName returns the user named name, ignoring case.
 func (tx *Tx) UserByName(name string) (User, error) {
-	var u User
-	if err := tx.n.One("UsernameKey", usernameKey(name), &u); err != nil {
-		return User{}, fmt.Errorf("model: user %q: %w", name, mapErr(err))
+	key := usernameKey(name)
+	var list []User
+	// Storm's list index panics on an empty value and matches by prefix
+	// (value + "__"), so "bob" would also find "bob__x": keep exact matches.
+	if key != "" {
+		if err := tx.n.Find("UsernameKey", key, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+			return User{}, fmt.Errorf("model: user %q: %w", name, err)
+		}
 	}
-	return u, nil
+	for _, u := range list {
+		if u.UsernameKey == key {
+			return u, nil
+		}
+	}
+	return User{}, fmt.Errorf("model: user %q: %w", name, ErrNotFound)
 }
 
 // Users returns all users ordered by id.
@@ -332,18 +349,26 @@ func (s *Store) EnsureAdmin(ctx context.Context, adminPassword string) (generate
 	if err := ValidatePassword(pw); err != nil {
 		return "", false, fmt.Errorf("GATEHOUSE_ADMIN_PASSWORD: %w", err)
 	}
+	// The password file is written before the user is committed: a crash
+	// in between leaves no user, and the next start makes both anew. The
+	// other order could leave an admin whose password nobody knows.
+	path := filepath.Join(s.dir, InitialPasswordFile)
+	if generated != "" {
+		os.Remove(path)
+		if err := writeFileSync(path, []byte(pw+"\n"), 0o600); err != nil {
+			return "", false, fmt.Errorf("model: write %s: %w", path, err)
+		}
+	}
 	u, err := s.CreateUser(ctx, in, Actor{Name: "system"})
 	if err != nil {
+		if generated != "" {
+			os.Remove(path)
+		}
 		return "", false, err
 	}
 	if generated != "" {
 		if err := s.Update(func(tx *Tx) error { return tx.setMeta("initial_admin", u.ID) }); err != nil {
 			return "", false, err
-		}
-		path := filepath.Join(s.dir, InitialPasswordFile)
-		os.Remove(path)
-		if err := writeFileSync(path, []byte(pw+"\n"), 0o600); err != nil {
-			return "", false, fmt.Errorf("model: write %s: %w", path, err)
 		}
 	}
 	return generated, true, nil

@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+const (
+	sessionCookie = "gh_session"
+	deviceCookie  = "gh_device"
+	localsUser    = "gh.user"
+	localsSession = "gh.session"
+	// touchEvery limits last-seen writes to one a minute per session.
+	touchEvery = time.Minute
+)
+
+func currentUser(c *fiber.Ctx) (model.User, bool) {
+	u, ok := c.Locals(localsUser).(model.User)
+	return u, ok
+}
+
+func currentSession(c *fiber.Ctx) (model.Session, bool) {
+	s, ok := c.Locals(localsSession).(model.Session)
+	return s, ok
+}
+
+// loadSession attaches the session and user of a valid session cookie to
+// the request. It never refuses; requireSession does.
+func (h *Handler) loadSession(c *fiber.Ctx) error {
+	token := c.Cookies(sessionCookie)
+	if token == "" {
+		return c.Next()
+	}
+	sess, u, err := h.store.SessionByToken(token, h.sessionPolicy())
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		return c.Next()
+	case err != nil:
+		return err
+	}
+	if h.now().Sub(sess.LastSeen) >= touchEvery {
+		if err := h.store.TouchSession(sess.ID); err != nil {
+			return err
+		}
+	}
+	c.Locals(localsUser, u)
+	c.Locals(localsSession, sess)
+	return c.Next()
+}
+
+// requireSession refuses requests without a live session: pages redirect
+// to the login form, htmx requests get HX-Redirect (htmx would ignore a
+// plain 401), the API gets 401 problem+json.
+func (h *Handler) requireSession(c *fiber.Ctx) error {
+	if _, ok := currentUser(c); ok {
+		return c.Next()
+	}
+	if isHTMX(c) || c.Get("HX-Request") == "true" {
+		c.Set("HX-Redirect", "/login")
+		return c.SendStatus(fiber.StatusUnauthorized)
+	}
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		return c.Redirect("/login?next="+urlQueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+	}
+	return errStatus(fiber.StatusUnauthorized, "Your session has ended. Log in again.")
+}
+
+// setSessionCookie sends the session cookie: HttpOnly, SameSite=Lax and
+// Secure whenever the request came over HTTPS.
+func (h *Handler) setSessionCookie(c *fiber.Ctx, token string) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: token, Path: "/", HTTPOnly: true,
+		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteLaxMode,
+		Expires: h.now().Add(h.cfg.SessionMax)})
+}
+
+func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true,
+		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
+}
+
+// deviceToken is the signed value of the device cookie that a browser gets
+// at each successful login for an account: it lets that browser keep trying
+// when the account is locked by someone else's guessing.
+func (h *Handler) deviceToken(usernameKey string) string {
+	nonce := model.RandomToken(12)
+	return nonce + "." + model.MAC(h.store.Key(), "device", nonce+"|"+usernameKey)
+}
+
+// trustedDevice reports whether the request carries a device cookie for
+// the account named username.
+func (h *Handler) trustedDevice(c *fiber.Ctx, usernameKey string) bool {
+	v := c.Cookies(deviceCookie)
+	for i := 0; i < len(v); i++ {
+		if v[i] == '.' {
+			return model.MACEqual(v[i+1:], model.MAC(h.store.Key(), "device", v[:i]+"|"+usernameKey))
+		}
+	}
+	return false
+}
+
+func (h *Handler) setDeviceCookie(c *fiber.Ctx, usernameKey string) {
+	c.Cookie(&fiber.Cookie{Name: deviceCookie, Value: h.deviceToken(usernameKey), Path: "/login",
+		HTTPOnly: true, Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode,
+		Expires: h.now().AddDate(1, 0, 0)})
+}

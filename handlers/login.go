@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+const msgBadLogin = "Invalid username or password."
+
+// safeNext returns next when it is a local path, else the User tab, so the
+// login form cannot be used to redirect to another site. Browsers drop tabs
+// and newlines from URLs and read '\' as '/', so "/\t/evil.com" and
+// "/\\evil.com" would mean //evil.com: control characters and backslashes
+// are refused anywhere.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/settings/users"
+	}
+	for i := 0; i < len(next); i++ {
+		if next[i] < 0x20 || next[i] == 0x7f {
+			return "/settings/users"
+		}
+	}
+	return next
+}
+
+func (h *Handler) loginShow(c *fiber.Ctx) error {
+	if _, ok := currentUser(c); ok {
+		return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+	}
+	return h.render(c, fiber.StatusOK, "pages/login", "", fiber.Map{"Title": "Log in", "Next": c.Query("next")})
+}
+
+// loginSubmit checks a username and password. Throttling is decided before
+// any hashing; the same work is done for unknown names, and every failure
+// gets the same message.
+func (h *Handler) loginSubmit(c *fiber.Ctx) error {
+	if c.Cookies(pendingCookie) != "" && hasFormField(c, "code") {
+		return h.loginSecondStep(c)
+	}
+	username := utils.CopyString(c.FormValue("username"))
+	password := c.FormValue("password")
+	next := utils.CopyString(c.FormValue("next"))
+	ip := h.clientIP(c)
+	key := strings.ToLower(username)
+	fail := func(status int, msg string) error {
+		return h.render(c, status, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msg, "Username": username, "Next": next})
+	}
+	if ok, wait := h.limiter.Allow(ip, key, h.trustedDevice(c, key)); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return fail(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	}
+	if username == "" || password == "" {
+		return fail(fiber.StatusUnprocessableEntity, "Enter your username and password.")
+	}
+	actor := model.Actor{Name: username, IP: ip.String()}
+	if len(username) > model.UsernameMaxLen*4 || len(password) > model.MaxSecretInput {
+		h.limiter.Failure(ip, key)
+		h.audit.Add(model.Actor{Name: truncate(username, 64), IP: ip.String()}, model.EventLoginFailed, 0, "", "oversized input")
+		return fail(fiber.StatusUnauthorized, msgBadLogin)
+	}
+	u, err := h.store.Authenticate(c.UserContext(), username, password)
+	switch {
+	case errors.Is(err, model.ErrInvalidCredentials):
+		h.limiter.Failure(ip, key)
+		h.audit.Add(actor, model.EventLoginFailed, 0, "", "invalid credentials")
+		return fail(fiber.StatusUnauthorized, msgBadLogin)
+	case errors.Is(err, model.ErrBusy):
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return fail(fiber.StatusTooManyRequests, "The server is busy. Try again in a moment.")
+	case err != nil:
+		return err
+	}
+	h.limiter.Success(ip, key)
+	if u.TOTPEnabled {
+		// Half logged in: this grants nothing but the code form, for 5 minutes.
+		id := h.logins.put(pendingLogin{UserID: u.ID, Next: next})
+		c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: id, Path: "/login", HTTPOnly: true,
+			Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: h.now().Add(pendingLoginTTL)})
+		return h.render(c, fiber.StatusOK, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication"})
+	}
+	if err := h.startSession(c, u, "password"); err != nil {
+		return err
+	}
+	return c.Redirect(safeNext(next), fiber.StatusSeeOther)
+}
+
+// startSession ends any session the browser had, starts a new one with a
+// new id (no fixation), and sets the session and device cookies.
+func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error {
+	if old, ok := currentSession(c); ok {
+		if err := h.store.DeleteSession(old.ID); err != nil {
+			return err
+		}
+	}
+	ip := h.clientIP(c).String()
+	token, _, err := h.store.CreateSession(u.ID, ip, string(c.Request().Header.UserAgent()), model.ActorFor(u, ip), method)
+	if err != nil {
+		return err
+	}
+	h.setSessionCookie(c, token)
+	h.setDeviceCookie(c, strings.ToLower(u.Username))
+	return nil
+}
+
+func (h *Handler) logout(c *fiber.Ctx) error {
+	sess, _ := currentSession(c)
+	u, _ := currentUser(c)
+	if err := h.store.EndSession(sess.ID, model.ActorFor(u, h.clientIP(c).String())); err != nil {
+		return err
+	}
+	h.clearSessionCookie(c)
+	if c.Get("HX-Request") == "true" {
+		c.Set("HX-Redirect", "/login")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+// retryAfterSeconds formats a wait for the Retry-After header (whole
+// seconds, at least 1).
+func retryAfterSeconds(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// humanDuration says a wait in words: "5 seconds", "3 minutes".
+func humanDuration(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second)
+	switch {
+	case s < 2:
+		return "1 second"
+	case s < 120:
+		return strconv.Itoa(s) + " seconds"
+	default:
+		return strconv.Itoa((s+59)/60) + " minutes"
+	}
+}

@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+const (
+	pendingCookie   = "gh_2fa"
+	pendingLoginTTL = 5 * time.Minute
+)
+
+// pendingLogin is a login whose password was right and whose second factor
+// is still to come.
+type pendingLogin struct {
+	UserID int
+	Next   string
+}
+
+func hasFormField(c *fiber.Ctx, name string) bool {
+	return c.Request().PostArgs().Has(name) || hasMultipart(c, name)
+}
+
+func (h *Handler) clearPendingCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: "", Path: "/login", HTTPOnly: true,
+		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: time.Unix(1, 0)})
+}
+
+// loginSecondStep checks the TOTP or recovery code of a half-finished
+// login. Wrong codes count towards the login throttling and get one
+// generic message.
+func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
+	id := c.Cookies(pendingCookie)
+	pl, ok := h.logins.get(id)
+	if !ok {
+		h.clearPendingCookie(c)
+		return h.render(c, fiber.StatusUnauthorized, "pages/login", "", fiber.Map{"Title": "Log in",
+			"Error": "The login took too long (more than 5 minutes). Enter your username and password again."})
+	}
+	u, err := h.store.User(pl.UserID)
+	if errors.Is(err, model.ErrNotFound) {
+		h.logins.del(id)
+		h.clearPendingCookie(c)
+		return h.render(c, fiber.StatusUnauthorized, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msgBadLogin})
+	} else if err != nil {
+		return err
+	}
+	ip := h.clientIP(c)
+	key := strings.ToLower(u.Username)
+	fail := func(status int, msg string) error {
+		return h.render(c, status, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication", "Error": msg})
+	}
+	if ok, wait := h.limiter.Allow(ip, key, h.trustedDevice(c, key)); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return fail(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	}
+	actor := model.ActorFor(u, ip.String())
+	kind, err := h.store.VerifySecondFactor(u.ID, c.FormValue("code"), actor)
+	switch {
+	case errors.Is(err, model.ErrInvalidCode):
+		h.limiter.Failure(ip, key)
+		h.audit.Add(actor, model.EventLoginFailed, u.ID, u.Username, "wrong second-factor code")
+		return fail(fiber.StatusUnauthorized, "Invalid code. Enter the current code from your authenticator app, or a recovery code.")
+	case err != nil:
+		return err
+	}
+	h.logins.del(id)
+	h.clearPendingCookie(c)
+	method := "password+totp"
+	if kind == model.CodeRecovery {
+		method = "password+recovery code"
+	}
+	if err := h.startSession(c, u, method); err != nil {
+		return err
+	}
+	return c.Redirect(safeNext(pl.Next), fiber.StatusSeeOther)
+}

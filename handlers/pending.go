@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"sync"
+	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// pendingStore keeps short-lived server-side state that must never live on
+// the client: TOTP enrolments waiting for their first code, and logins
+// waiting for their second factor. Entries are keyed by the SHA-256 of a
+// random id, expire after ttl, are taken once, and the map is bounded.
+type pendingStore[T any] struct {
+	mu      sync.Mutex
+	ttl     time.Duration
+	max     int
+	now     func() time.Time
+	entries map[string]pendingEntry[T]
+}
+
+type pendingEntry[T any] struct {
+	v       T
+	expires time.Time
+}
+
+func newPendingStore[T any](ttl time.Duration, max int, now func() time.Time) *pendingStore[T] {
+	return &pendingStore[T]{ttl: ttl, max: max, now: now, entries: map[string]pendingEntry[T]{}}
+}
+
+// put stores v and returns the random id that finds it again.
+func (p *pendingStore[T]) put(v T) string {
+	id := model.RandomToken(32)
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.entries) >= p.max {
+		for k, e := range p.entries {
+			if !now.Before(e.expires) {
+				delete(p.entries, k)
+			}
+		}
+		if len(p.entries) >= p.max {
+			// Still full of live entries: drop the one closest to expiry.
+			var oldest string
+			for k, e := range p.entries {
+				if oldest == "" || e.expires.Before(p.entries[oldest].expires) {
+					oldest = k
+				}
+			}
+			delete(p.entries, oldest)
+		}
+	}
+	p.entries[model.HashToken(id)] = pendingEntry[T]{v: v, expires: now.Add(p.ttl)}
+	return id
+}
+
+// get returns the live entry for id without removing it.
+func (p *pendingStore[T]) get(id string) (T, bool) {
+	var zero T
+	if id == "" || len(id) > 128 {
+		return zero, false
+	}
+	k := model.HashToken(id)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.entries[k]
+	if !ok {
+		return zero, false
+	}
+	if !p.now().Before(e.expires) {
+		delete(p.entries, k)
+		return zero, false
+	}
+	return e.v, true
+}
+
+// del removes the entry for id.
+func (p *pendingStore[T]) del(id string) {
+	p.mu.Lock()
+	delete(p.entries, model.HashToken(id))
+	p.mu.Unlock()
+}

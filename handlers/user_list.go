@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// rowData is what the user_row and user_row_edit partials render.
+type rowData struct {
+	U     model.User
+	CSRF  string
+	MeID  int
+	Field string // the field being edited inline: "username" or "email"
+	Value string // the value typed (kept when it was refused)
+	Error string
+}
+
+func (h *Handler) row(c *fiber.Ctx, u model.User) rowData {
+	me, _ := currentUser(c)
+	sess, _ := currentSession(c)
+	return rowData{U: u, CSRF: h.csrfToken(sess.ID), MeID: me.ID}
+}
+
+func (h *Handler) rows(c *fiber.Ctx) ([]rowData, error) {
+	users, err := h.store.Users()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rowData, len(users))
+	for i, u := range users {
+		out[i] = h.row(c, u)
+	}
+	return out, nil
+}
+
+// userList renders the User tab (the users table fragment for htmx). A
+// non-empty edit row shows one row in edit mode (the no-JavaScript form).
+func (h *Handler) userList(c *fiber.Ctx) error {
+	return h.renderList(c, fiber.StatusOK, nil, fiber.Map{})
+}
+
+func (h *Handler) renderList(c *fiber.Ctx, status int, edit *rowData, data fiber.Map) error {
+	rows, err := h.rows(c)
+	if err != nil {
+		return err
+	}
+	if edit != nil {
+		for i := range rows {
+			if rows[i].U.ID == edit.U.ID {
+				rows[i] = *edit
+			}
+		}
+	}
+	data["Title"] = "Users"
+	data["Rows"] = rows
+	return h.render(c, status, "pages/users_list", "partials/users_table", data)
+}
+
+// userID reads the :id route parameter and loads that user.
+func (h *Handler) userParam(c *fiber.Ctx) (model.User, error) {
+	id, err := c.ParamsInt("id")
+	if err != nil {
+		return model.User{}, fiber.ErrNotFound
+	}
+	u, err := h.store.User(id)
+	if errors.Is(err, model.ErrNotFound) {
+		return model.User{}, errStatus(fiber.StatusNotFound, "This user does not exist (any more). Reload the page.")
+	}
+	return u, err
+}
+
+// userRow renders one row in display mode (used when an inline edit is
+// cancelled).
+func (h *Handler) userRow(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	c.Vary("HX-Request")
+	if !isHTMX(c) {
+		return c.Redirect("/settings/users", fiber.StatusSeeOther)
+	}
+	return c.Render("partials/user_row", h.row(c, u))
+}

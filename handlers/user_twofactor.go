@@ -1,0 +1,204 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+const (
+	enrollTTL = 10 * time.Minute
+	// reauthTTL is how long a re-entered password unlocks sensitive
+	// changes (turning 2FA off), like sudo.
+	reauthTTL = 5 * time.Minute
+)
+
+// enrollment is a pending TOTP enrolment, bound to the session that began it.
+type enrollment struct {
+	E         model.TOTPEnrollment
+	SessionID string
+}
+
+// twoFactorShow opens the 2FA dialog of a user: a new enrolment (QR code,
+// otpauth URL, secret, code field) when 2FA is off; recovery codes and the
+// switch-off form when it is on.
+func (h *Handler) twoFactorShow(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	if u.TOTPEnabled {
+		return h.renderTwoFactorManage(c, fiber.StatusOK, u, "")
+	}
+	e, err := model.NewTOTPEnrollment(u, h.now())
+	if err != nil {
+		return err
+	}
+	sess, _ := currentSession(c)
+	id := h.enrolls.put(enrollment{E: e, SessionID: sess.ID})
+	return h.renderEnroll(c, fiber.StatusOK, u, id, e, "")
+}
+
+func (h *Handler) renderEnroll(c *fiber.Ctx, status int, u model.User, id string, e model.TOTPEnrollment, msg string) error {
+	png, err := e.QRPNG(240)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.render(c, status, "pages/user_twofactor", "partials/user_2fa_enroll", fiber.Map{
+		"Title": "Two-factor authentication", "U": u, "EnrollID": id,
+		"QR":  template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
+		"URL": e.URL, "Secret": e.GroupedSecret(), "Error": msg, "Enroll": true,
+	})
+}
+
+func (h *Handler) renderTwoFactorManage(c *fiber.Ctx, status int, u model.User, msg string) error {
+	return h.render(c, status, "pages/user_twofactor", "partials/user_2fa_manage", fiber.Map{
+		"Title": "Two-factor authentication", "U": u, "Error": msg,
+		"RecoveryLeft": len(u.RecoveryHashes), "NeedPassword": !h.reauthFresh(c),
+	})
+}
+
+// twoFactorEnable confirms an enrolment with a code from the app and shows
+// the recovery codes once.
+func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	id := utils.CopyString(c.FormValue("enrollment"))
+	sess, _ := currentSession(c)
+	pe, ok := h.enrolls.get(id)
+	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
+		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
+	}
+	me, _ := currentUser(c)
+	codes, err := h.store.EnableTOTP(pe.E, c.FormValue("code"), model.ActorFor(me, h.clientIP(c).String()))
+	if v, ok := model.AsValidation(err); ok && !errors.Is(err, model.ErrConflict) {
+		return h.renderEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
+	}
+	if err != nil {
+		return err
+	}
+	h.enrolls.del(id)
+	if u, err = h.store.User(u.ID); err != nil {
+		return err
+	}
+	return h.renderRecoveryCodes(c, u, codes, "Two-factor authentication is on.")
+}
+
+func (h *Handler) renderRecoveryCodes(c *fiber.Ctx, u model.User, codes []string, msg string) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("HX-Trigger", "gh-users-changed")
+	text := "Gatehouse recovery codes for " + u.Username + "\nEach code works once in place of a code from the app.\n\n" + strings.Join(codes, "\n") + "\n"
+	return h.render(c, fiber.StatusOK, "pages/user_twofactor", "partials/user_2fa_codes", fiber.Map{
+		"Title": "Recovery codes", "U": u, "Codes": codes, "Flash": msg,
+		"Download": template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text)),
+	})
+}
+
+// twoFactorCancel throws a pending enrolment away.
+func (h *Handler) twoFactorCancel(c *fiber.Ctx) error {
+	id := c.FormValue("enrollment")
+	sess, _ := currentSession(c)
+	if pe, ok := h.enrolls.get(id); ok && pe.SessionID == sess.ID {
+		h.enrolls.del(id)
+	}
+	if !isHTMX(c) {
+		return c.Redirect("/settings/users", fiber.StatusSeeOther)
+	}
+	c.Set("HX-Trigger", "gh-dialog-close")
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// reauthFresh reports whether the acting session re-entered its password
+// within reauthTTL.
+func (h *Handler) reauthFresh(c *fiber.Ctx) bool {
+	s, ok := currentSession(c)
+	return ok && !s.ReauthAt.IsZero() && h.now().Sub(s.ReauthAt) < reauthTTL
+}
+
+// reauth checks the acting user's password (throttled like a login) and
+// marks the session as recently re-authenticated. It returns a message for
+// the password field when the password is wrong.
+func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
+	if h.reauthFresh(c) {
+		return "", nil
+	}
+	me, _ := currentUser(c)
+	sess, _ := currentSession(c)
+	ip := h.clientIP(c)
+	key := strings.ToLower(me.Username)
+	if ok, wait := h.limiter.Allow(ip, key, true); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return "", errStatus(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	}
+	pw := c.FormValue("password")
+	if pw == "" {
+		return "Enter your password to confirm.", nil
+	}
+	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
+		if errors.Is(err, model.ErrInvalidCredentials) {
+			h.limiter.Failure(ip, key)
+			h.audit.Add(model.ActorFor(me, ip.String()), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
+			return "That password is not right.", nil
+		}
+		return "", err
+	}
+	return "", h.store.MarkReauth(sess.ID)
+}
+
+// twoFactorDisable turns 2FA off for a user after the acting user
+// re-entered their password (valid for 5 minutes).
+func (h *Handler) twoFactorDisable(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	msg, err := h.reauth(c)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return h.render(c, fiber.StatusUnprocessableEntity, "pages/user_twofactor", "partials/user_2fa_manage", fiber.Map{
+			"Title": "Two-factor authentication", "U": u, "RecoveryLeft": len(u.RecoveryHashes),
+			"NeedPassword": true, "PasswordError": msg,
+		})
+	}
+	me, _ := currentUser(c)
+	if err := h.store.DisableTOTP(u.ID, model.ActorFor(me, h.clientIP(c).String())); err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		return c.Redirect("/settings/users", fiber.StatusSeeOther)
+	}
+	if u, err = h.store.User(u.ID); err != nil {
+		return err
+	}
+	c.Set("HX-Trigger", "gh-dialog-close, gh-users-changed")
+	c.Set("HX-Retarget", "#flash")
+	c.Set("HX-Reswap", "innerHTML")
+	return c.Render("partials/flash", fiber.Map{"Flash": "Two-factor authentication of " + u.Username + " is off."})
+}
+
+// recoveryRegenerate replaces a user's recovery codes and shows the new ones.
+func (h *Handler) recoveryRegenerate(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	me, _ := currentUser(c)
+	codes, err := h.store.RegenerateRecoveryCodes(u.ID, model.ActorFor(me, h.clientIP(c).String()))
+	if err != nil {
+		return err
+	}
+	return h.renderRecoveryCodes(c, u, codes, "New recovery codes: the old ones no longer work.")
+}

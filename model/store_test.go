@@ -1,0 +1,368 @@
+package model
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestOpenWithoutCreate(t *testing.T) {
+	tests := []struct {
+		name string
+		dir  func(t *testing.T) string
+	}{
+		{"empty directory", func(t *testing.T) string { return t.TempDir() }},
+		{"missing directory", func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.dir(t)
+			_, err := Open(dir, Options{})
+			if !errors.Is(err, ErrNoDatabase) {
+				t.Fatalf("Open = %v, want ErrNoDatabase", err)
+			}
+			if !strings.Contains(err.Error(), filepath.Join(dir, DBFile)) {
+				t.Fatalf("error %q does not name where it looked", err)
+			}
+			if names := dirEntries(t, dir); len(names) != 0 {
+				t.Fatalf("Open created %v", names)
+			}
+		})
+	}
+}
+
+func TestOpenCreates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "data")
+	s := openStore(t, dir)
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory: %v, %v", fi, err)
+	}
+	fi, err = os.Stat(filepath.Join(dir, DBFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database file: %v, %v", fi, err)
+	}
+	if s.Dir() != dir || len(s.Key()) != 32 {
+		t.Fatalf("Dir %q, key %d bytes", s.Dir(), len(s.Key()))
+	}
+}
+
+// A second Open of a held database fails within 2 s with ErrInUse. bbolt
+// takes flock(2) on its own file descriptor, so a second open in the same
+// process is refused like one from another process; both are shown.
+func TestOpenInUse(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantInUse := func(t *testing.T) {
+		t.Helper()
+		start := time.Now()
+		s, err := Open(dir, Options{Argon2: &cheapArgon2})
+		if err == nil {
+			s.Close()
+			t.Fatal("second Open succeeded")
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("second Open took %v", d)
+		}
+		if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "in use by another gatehouse process") ||
+			!strings.Contains(err.Error(), dir) {
+			t.Fatalf("second Open = %v, want ErrInUse naming %s", err, dir)
+		}
+	}
+	t.Run("same process", wantInUse)
+	first.Close()
+
+	t.Run("another process", func(t *testing.T) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), holdEnv+"="+dir)
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if line != "ready\n" {
+			stdin.Close()
+			cmd.Wait()
+			t.Fatalf("child said %q", line)
+		}
+		wantInUse(t)
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+	})
+	t.Run("free again once closed", func(t *testing.T) {
+		openStore(t, dir, func(o *Options) { o.Create = false })
+	})
+}
+
+func validDBBytes(t *testing.T) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"alice", "bob", "carol"} {
+		mustCreate(t, s, n, "password1", n+"@example.com")
+	}
+	s.Close()
+	raw, err := os.ReadFile(filepath.Join(dir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// A damaged file stops Open with ErrCorrupt and is left byte for byte as it
+// was (bbolt initialises an empty file and panics on truncated ones unless
+// Open checks first).
+func TestOpenCorrupt(t *testing.T) {
+	valid := validDBBytes(t)
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		rand.Read(b)
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"random bytes 64 KiB", random(64 << 10)},
+		{"random bytes 100 B", random(100)},
+		{"text file", []byte("not a database\n")},
+		{"empty file", nil},
+		{"truncated to 100 B", valid[:100]},
+		{"truncated to one page", valid[:4096]},
+		{"truncated to the meta pages", valid[:8192]},
+		{"truncated to 4 pages", valid[:16384]},
+		{"truncated to half", valid[:len(valid)/2]},
+		{"meta pages zeroed", append(make([]byte, 8192), valid[8192:]...)},
+	}
+	for _, tc := range tests {
+		for _, create := range []bool{false, true} {
+			t.Run(tc.name+map[bool]string{false: " (cli)", true: " (serve)"}[create], func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, DBFile)
+				if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				s, err := Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+				if err == nil {
+					s.Close()
+					t.Fatal("Open succeeded")
+				}
+				if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("Open = %v, want ErrCorrupt naming %s", err, path)
+				}
+				after, _ := os.ReadFile(path)
+				if !bytes.Equal(after, tc.data) {
+					t.Fatalf("file changed: %d bytes → %d bytes", len(tc.data), len(after))
+				}
+				if names := dirEntries(t, dir); !slices.Equal(names, []string{DBFile}) {
+					t.Fatalf("directory holds %v", names)
+				}
+			})
+		}
+	}
+	t.Run("the untruncated copy opens", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, DBFile), valid, 0o600)
+		s := openStore(t, dir, func(o *Options) { o.Create = false })
+		if us, err := s.Users(); err != nil || len(us) != 3 {
+			t.Fatalf("Users = %d, %v", len(us), err)
+		}
+	})
+}
+
+func TestSchemaMarker(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := s.View(func(tx *Tx) error { return tx.meta("schema", &v) }); err != nil || v != SchemaVersion {
+		t.Fatalf("schema marker = %d, %v; want %d", v, err, SchemaVersion)
+	}
+	s.Close()
+	t.Run("reopen keeps it", func(t *testing.T) {
+		s := openStore(t, dir)
+		if err := s.View(func(tx *Tx) error { return tx.meta("schema", &v) }); err != nil || v != SchemaVersion {
+			t.Fatalf("schema marker = %d, %v", v, err)
+		}
+		s.Close()
+	})
+	t.Run("newer schema refused", func(t *testing.T) {
+		s, err := Open(dir, Options{Argon2: &cheapArgon2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(func(tx *Tx) error { return tx.setMeta("schema", SchemaVersion+1) }); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		before, _ := os.ReadFile(filepath.Join(dir, DBFile))
+		for _, create := range []bool{false, true} {
+			s, err = Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open of a newer schema succeeded")
+			}
+			if !strings.Contains(err.Error(), "newer") {
+				t.Fatalf("Open = %v", err)
+			}
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, DBFile))
+		if !bytes.Equal(before, after) {
+			t.Fatal("refused database file changed")
+		}
+		// The lock was released: the file can be opened by bbolt again.
+		if _, err := Open(dir, Options{Argon2: &cheapArgon2, LockTimeout: 100 * time.Millisecond}); errors.Is(err, ErrInUse) {
+			t.Fatal("a refused Open kept the lock")
+		}
+	})
+}
+
+func TestKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Clone(s.Key())
+	s.Close()
+	path := filepath.Join(dir, KeyFile)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+		t.Fatalf("key file: %v, %v", fi, err)
+	}
+	if onDisk, _ := os.ReadFile(path); !bytes.Equal(onDisk, key) || bytes.Equal(key, make([]byte, 32)) {
+		t.Fatal("key file differs from Key() or is all zero")
+	}
+	t.Run("reused on reopen", func(t *testing.T) {
+		for _, create := range []bool{true, false} {
+			s, err := Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.Key()
+			s.Close()
+			if !bytes.Equal(got, key) {
+				t.Fatalf("create=%v: key changed", create)
+			}
+		}
+	})
+	t.Run("another data directory has another key", func(t *testing.T) {
+		if other := newStore(t).Key(); bytes.Equal(other, key) {
+			t.Fatal("two data directories share a key")
+		}
+	})
+	for _, n := range []int{0, 16, 31, 33, 64} {
+		t.Run(fmt.Sprintf("wrong length %d", n), func(t *testing.T) {
+			bad := make([]byte, n)
+			rand.Read(bad)
+			if err := os.WriteFile(path, bad, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(path, key, 0o600)
+			for _, create := range []bool{true, false} {
+				s, err := Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+				if err == nil {
+					s.Close()
+					t.Fatalf("create=%v: Open accepted a %d-byte key", create, n)
+				}
+				if !strings.Contains(err.Error(), path) {
+					t.Fatalf("error %q does not name the key file", err)
+				}
+				if now, _ := os.ReadFile(path); !bytes.Equal(now, bad) {
+					t.Fatal("the bad key file was changed")
+				}
+			}
+		})
+	}
+	t.Run("cli open without key file creates none", func(t *testing.T) {
+		os.Remove(path)
+		defer os.WriteFile(path, key, 0o600)
+		s := openStore(t, dir, func(o *Options) { o.Create = false })
+		if s.Key() != nil {
+			t.Fatal("Key() is not nil")
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("key file created: %v", err)
+		}
+	})
+}
+
+func TestBackup(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, n := range []string{"alice", "bob", "carol"} {
+		mustCreate(t, s, n, "password1", n+"@example.com")
+	}
+	// The store stays usable while a backup runs.
+	backupDir := t.TempDir()
+	f, err := os.Create(filepath.Join(backupDir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Backup(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if fi, _ := os.Stat(filepath.Join(backupDir, DBFile)); fi.Size() != n {
+		t.Fatalf("Backup reported %d bytes, file has %d", n, fi.Size())
+	}
+	mustCreate(t, s, "dave", "password1", "dave@example.com") // after the backup
+	want, _ := s.Users()
+
+	b := openStore(t, backupDir, func(o *Options) { o.Create = false })
+	got, err := b.Users()
+	if err != nil || len(got) != 3 {
+		t.Fatalf("backup users: %d, %v", len(got), err)
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].Username != want[i].Username || got[i].PasswordHash != want[i].PasswordHash {
+			t.Fatalf("backup user %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if _, err := b.Authenticate(ctx, "bob", "password1"); err != nil {
+		t.Fatalf("login on the backup: %v", err)
+	}
+	if _, err := b.UserByName("dave"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("the backup holds a user created after it")
+	}
+	var v int
+	if err := b.View(func(tx *Tx) error { return tx.meta("schema", &v) }); err != nil || v != SchemaVersion {
+		t.Fatalf("backup schema: %d, %v", v, err)
+	}
+}

@@ -1,0 +1,371 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"encoding/base32"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// totpClock is a settable clock for TOTP tests.
+type totpClock struct{ t time.Time }
+
+func (c *totpClock) now() time.Time { return c.t }
+
+func openTOTPStore(t *testing.T, clock *totpClock) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), Options{Create: true, Now: clock.now,
+		Argon2: &Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newTOTPUser(t *testing.T, s *Store, name string) User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), NewUser{Username: name, Password: "passw0rd!", Email: name + "@example.com"}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// enable turns 2FA on for u with the code of the current step.
+func enable(t *testing.T, s *Store, u User) (TOTPEnrollment, []string) {
+	t.Helper()
+	e, err := NewTOTPEnrollment(u, s.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := TOTPCode(e.Secret, TOTPStep(s.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := s.EnableTOTP(e, code, ActorFor(u, "127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, codes
+}
+
+// TestTOTPRFC6238Vectors checks our code generation against the SHA-1 rows
+// of RFC 6238 Appendix B. The RFC's codes have 8 digits; a 6-digit code is
+// the same truncated value modulo 10^6, i.e. its last six digits.
+func TestTOTPRFC6238Vectors(t *testing.T) {
+	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("12345678901234567890"))
+	for _, v := range []struct {
+		unix int64
+		code string
+	}{
+		{59, "94287082"}, {1111111109, "07081804"}, {1111111111, "14050471"},
+		{1234567890, "89005924"}, {2000000000, "69279037"}, {20000000000, "65353130"},
+	} {
+		got, err := TOTPCode(secret, v.unix/30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := v.code[2:]; got != want {
+			t.Errorf("T=%d: code %s, want %s", v.unix, got, want)
+		}
+		step, ok := MatchTOTP(secret, v.code[2:], time.Unix(v.unix, 0), 0)
+		if !ok || step != v.unix/30 {
+			t.Errorf("T=%d: MatchTOTP = %d, %v", v.unix, step, ok)
+		}
+	}
+}
+
+// TestTOTPOathtool checks that codes from an independent implementation
+// (oathtool, RFC 6238) are accepted.
+func TestTOTPOathtool(t *testing.T) {
+	if _, err := exec.LookPath("oathtool"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("oathtool is missing (make test installs it)")
+		}
+		t.Skip("oathtool not installed: apt-get install oathtool")
+	}
+	clock := &totpClock{t: time.Now()}
+	s := openTOTPStore(t, clock)
+	u := newTOTPUser(t, s, "alice")
+	e, err := NewTOTPEnrollment(u, clock.t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := clock.t.UTC().Format("2006-01-02 15:04:05")
+	out, err := exec.Command("oathtool", "--totp", "-b", "--now", at+" UTC", e.Secret).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnableTOTP(e, strings.TrimSpace(string(out)), ActorFor(u, "")); err != nil {
+		t.Fatalf("oathtool code refused at enrolment: %v", err)
+	}
+	clock.t = clock.t.Add(30 * time.Second)
+	at = clock.t.UTC().Format("2006-01-02 15:04:05")
+	out, err = exec.Command("oathtool", "--totp", "-b", "--now", at+" UTC", e.Secret).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind, err := s.VerifySecondFactor(u.ID, strings.TrimSpace(string(out)), ActorFor(u, "")); err != nil || kind != CodeTOTP {
+		t.Fatalf("oathtool code refused at login: %v", err)
+	}
+}
+
+func TestTOTPEnrollmentURL(t *testing.T) {
+	e, err := NewTOTPEnrollment(User{ID: 7, Username: "alice"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"otpauth://totp/Gatehouse:alice?", "issuer=Gatehouse", "algorithm=SHA1", "digits=6", "period=30", "secret=" + e.Secret} {
+		if !strings.Contains(e.URL, want) {
+			t.Errorf("URL %q lacks %q", e.URL, want)
+		}
+	}
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
+	if err != nil || len(raw)*8 < 160 {
+		t.Errorf("secret %q: %d bits, err %v; want at least 160", e.Secret, len(raw)*8, err)
+	}
+	if g := e.GroupedSecret(); strings.ReplaceAll(g, " ", "") != e.Secret || len(strings.Fields(g)[0]) != 4 {
+		t.Errorf("grouped secret %q", g)
+	}
+}
+
+func TestTOTPReplay(t *testing.T) {
+	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
+	s := openTOTPStore(t, clock)
+	u := newTOTPUser(t, s, "alice")
+	e, _ := enable(t, s, u) // uses the current step
+	cur := TOTPStep(clock.t)
+	code := func(step int64) string {
+		c, err := TOTPCode(e.Secret, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	verify := func(c string) error { _, err := s.VerifySecondFactor(u.ID, c, ActorFor(u, "")); return err }
+
+	if err := verify(code(cur)); !errors.Is(err, ErrInvalidCode) {
+		t.Errorf("the enrolment's code was accepted again: %v", err)
+	}
+	clock.t = clock.t.Add(30 * time.Second) // now cur+1
+	if err := verify(code(cur - 1)); !errors.Is(err, ErrInvalidCode) {
+		t.Errorf("a code from two steps ago was accepted: %v", err)
+	}
+	if err := verify(code(cur + 1)); err != nil {
+		t.Errorf("current code refused: %v", err)
+	}
+	if err := verify(code(cur + 1)); !errors.Is(err, ErrInvalidCode) {
+		t.Errorf("same code accepted twice: %v", err)
+	}
+	clock.t = clock.t.Add(60 * time.Second) // now cur+3: previous step cur+2 is still fresh
+	if err := verify(code(cur + 2)); err != nil {
+		t.Errorf("previous step refused: %v", err)
+	}
+	if err := verify(code(cur + 2)); !errors.Is(err, ErrInvalidCode) {
+		t.Errorf("previous step accepted twice: %v", err)
+	}
+	if err := verify(code(cur + 5)); !errors.Is(err, ErrInvalidCode) {
+		t.Errorf("a code two steps ahead was accepted: %v", err)
+	}
+}
+
+func TestTOTPEnableWrongCode(t *testing.T) {
+	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
+	s := openTOTPStore(t, clock)
+	u := newTOTPUser(t, s, "alice")
+	e, err := NewTOTPEnrollment(u, clock.t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := TOTPCode(e.Secret, TOTPStep(clock.t)-2)
+	for _, c := range []string{"", "12345", "abcdef", old} {
+		if _, err := s.EnableTOTP(e, c, ActorFor(u, "")); err == nil {
+			t.Errorf("code %q accepted", c)
+		} else if _, ok := AsValidation(err); !ok {
+			t.Errorf("code %q: %v is not a field error", c, err)
+		}
+	}
+	if got, _ := s.User(u.ID); got.TOTPEnabled || got.TOTPSecret != nil {
+		t.Error("2FA turned on by a wrong code")
+	}
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
+	s := openTOTPStore(t, clock)
+	u := newTOTPUser(t, s, "alice")
+	_, codes := enable(t, s, u)
+	if len(codes) != RecoveryCodeCount {
+		t.Fatalf("%d codes", len(codes))
+	}
+	seen := map[string]bool{}
+	for _, c := range codes {
+		kind, norm := ParseCode(c)
+		if kind != CodeRecovery || len(norm)*5 < 64 || seen[norm] {
+			t.Fatalf("code %q: kind %v, %d bits, duplicate %v", c, kind, len(norm)*5, seen[norm])
+		}
+		seen[norm] = true
+	}
+	// Each works once, in any case and with or without dashes.
+	if k, err := s.VerifySecondFactor(u.ID, strings.ToLower(codes[0]), ActorFor(u, "")); err != nil || k != CodeRecovery {
+		t.Fatalf("recovery code refused: %v", err)
+	}
+	if _, err := s.VerifySecondFactor(u.ID, codes[0], ActorFor(u, "")); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("recovery code accepted twice: %v", err)
+	}
+	if got, _ := s.User(u.ID); len(got.RecoveryHashes) != RecoveryCodeCount-1 {
+		t.Fatalf("%d codes left, want %d", len(got.RecoveryHashes), RecoveryCodeCount-1)
+	}
+	fresh, err := s.RegenerateRecoveryCodes(u.ID, ActorFor(u, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifySecondFactor(u.ID, codes[1], ActorFor(u, "")); !errors.Is(err, ErrInvalidCode) {
+		t.Fatalf("old code works after regeneration: %v", err)
+	}
+	if _, err := s.VerifySecondFactor(u.ID, strings.ReplaceAll(fresh[3], "-", " "), ActorFor(u, "")); err != nil {
+		t.Fatalf("new code refused: %v", err)
+	}
+	events, _, err := s.AuditEvents(AuditFilter{UserID: u.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range events {
+		count[e.Action]++
+	}
+	if count[EventTOTPEnabled] != 1 || count[EventRecoveryCodeUsed] != 2 || count[EventRecoveryCodesRegen] != 1 {
+		t.Errorf("audit counts %v", count)
+	}
+}
+
+// TestTOTPSecretsAtRest checks that neither the TOTP secret nor a recovery
+// code appears in the database file, and that the sealed secret does not
+// open without the key file.
+func TestTOTPSecretsAtRest(t *testing.T) {
+	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
+	s := openTOTPStore(t, clock)
+	u := newTOTPUser(t, s, "alice")
+	e, codes := enable(t, s, u)
+	s.Close()
+	db, err := os.ReadFile(filepath.Join(s.Dir(), DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
+	for _, needle := range append([]string{e.Secret, string(raw)}, codes...) {
+		if bytes.Contains(db, []byte(needle)) {
+			t.Errorf("database file holds the secret %q in the clear", needle)
+		}
+		if n := strings.ReplaceAll(needle, "-", ""); bytes.Contains(db, []byte(n)) {
+			t.Errorf("database file holds %q in the clear", n)
+		}
+	}
+	// Without the key file, serve refuses to start (never a silent new key).
+	if err := os.Remove(filepath.Join(s.Dir(), KeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(s.Dir(), Options{Create: true}); err == nil || !strings.Contains(err.Error(), "2fa-off") {
+		t.Fatalf("open without key file: %v; want a refusal naming 2fa-off", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), KeyFile)); err == nil {
+		t.Fatal("a new key file was created")
+	}
+	// The CLI's way out: open without Create, turn 2FA off, then serve starts.
+	s2, err := Open(s.Dir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.DisableTOTP(u.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	s3, err := Open(s.Dir(), Options{Create: true})
+	if err != nil {
+		t.Fatalf("open after 2fa-off: %v", err)
+	}
+	s3.Close()
+}
+
+func TestSealBoundToRecord(t *testing.T) {
+	s := openTOTPStore(t, &totpClock{t: time.Now()})
+	sealed, err := s.seal([]byte("secret"), totpAD(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.open(sealed, totpAD(1)); err != nil || string(p) != "secret" {
+		t.Fatalf("open: %q %v", p, err)
+	}
+	if _, err := s.open(sealed, totpAD(2)); err == nil {
+		t.Error("a secret sealed for user 1 opened as user 2's")
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := s.open(sealed, totpAD(1)); err == nil {
+		t.Error("a tampered secret opened")
+	}
+}
+
+func TestDisableTOTPAudit(t *testing.T) {
+	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
+	s := openTOTPStore(t, clock)
+	a := newTOTPUser(t, s, "alice")
+	b := newTOTPUser(t, s, "bob")
+	enable(t, s, a)
+	enable(t, s, b)
+	if err := s.DisableTOTP(a.ID, ActorFor(a, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DisableTOTP(b.ID, ActorFor(a, "")); err != nil {
+		t.Fatal(err)
+	}
+	events, _, _ := s.AuditEvents(AuditFilter{Limit: 100})
+	var self, reset int
+	for _, e := range events {
+		switch {
+		case e.Action == EventTOTPDisabled && e.TargetID == a.ID:
+			self++
+		case e.Action == EventTOTPReset && e.TargetID == b.ID && e.ActorID == a.ID:
+			reset++
+		}
+	}
+	if self != 1 || reset != 1 {
+		t.Errorf("disabled %d, reset %d; want 1 and 1", self, reset)
+	}
+	if got, _ := s.User(b.ID); got.TOTPEnabled || got.TOTPSecret != nil || got.RecoveryHashes != nil {
+		t.Errorf("2FA state left behind: %+v", got)
+	}
+}
+
+func FuzzParseCode(f *testing.F) {
+	for _, seed := range []string{"123456", "123 456", "123-456", "１２３４５６", "٣٤٥٦٧٨", "ABCD-EFGH-IJKL-MNOP", "abcd efgh ijkl mnop",
+		strings.Repeat("1", 1000), "", "12345", "1234567", "\x00123456"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		kind, norm := ParseCode(in)
+		switch kind {
+		case CodeTOTP:
+			if len(norm) != 6 || strings.Trim(norm, "0123456789") != "" {
+				t.Fatalf("%q parsed as TOTP %q", in, norm)
+			}
+		case CodeRecovery:
+			if len(norm) != 16 || strings.Trim(norm, recoveryAlphabet) != "" {
+				t.Fatalf("%q parsed as recovery %q", in, norm)
+			}
+		case CodeInvalid:
+			if norm != "" {
+				t.Fatalf("invalid %q returned %q", in, norm)
+			}
+		}
+		if kind != CodeInvalid && len(in) > 64 {
+			t.Fatalf("overlong input %d bytes accepted", len(in))
+		}
+	})
+}

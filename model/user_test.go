@@ -1,0 +1,603 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCreateListGetUsers(t *testing.T) {
+	clock := newFakeClock()
+	s := newStore(t, withClock(clock))
+	ctx := context.Background()
+	names := []string{"alice", "Bob", "carol_9"}
+	var created []User
+	for i, n := range names {
+		clock.Advance(time.Minute)
+		u, err := s.CreateUser(ctx, NewUser{Username: n, Password: "password1", Email: n + "@example.com"}, CLIActor)
+		if err != nil {
+			t.Fatalf("CreateUser(%q): %v", n, err)
+		}
+		if u.ID == 0 || (i > 0 && u.ID <= created[i-1].ID) {
+			t.Fatalf("user %q got id %d", n, u.ID)
+		}
+		if !u.CreatedAt.Equal(clock.Now()) || !u.PasswordChangedAt.Equal(clock.Now()) || u.CreatedAt.Location() != time.UTC {
+			t.Fatalf("times %v / %v, want %v in UTC", u.CreatedAt, u.PasswordChangedAt, clock.Now())
+		}
+		if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+			t.Fatalf("PasswordHash %q", u.PasswordHash)
+		}
+		created = append(created, u)
+	}
+	list, err := s.Users()
+	if err != nil || len(list) != len(names) {
+		t.Fatalf("Users() = %d users, %v", len(list), err)
+	}
+	for i, u := range list {
+		if u.ID != created[i].ID || u.Username != names[i] || u.Email != names[i]+"@example.com" {
+			t.Errorf("Users()[%d] = %+v, want %+v", i, u, created[i])
+		}
+	}
+	t.Run("by id", func(t *testing.T) {
+		u, err := s.User(created[1].ID)
+		if err != nil || u.Username != "Bob" || u.PasswordHash != created[1].PasswordHash {
+			t.Fatalf("User(%d) = %+v, %v", created[1].ID, u, err)
+		}
+		if _, err := s.User(9999); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("User(9999) = %v, want ErrNotFound", err)
+		}
+	})
+	for _, name := range []string{"Bob", "bob", "BOB"} {
+		t.Run("by name "+name, func(t *testing.T) {
+			u, err := s.UserByName(name)
+			if err != nil || u.ID != created[1].ID || u.Username != "Bob" {
+				t.Fatalf("UserByName(%q) = %+v, %v", name, u, err)
+			}
+		})
+	}
+	t.Run("unknown name", func(t *testing.T) {
+		if _, err := s.UserByName("nobody"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("UserByName(nobody) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestCreateUserValidation(t *testing.T) {
+	s := newStore(t)
+	mustCreate(t, s, "bob", "password1", "bob@example.com")
+	tests := []struct {
+		name  string
+		in    NewUser
+		field string
+	}{
+		{"short username", NewUser{"ab", "password1", "a@example.com"}, "username"},
+		{"bad username char", NewUser{"a b", "password1", "a@example.com"}, "username"},
+		{"short password", NewUser{"alice", "pass1", "a@example.com"}, "password"},
+		{"one class password", NewUser{"alice", "password", "a@example.com"}, "password"},
+		{"bad email", NewUser{"alice", "password1", "Alice <a@example.com>"}, "email"},
+		{"empty email", NewUser{"alice", "password1", ""}, "email"},
+		{"taken name", NewUser{"bob", "password1", "b2@example.com"}, "username"},
+		{"taken name other case", NewUser{"BoB", "password1", "b2@example.com"}, "username"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(allEvents(t, s))
+			_, err := s.CreateUser(context.Background(), tc.in, CLIActor)
+			wantField(t, err, tc.field)
+			if tc.name[:5] == "taken" && !errors.Is(err, ErrConflict) {
+				t.Fatalf("err = %v, want ErrConflict", err)
+			}
+			if us, _ := s.Users(); len(us) != 1 {
+				t.Fatalf("%d users after a refused create", len(us))
+			}
+			if n := len(allEvents(t, s)); n != before {
+				t.Fatalf("audit events %d → %d after a refused create", before, n)
+			}
+		})
+	}
+}
+
+// Twenty goroutines create the same name (in different cases): the check
+// and the save run in one write transaction, so exactly one wins.
+func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
+	s := newStore(t)
+	const n = 20
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			name := "racer"
+			if i%2 == 1 {
+				name = "Racer"
+			}
+			_, errs[i] = createRetry(s, NewUser{Username: name, Password: "password1", Email: fmt.Sprintf("r%d@example.com", i)}, CLIActor)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrConflict):
+			wantField(t, err, "username")
+		default:
+			t.Errorf("goroutine %d: %v", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d creates succeeded, want exactly 1", ok)
+	}
+	if us, _ := s.Users(); len(us) != 1 {
+		t.Fatalf("%d users stored, want 1", len(us))
+	}
+	if ev := eventsWith(t, s, EventUserCreated); len(ev) != 1 {
+		t.Fatalf("%d user.created events, want 1", len(ev))
+	}
+}
+
+// Fifty goroutines race to delete all fifty users: the count check and the
+// delete share one transaction, so exactly one user survives.
+func TestLastUserInvariantUnderRace(t *testing.T) {
+	s := newStore(t)
+	const n = 50
+	ids := make([]int, n)
+	for i := range n {
+		ids[i] = mustCreate(t, s, fmt.Sprintf("user%02d", i), "password1", fmt.Sprintf("u%d@example.com", i)).ID
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.DeleteUser(ids[i], CLIActor)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	deleted, refused := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			deleted++
+		case errors.Is(err, ErrLastUser):
+			refused++
+		default:
+			t.Errorf("delete %d: %v", ids[i], err)
+		}
+	}
+	us, err := s.Users()
+	if err != nil || len(us) != 1 || deleted != n-1 || refused != 1 {
+		t.Fatalf("deleted %d, refused %d, %d users left (%v); want 49, 1, 1", deleted, refused, len(us), err)
+	}
+	if ev := eventsWith(t, s, EventUserDeleted); len(ev) != n-1 {
+		t.Fatalf("%d user.deleted events, want %d", len(ev), n-1)
+	}
+}
+
+func TestDeleteUser(t *testing.T) {
+	s := newStore(t)
+	a := mustCreate(t, s, "alice", "password1", "a@example.com")
+	b := mustCreate(t, s, "bob", "password1", "b@example.com")
+	tests := []struct {
+		name string
+		id   int
+		want error
+	}{
+		{"unknown", 999, ErrNotFound},
+		{"one of two", a.ID, nil},
+		{"already deleted", a.ID, ErrNotFound},
+		{"last user", b.ID, ErrLastUser},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.DeleteUser(tc.id, CLIActor)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("DeleteUser(%d) = %v, want %v", tc.id, err, tc.want)
+			}
+		})
+	}
+	if _, err := s.UserByName("alice"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted user still found by name: %v", err)
+	}
+	// The name is free again.
+	mustCreate(t, s, "Alice", "password1", "a@example.com")
+}
+
+func strp(s string) *string { return &s }
+
+func TestUpdateUser(t *testing.T) {
+	tests := []struct {
+		name      string
+		patch     UserPatch
+		wantName  string
+		wantEmail string
+		events    []string
+	}{
+		{"rename", UserPatch{Username: strp("robert")}, "robert", "bob@example.com", []string{EventUserRenamed}},
+		{"case-only rename of own name", UserPatch{Username: strp("BOB")}, "BOB", "bob@example.com", []string{EventUserRenamed}},
+		{"email", UserPatch{Email: strp("new@example.com")}, "bob", "new@example.com", []string{EventEmailChanged}},
+		{"both", UserPatch{Username: strp("rob"), Email: strp("rob@example.com")}, "rob", "rob@example.com",
+			[]string{EventEmailChanged, EventUserRenamed}},
+		{"same values", UserPatch{Username: strp("bob"), Email: strp("bob@example.com")}, "bob", "bob@example.com", nil},
+		{"empty patch", UserPatch{}, "bob", "bob@example.com", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+			actor := Actor{UserID: 42, Name: "admin", IP: "192.0.2.7"}
+			before := len(allEvents(t, s))
+			u, err := s.UpdateUser(bob.ID, tc.patch, actor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := s.User(bob.ID)
+			for _, got := range []User{u, stored} {
+				if got.Username != tc.wantName || got.Email != tc.wantEmail || got.PasswordHash != bob.PasswordHash {
+					t.Fatalf("user = %+v, want %s %s", got, tc.wantName, tc.wantEmail)
+				}
+			}
+			if byName, err := s.UserByName(tc.wantName); err != nil || byName.ID != bob.ID {
+				t.Fatalf("UserByName(%q) = %+v, %v", tc.wantName, byName, err)
+			}
+			if tc.wantName != "bob" && !strings.EqualFold(tc.wantName, "bob") {
+				if _, err := s.UserByName("bob"); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("old name still resolves: %v", err)
+				}
+			}
+			ev := allEvents(t, s)
+			if len(ev)-before != len(tc.events) {
+				t.Fatalf("%d new events, want %v", len(ev)-before, tc.events)
+			}
+			for i, action := range tc.events {
+				e := ev[i]
+				if e.Action != action || e.Actor != "admin" || e.ActorID != 42 || e.IP != "192.0.2.7" || e.TargetID != bob.ID {
+					t.Fatalf("event %d = %+v, want %s by admin from 192.0.2.7 on %d", i, e, action, bob.ID)
+				}
+			}
+		})
+	}
+}
+
+// A refused change leaves the stored user as it was and records nothing.
+func TestUpdateUserRefusedChangesNothing(t *testing.T) {
+	s := newStore(t)
+	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	mustCreate(t, s, "alice", "password1", "alice@example.com")
+	tests := []struct {
+		name  string
+		id    int
+		patch UserPatch
+		field string
+		err   error
+	}{
+		{"bad username", bob.ID, UserPatch{Username: strp("b")}, "username", nil},
+		{"script username", bob.ID, UserPatch{Username: strp("<script>")}, "username", nil},
+		{"bad email", bob.ID, UserPatch{Email: strp("Bob <bob@example.com>")}, "email", nil},
+		{"good name, bad email", bob.ID, UserPatch{Username: strp("robert"), Email: strp("nope")}, "email", nil},
+		{"taken name", bob.ID, UserPatch{Username: strp("ALICE")}, "username", ErrConflict},
+		{"taken name with email", bob.ID, UserPatch{Username: strp("alice"), Email: strp("x@example.com")}, "username", ErrConflict},
+		{"unknown user", 999, UserPatch{Email: strp("x@example.com")}, "", ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(allEvents(t, s))
+			_, err := s.UpdateUser(tc.id, tc.patch, CLIActor)
+			if err == nil {
+				t.Fatal("UpdateUser succeeded")
+			}
+			if tc.field != "" {
+				wantField(t, err, tc.field)
+			}
+			if tc.err != nil && !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			got, _ := s.User(bob.ID)
+			if !reflect.DeepEqual(got, bob) {
+				t.Fatalf("stored user changed: %+v, was %+v", got, bob)
+			}
+			if n := len(allEvents(t, s)); n != before {
+				t.Fatalf("audit events %d → %d", before, n)
+			}
+		})
+	}
+}
+
+func TestSetPassword(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	alice := mustCreate(t, s, "alice", "password1", "alice@example.com")
+	var bobSessions []string
+	for range 3 {
+		_, sess, err := s.CreateSession(bob.ID, "192.0.2.1", "test", ActorFor(bob, "192.0.2.1"), "password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobSessions = append(bobSessions, sess.ID)
+	}
+	_, aliceSess, _ := s.CreateSession(alice.ID, "192.0.2.2", "test", ActorFor(alice, "192.0.2.2"), "password")
+
+	t.Run("invalid password changes nothing", func(t *testing.T) {
+		before := len(allEvents(t, s))
+		err := s.SetPassword(ctx, bob.ID, "short1", bobSessions[1], ActorFor(bob, "192.0.2.1"))
+		wantField(t, err, "password")
+		if got, _ := s.User(bob.ID); !reflect.DeepEqual(got, bob) {
+			t.Fatalf("user changed: %+v", got)
+		}
+		if ss, _ := s.SessionsOf(bob.ID); len(ss) != 3 {
+			t.Fatalf("%d sessions left, want 3", len(ss))
+		}
+		if n := len(allEvents(t, s)); n != before {
+			t.Fatalf("audit events %d → %d", before, n)
+		}
+	})
+	t.Run("unknown user", func(t *testing.T) {
+		if err := s.SetPassword(ctx, 999, "password2", "", CLIActor); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SetPassword(999) = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("change keeps only the given session", func(t *testing.T) {
+		if err := s.SetPassword(ctx, bob.ID, "new pass 2", bobSessions[1], ActorFor(bob, "192.0.2.1")); err != nil {
+			t.Fatal(err)
+		}
+		ss, _ := s.SessionsOf(bob.ID)
+		if len(ss) != 1 || ss[0].ID != bobSessions[1] {
+			t.Fatalf("sessions after change = %+v, want only %s", ss, bobSessions[1])
+		}
+		if ss, _ := s.SessionsOf(alice.ID); len(ss) != 1 || ss[0].ID != aliceSess.ID {
+			t.Fatalf("alice's sessions = %+v", ss)
+		}
+		if _, err := s.Authenticate(ctx, "bob", "new pass 2"); err != nil {
+			t.Fatalf("login with the new password: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, "bob", "password1"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("login with the old password: %v", err)
+		}
+		if ev := eventsWith(t, s, EventPasswordChanged); len(ev) != 1 || ev[0].TargetID != bob.ID || ev[0].Actor != "bob" {
+			t.Fatalf("password events = %+v", ev)
+		}
+	})
+	t.Run("empty keep ends all sessions", func(t *testing.T) {
+		if err := s.SetPassword(ctx, bob.ID, "newer pass 3", "", CLIActor); err != nil {
+			t.Fatal(err)
+		}
+		if ss, _ := s.SessionsOf(bob.ID); len(ss) != 0 {
+			t.Fatalf("%d sessions left", len(ss))
+		}
+	})
+}
+
+func TestSetPasswordRemovesInitialPasswordFile(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	path := filepath.Join(s.Dir(), InitialPasswordFile)
+	if _, created, err := s.EnsureAdmin(ctx, ""); err != nil || !created {
+		t.Fatalf("EnsureAdmin: %v, %v", created, err)
+	}
+	admin, _ := s.UserByName("admin")
+	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	steps := []struct {
+		name     string
+		id       int
+		wantFile bool
+	}{
+		{"another user's password", bob.ID, true},
+		{"the initial admin's password", admin.ID, false},
+		{"again (file already gone)", admin.ID, false},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := s.SetPassword(ctx, st.id, "changed 123", "", CLIActor); err != nil {
+				t.Fatal(err)
+			}
+			_, err := os.Stat(path)
+			if exists := err == nil; exists != st.wantFile {
+				t.Fatalf("file exists = %v, want %v", exists, st.wantFile)
+			}
+		})
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	s := newStore(t)
+	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	tests := []struct {
+		name, user, password string
+		ok                   bool
+	}{
+		{"right", "bob", "password1", true},
+		{"name in other case", "BOB", "password1", true},
+		{"wrong password", "bob", "password2", false},
+		{"empty password", "bob", "", false},
+		{"over-long password", "bob", strings.Repeat("password1", 200), false},
+		{"unknown user", "nobody", "password1", false},
+		{"empty user", "", "password1", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := s.Authenticate(context.Background(), tc.user, tc.password)
+			if tc.ok {
+				if err != nil || u.ID != bob.ID {
+					t.Fatalf("Authenticate = %+v, %v", u, err)
+				}
+				return
+			}
+			if err != ErrInvalidCredentials || u.ID != 0 {
+				t.Fatalf("Authenticate = %+v, %v; want exactly ErrInvalidCredentials", u, err)
+			}
+		})
+	}
+}
+
+// Hashes made with old parameters are replaced at the next login.
+func TestRehashOnLogin(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, a, "bob", "password1", "bob@example.com")
+	a.Close()
+
+	paramsB := Argon2Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	b := openStore(t, dir, func(o *Options) { o.Argon2 = &paramsB })
+	if _, err := b.Authenticate(ctx, "bob", "wrong pass 1"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatal(err)
+	}
+	if u, _ := b.UserByName("bob"); !strings.Contains(u.PasswordHash, "$m=64,t=1,p=1$") {
+		t.Fatalf("a failed login changed the hash: %s", u.PasswordHash)
+	}
+	if _, err := b.Authenticate(ctx, "bob", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := b.UserByName("bob")
+	if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=128,t=2,p=1$") {
+		t.Fatalf("hash after login = %s, want params B", u.PasswordHash)
+	}
+	if u.Username != "bob" || u.Email != "bob@example.com" {
+		t.Fatalf("rehash changed other fields: %+v", u)
+	}
+	if ok, rehash, err := b.Hasher().Verify(ctx, u.PasswordHash, "password1"); !ok || rehash || err != nil {
+		t.Fatalf("new hash: %v %v %v", ok, rehash, err)
+	}
+	if _, err := b.Authenticate(ctx, "bob", "password1"); err != nil {
+		t.Fatalf("login after rehash: %v", err)
+	}
+}
+
+func TestEnsureAdmin(t *testing.T) {
+	ctx := context.Background()
+	t.Run("password from the environment", func(t *testing.T) {
+		s := newStore(t)
+		gen, created, err := s.EnsureAdmin(ctx, "env secret 1")
+		if err != nil || !created || gen != "" {
+			t.Fatalf("EnsureAdmin = %q, %v, %v", gen, created, err)
+		}
+		if _, err := os.Stat(filepath.Join(s.Dir(), InitialPasswordFile)); !os.IsNotExist(err) {
+			t.Fatalf("password file written for an env password: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, "admin", "env secret 1"); err != nil {
+			t.Fatal(err)
+		}
+		if gen, created, err := s.EnsureAdmin(ctx, "other pass 2"); err != nil || created || gen != "" {
+			t.Fatalf("second EnsureAdmin = %q, %v, %v", gen, created, err)
+		}
+		if _, err := s.Authenticate(ctx, "admin", "env secret 1"); err != nil {
+			t.Fatal("second call changed the password")
+		}
+	})
+	t.Run("generated password", func(t *testing.T) {
+		s := newStore(t)
+		gen, created, err := s.EnsureAdmin(ctx, "")
+		if err != nil || !created || gen == "" {
+			t.Fatalf("EnsureAdmin = %q, %v, %v", gen, created, err)
+		}
+		if err := ValidatePassword(gen); err != nil {
+			t.Fatalf("generated %q: %v", gen, err)
+		}
+		path := filepath.Join(s.Dir(), InitialPasswordFile)
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("password file: %v, %v", fi, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != gen+"\n" {
+			t.Fatalf("file holds %q, want %q", b, gen+"\n")
+		}
+		if _, err := s.Authenticate(ctx, "admin", gen); err != nil {
+			t.Fatal(err)
+		}
+		if us, _ := s.Users(); len(us) != 1 || us[0].Username != "admin" || ValidateEmail(us[0].Email) != nil {
+			t.Fatalf("users = %+v", us)
+		}
+		gen2, created, err := s.EnsureAdmin(ctx, "")
+		if err != nil || created || gen2 != "" {
+			t.Fatalf("second EnsureAdmin = %q, %v, %v", gen2, created, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != gen+"\n" {
+			t.Fatal("second call rewrote the file")
+		}
+		if us, _ := s.Users(); len(us) != 1 {
+			t.Fatalf("%d users", len(us))
+		}
+	})
+	t.Run("invalid env password", func(t *testing.T) {
+		s := newStore(t)
+		if _, created, err := s.EnsureAdmin(ctx, "short"); err == nil || created {
+			t.Fatalf("EnsureAdmin(short) = %v, %v", created, err)
+		}
+		if us, _ := s.Users(); len(us) != 0 {
+			t.Fatalf("%d users", len(us))
+		}
+	})
+	t.Run("existing users", func(t *testing.T) {
+		s := newStore(t)
+		mustCreate(t, s, "bob", "password1", "bob@example.com")
+		if _, created, err := s.EnsureAdmin(ctx, ""); err != nil || created {
+			t.Fatalf("EnsureAdmin = %v, %v", created, err)
+		}
+		if _, err := s.UserByName("admin"); !errors.Is(err, ErrNotFound) {
+			t.Fatal("admin created although users exist")
+		}
+	})
+}
+
+// Storm's list index matches "value__" as a prefix; names containing "__"
+// must not shadow shorter names, and an empty name must not panic.
+func TestUserByNameExactMatch(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	x := mustCreate(t, s, "bob__x", "password1", "x@example.com")
+	tests := []struct {
+		name   string
+		lookup string
+		want   int // 0: not found
+	}{
+		{"prefix of a longer name", "bob", 0},
+		{"prefix with separator", "bob_", 0},
+		{"exact", "bob__x", x.ID},
+		{"exact other case", "BOB__X", x.ID},
+		{"empty", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := s.UserByName(tc.lookup)
+			if tc.want == 0 && !errors.Is(err, ErrNotFound) || tc.want != 0 && (err != nil || u.ID != tc.want) {
+				t.Fatalf("UserByName(%q) = %d, %v; want id %d", tc.lookup, u.ID, err, tc.want)
+			}
+		})
+	}
+	if _, err := s.Authenticate(ctx, "bob", "password1"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("login as bob with bob__x's password: %v", err)
+	}
+	bob := mustCreate(t, s, "bob", "password2!", "bob@example.com")
+	if u, err := s.UserByName("bob"); err != nil || u.ID != bob.ID {
+		t.Fatalf("UserByName(bob) = %d, %v", u.ID, err)
+	}
+	if u, err := s.UserByName("bob__x"); err != nil || u.ID != x.ID {
+		t.Fatalf("UserByName(bob__x) = %d, %v", u.ID, err)
+	}
+	if _, err := s.UpdateUser(x.ID, UserPatch{Username: strp("bob__x__y")}, CLIActor); err != nil {
+		t.Fatalf("rename: %v", err)
+	}
+	if _, err := s.UserByName("bob__x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old name after rename: %v", err)
+	}
+}
