@@ -141,7 +141,8 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
 		return "", errStatus(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
 	}
-	pw := c.FormValue("password")
+	// The body only: a password in a URL ends up in logs and histories.
+	pw := postField(c, "password")
 	if pw == "" {
 		return "Enter your password to confirm.", nil
 	}

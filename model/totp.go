@@ -6,10 +6,13 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"strings"
 	"time"
 
+	"github.com/boombuler/barcode/qr"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
@@ -62,15 +65,36 @@ func NewTOTPEnrollment(u User, now time.Time) (TOTPEnrollment, error) {
 	return TOTPEnrollment{UserID: u.ID, Secret: key.Secret(), URL: key.URL(), Created: now}, nil
 }
 
-// QRPNG renders the enrolment URL as a PNG QR code.
+// qrQuietZone is the white margin around a QR code, in modules: ISO/IEC
+// 18004 asks for four, and phone scanners may not find a code without it.
+const qrQuietZone = 4
+
+// QRPNG renders the enrolment URL as a size×size PNG QR code with whole
+// pixels per module (no blurred edges) and the quiet zone.
 func (e TOTPEnrollment) QRPNG(size int) ([]byte, error) {
-	key, err := otp.NewKeyFromURL(e.URL)
+	code, err := qr.Encode(e.URL, qr.M, qr.Auto)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("model: qr code: %w", err)
 	}
-	img, err := key.Image(size, size)
-	if err != nil {
-		return nil, err
+	b := code.Bounds()
+	n := b.Dx()
+	scale := size / (n + 2*qrQuietZone)
+	if scale < 1 {
+		return nil, fmt.Errorf("model: a QR code of %d modules does not fit in %d pixels", n, size)
+	}
+	img := image.NewPaletted(image.Rect(0, 0, size, size), color.Palette{color.White, color.Black})
+	off := (size - n*scale) / 2
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if r, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA(); r >= 0x8000 {
+				continue // a light module: the background is white already
+			}
+			for dy := 0; dy < scale; dy++ {
+				for dx := 0; dx < scale; dx++ {
+					img.SetColorIndex(off+x*scale+dx, off+y*scale+dy, 1)
+				}
+			}
+		}
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
@@ -137,9 +161,9 @@ const recoveryAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 var recoveryEncoding = base32.NewEncoding(recoveryAlphabet).WithPadding(base32.NoPadding)
 
 // ParseCode normalises a typed code: spaces and dashes are dropped; six
-// ASCII digits are a TOTP code, sixteen base32 characters (any case) a
-// recovery code. Anything else, including non-ASCII digits and overlong
-// input, is CodeInvalid.
+// ASCII digits are a TOTP code, sixteen base32 characters (any case; 0, 1
+// and 8 read as O, I and B) a recovery code. Anything else, including
+// non-ASCII digits and overlong input, is CodeInvalid.
 func ParseCode(in string) (CodeKind, string) {
 	if len(in) > 64 {
 		return CodeInvalid, ""
@@ -159,7 +183,9 @@ func ParseCode(in string) (CodeKind, string) {
 	if len(s) == TOTPDigits && strings.Trim(s, "0123456789") == "" {
 		return CodeTOTP, s
 	}
-	s = strings.ToUpper(s)
+	// Recovery codes use base32, which has no 0, 1 or 8: read a typed
+	// 0/1/8 as the O/I/B it was meant to be (on paper they look alike).
+	s = strings.NewReplacer("0", "O", "1", "I", "8", "B").Replace(strings.ToUpper(s))
 	if len(s) == 16 && strings.Trim(s, recoveryAlphabet) == "" {
 		return CodeRecovery, s
 	}

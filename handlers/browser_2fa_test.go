@@ -1,0 +1,266 @@
+package handlers_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// b2faClock is the panel's clock in the 2FA browser test: the real time
+// when the test starts (so that cookies the browser keeps are not expired
+// by its wall clock), then moved only by the test, so a TOTP time step
+// never changes under the test's feet.
+type b2faClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *b2faClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *b2faClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// b2faNeed skips the test when a program is missing, or fails it in CI.
+func b2faNeed(t *testing.T, path, debianPackage string) {
+	t.Helper()
+	if _, err := exec.LookPath(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing (Debian package %s; make test installs it with scripts/test-deps.sh): %v", path, debianPackage, err)
+		}
+		t.Skipf("skipped: %s not installed (apt-get install %s); with CI=true this fails", path, debianPackage)
+	}
+}
+
+// b2faOathtool is `oathtool --totp -b --now "<at> UTC" SECRET`.
+func b2faOathtool(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	now := at.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	out, err := exec.Command("oathtool", "--totp", "-b", "--now", now, strings.ReplaceAll(secret, " ", "")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("oathtool: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// b2faText returns the visible text of selector.
+func (b *browserUI) b2faText(selector string) string {
+	b.t.Helper()
+	s, err := b.el(selector).Text()
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", selector, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// b2faEval evaluates js and returns its result as a string.
+func (b *browserUI) b2faEval(js string, args ...any) string {
+	b.t.Helper()
+	r, err := b.page.Timeout(browserWait).Eval(js, args...)
+	if err != nil {
+		b.t.Fatalf("eval %s: %v", js, err)
+	}
+	return r.Value.Str()
+}
+
+// TestBrowserTwoFactor drives 2FA through Chromium like a person: turn it
+// on from the switch of the own row (QR code, URL, secret; a code from
+// oathtool), log out, log in with the password and the code of the next
+// time step, then with a recovery code, and turn 2FA off again with the
+// password. Console errors and CSP violations fail the test.
+func TestBrowserTwoFactor(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
+		}
+		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
+	}
+	b2faNeed(t, "oathtool", "oathtool")
+	b2faNeed(t, "zbarimg", "zbar-tools")
+
+	clock := &b2faClock{t: time.Now().UTC().Truncate(time.Second)}
+	store, base := startBrowserApp(t, func(o *model.Options) { o.Now = clock.Now })
+	b := newBrowserUI(t, base)
+	// No request may carry a password or a code in its URL.
+	var mu sync.Mutex
+	var leaks []string
+	go b.page.EachEvent(func(e *proto.NetworkRequestWillBeSent) {
+		if strings.Contains(e.Request.URL, "password=") || strings.Contains(e.Request.URL, "code=") {
+			mu.Lock()
+			leaks = append(leaks, e.Request.Method+" "+e.Request.URL)
+			mu.Unlock()
+		}
+	})()
+
+	admin, err := store.UserByName("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := fmt.Sprintf("#user-%d", admin.ID)
+	sw := row + ` a[data-testid="2fa"]`
+	dialogOpen := `() => document.getElementById("dialog").open`
+	dialogClosed := `() => !document.getElementById("dialog").open`
+
+	b.navigate("/login")
+	b.login("admin", "admin-pass-1")
+	if got := b.b2faText(sw); got != "Off" {
+		t.Errorf("the 2FA switch shows %q, want Off", got)
+	}
+
+	// 1. Open the dialog and cancel: nothing changes.
+	b.click(sw)
+	b.waitJS("the 2FA dialog to open", dialogOpen)
+	b.el(`img[data-testid="qr"]`)
+	b.click(`#twofactor button[hx-post$="/2fa/cancel"]`)
+	b.waitJS("Cancel to close the dialog", dialogClosed)
+	if u, _ := store.User(admin.ID); u.TOTPEnabled {
+		t.Fatal("Cancel turned 2FA on")
+	}
+
+	// 2. Turn it on: QR code, URL and secret; read the secret like a person
+	// typing it into an app.
+	b.click(sw)
+	b.waitJS("the 2FA dialog to open", dialogOpen)
+	b.waitFocus("#enroll-code")
+	b.waitJS("the QR code to load", `() => { const i = document.querySelector('img[data-testid="qr"]'); return i.complete && i.naturalWidth >= 200 }`)
+	secret := b.b2faText(`[data-testid="secret"]`)
+	otpURL := b.value("#otpauth-url")
+	if !strings.HasPrefix(otpURL, "otpauth://totp/Gatehouse:admin?") || !strings.Contains(otpURL, "secret="+strings.ReplaceAll(secret, " ", "")) {
+		t.Errorf("the dialog shows the URL %q and the secret %q", otpURL, secret)
+	}
+	for i, g := range strings.Fields(secret) {
+		if len(g) != 4 && i != len(strings.Fields(secret))-1 {
+			t.Errorf("secret %q is not in groups of four", secret)
+		}
+	}
+	// The QR code the browser shows decodes (zbarimg) to the URL shown.
+	src := b.b2faEval(`() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
+	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
+	if err != nil {
+		t.Fatalf("QR src %.40q: %v", src, err)
+	}
+	qrFile := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(qrFile, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("zbarimg", "--raw", "-q", qrFile).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	if got := strings.TrimRight(string(out), "\n"); got != otpURL {
+		t.Errorf("the QR code holds %q, the dialog shows %q", got, otpURL)
+	}
+	b.click(`button[data-copy="#otpauth-url"]`)
+	b.waitText(`button[data-copy="#otpauth-url"]`, "Copied")
+	b.screenshot("2fa-enroll.png")
+
+	// A wrong code: a message, the dialog stays, 2FA stays off.
+	code := b2faOathtool(t, secret, clock.Now())
+	wrong := []byte(code)
+	for i := range wrong {
+		wrong[i] = '0' + (wrong[i]-'0'+5)%10
+	}
+	b.fill("#enroll-code", string(wrong))
+	b.click(`#twofactor button.primary[type=submit]`)
+	b.waitText(`#twofactor .field-error[data-field=code]`, "That code is not right")
+	b.waitJS("the dialog to stay open", dialogOpen)
+	if u, _ := store.User(admin.ID); u.TOTPEnabled {
+		t.Fatal("a wrong code turned 2FA on")
+	}
+	// The right code, from oathtool.
+	b.fill("#enroll-code", code)
+	b.click(`#twofactor button.primary[type=submit]`)
+	b.waitJS("ten recovery codes", `() => document.querySelectorAll("#recovery-codes li").length === 10`)
+	b.screenshot("2fa-recovery-codes.png")
+	codes := strings.Fields(b.b2faText("#recovery-codes"))
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes %q", codes)
+	}
+	// Copy without clipboard access (a denied permission): the codes get
+	// selected for copying by hand, and no error reaches the console.
+	b.b2faEval(`() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
+	b.click(`button[data-copy="#recovery-codes"]`)
+	b.waitText(`button[data-copy="#recovery-codes"]`, "Ctrl+C")
+	if sel := b.b2faEval(`() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
+		t.Errorf("after a refused copy the selection is %q, want the codes", sel)
+	}
+	// The list behind the dialog already shows the switch on.
+	b.waitJS("the switch to turn on", `(s) => { const e = document.querySelector(s); return e && e.getAttribute("aria-checked") === "true" }`, sw)
+	b.click(`#twofactor a[data-close-dialog]`)
+	b.waitJS("Done to close the dialog", dialogClosed)
+	b.waitText(sw, "On")
+	b.waitText(row+` [data-testid="recovery-left"]`, "10 recovery codes left")
+	if u, _ := store.User(admin.ID); !u.TOTPEnabled {
+		t.Fatal("2FA is not on in the store")
+	}
+
+	// 3. Log out; log in with the password and the NEXT step's code (the
+	// enrolment's step is used up).
+	b.submitPage(`form.logout button[type=submit]`)
+	b.el("#username")
+	b.fill("#username", "admin")
+	b.fill("#password", "admin-pass-1")
+	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.waitFocus("#code")
+	b.fill("#code", code)
+	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.waitText("#login-error", "Invalid code")
+	clock.Advance(30 * time.Second)
+	b.fill("#code", b2faOathtool(t, secret, clock.Now()))
+	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.waitText(`[data-testid=me]`, "admin")
+	b.el("table.users")
+
+	// 4. Log out; log in with a recovery code.
+	b.submitPage(`form.logout button[type=submit]`)
+	b.el("#username")
+	b.fill("#username", "admin")
+	b.fill("#password", "admin-pass-1")
+	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.fill("#code", codes[4])
+	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.waitText(`[data-testid=me]`, "admin")
+	b.waitText(row+` [data-testid="recovery-left"]`, "9 recovery codes left")
+
+	// 5. Turn 2FA off from the switch, re-entering the password.
+	b.click(sw)
+	b.waitJS("the 2FA dialog to open", dialogOpen)
+	b.waitFocus("#reauth-password")
+	b.fill("#reauth-password", "admin-pass-1")
+	b.click(`#twofactor button.danger[type=submit]`)
+	b.waitJS("the dialog to close", dialogClosed)
+	b.waitText("#flash", "Two-factor authentication of admin is off.")
+	b.waitText(sw, "Off")
+	b.waitJS("the switch to turn off", `(s) => document.querySelector(s).getAttribute("aria-checked") === "false"`, sw)
+	if u, _ := store.User(admin.ID); u.TOTPEnabled || len(u.TOTPSecret) != 0 {
+		t.Errorf("2FA still on in the store: %+v", u)
+	}
+	for _, want := range []string{model.EventTOTPEnabled, model.EventRecoveryCodeUsed, model.EventTOTPDisabled} {
+		if n := countAudit(t, store, want); n != 1 {
+			t.Errorf("%d %s events, want 1", n, want)
+		}
+	}
+
+	b.checkConsole()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range leaks {
+		t.Errorf("a secret went into a URL: %s", l)
+	}
+}
