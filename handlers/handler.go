@@ -28,6 +28,9 @@ type Config struct {
 	PublicURL string
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
+	// Domains are the names served over HTTPS with certmagic certificates
+	// (--domain); the first is the WebAuthn RP ID. See webauthn.go.
+	Domains []string
 	// Session lifetimes.
 	SessionIdle time.Duration
 	SessionMax  time.Duration
@@ -49,6 +52,12 @@ type Handler struct {
 	public  *url.URL
 	enrolls *pendingStore[enrollment]
 	logins  *pendingStore[pendingLogin]
+	// tokenUses batches the last-use times of access tokens (see Close).
+	tokenUses *tokenUseFlusher
+	// rp is the WebAuthn relying party and ceremonies its pending
+	// challenges (see webauthn.go).
+	rp         *relyingParty
+	ceremonies passkeyCeremonies
 }
 
 // New builds a Handler. Templates are parsed here, so a broken template
@@ -78,6 +87,10 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 	h.limiter = NewLoginLimiter(lc, store.Now)
 	h.enrolls = newPendingStore[enrollment](enrollTTL, 10000, store.Now)
 	h.logins = newPendingStore[pendingLogin](pendingLoginTTL, 10000, store.Now)
+	h.tokenUses = newTokenUseFlusher(store, tokenUseInterval)
+	if err := h.initPasskeys(); err != nil {
+		return nil, err
+	}
 	var err error
 	if h.assets, err = newAssetServer(assets.FS); err != nil {
 		return nil, err
@@ -168,7 +181,7 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	if strings.HasPrefix(c.Path(), "/api/") || c.Path() == "/healthz" {
-		return h.problem(c, status, msg, nil)
+		return h.problem(c, status, msg, problemFields(err))
 	}
 	c.Status(status)
 	if isHTMX(c) {

@@ -60,6 +60,9 @@ type Store struct {
 type Tx struct {
 	n storm.Node
 	s *Store
+	// b is the bbolt transaction under n, for records kept in plain
+	// buckets without Storm's indexes (access tokens, see token.go).
+	b *bolt.Tx
 }
 
 // Open opens the database in dir. It fails with ErrInUse when another
@@ -300,14 +303,14 @@ func (s *Store) Now() time.Time { return s.now() }
 // together or not at all.
 func (s *Store) Update(fn func(*Tx) error) error {
 	return s.db.Bolt.Update(func(btx *bolt.Tx) error {
-		return fn(&Tx{n: s.db.WithTransaction(btx), s: s})
+		return fn(&Tx{n: s.db.WithTransaction(btx), s: s, b: btx})
 	})
 }
 
 // View runs fn in one read-only transaction.
 func (s *Store) View(fn func(*Tx) error) error {
 	return s.db.Bolt.View(func(btx *bolt.Tx) error {
-		return fn(&Tx{n: s.db.WithTransaction(btx), s: s})
+		return fn(&Tx{n: s.db.WithTransaction(btx), s: s, b: btx})
 	})
 }
 

@@ -1,0 +1,371 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// TestAPIBearerAuth: what a bearer token gets for each way it can be
+// wrong, checked in the order of the issue (malformed or unknown → 401;
+// expired → 401 only for a genuine token; outside the white list → 403),
+// with the refusals audited.
+func TestAPIBearerAuth(t *testing.T) {
+	ta := apiNewApp(t, apiTrustTestPeer)
+	bob := thCreateUser(t, ta, "bob")
+	value, tok := ta.apiToken(t, bob, "203.0.113.0/24", "2001:db8::/32", "198.51.100.7")
+	me := func(header, ip string) *apiResponse {
+		return ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Headers: map[string]string{"Authorization": header}, ClientIP: ip})
+	}
+	cases := []struct {
+		name, header, ip string
+		status           int
+	}{
+		{"genuine, in a v4 range", "Bearer " + value, "203.0.113.9", 200},
+		{"scheme in lower case", "bearer " + value, "203.0.113.9", 200},
+		{"several spaces", "Bearer   " + value, "203.0.113.9", 200},
+		{"v6 range", "Bearer " + value, "2001:db8::5", 200},
+		{"single address", "Bearer " + value, "198.51.100.7", 200},
+		{"mapped client address", "Bearer " + value, "::ffff:203.0.113.9", 200},
+		{"outside the white list", "Bearer " + value, "203.0.114.1", 403},
+		{"next to the single address", "Bearer " + value, "198.51.100.8", 403},
+		{"unknown token", "Bearer " + model.NewTokenValue(), "203.0.113.9", 401},
+		{"typo", "Bearer " + value[:20] + apiOtherChar(value[20]) + value[21:], "203.0.113.9", 401},
+		{"truncated", "Bearer " + value[:40], "203.0.113.9", 401},
+		{"other scheme", "Basic " + value, "203.0.113.9", 401},
+		{"no token", "Bearer", "203.0.113.9", 401},
+		{"no token after space", "Bearer ", "203.0.113.9", 401},
+		{"two tokens", "Bearer " + value + " " + value, "203.0.113.9", 401},
+		{"session id as token", "Bearer " + model.RandomToken(32), "203.0.113.9", 401},
+	}
+	for i, tc := range cases {
+		// Each failure comes from its own address, so throttling stays out.
+		ip := tc.ip
+		if tc.status == 401 {
+			ip = fmt.Sprintf("198.51.100.%d", 100+i)
+		}
+		r := me(tc.header, ip)
+		if r.Status != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.name, r.Status, tc.status, r.Body)
+		}
+		if tc.status == 200 && !strings.Contains(r.Body, `"username":"bob"`) {
+			t.Errorf("%s: body %s", tc.name, r.Body)
+		}
+		if tc.status == 401 && !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+			t.Errorf("%s: WWW-Authenticate %q", tc.name, r.Header.Get("WWW-Authenticate"))
+		}
+		if tc.status == 403 && !strings.Contains(r.Body, "IP white list") {
+			t.Errorf("%s: body %s", tc.name, r.Body)
+		}
+	}
+	refused := ta.AuditEvents(t, model.EventTokenRefused)
+	var notListed, unknown int
+	for _, e := range refused {
+		switch {
+		case strings.Contains(e.Detail, "white list"):
+			notListed++
+			if e.TargetID != bob.ID || !strings.Contains(e.Detail, tok.ID) {
+				t.Errorf("refusal event %+v", e)
+			}
+		case strings.Contains(e.Detail, "unknown"):
+			unknown++
+		}
+		if strings.Contains(e.Detail, value) {
+			t.Error("an audit event holds the token value")
+		}
+	}
+	if notListed != 2 || unknown != 8 {
+		t.Errorf("refusals: %d not on the white list (want 2), %d unknown (want 8): %+v", notListed, unknown, refused)
+	}
+
+	t.Run("expired only after proven genuine", func(t *testing.T) {
+		exp := ta.Clock.Now().Add(time.Minute)
+		value, tok, err := ta.Store.CreateToken(bob.ID, model.NewToken{ExpiresAt: exp, IPs: []string{"192.0.2.1"}}, model.CLIActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta.Clock.Advance(time.Minute)
+		r := me("Bearer "+value, "192.0.2.1")
+		apiWant(t, r, 401, "expired")
+		// From outside the white list an expired token is still "expired":
+		// the expiry is checked first, and only for a genuine token.
+		apiWant(t, me("Bearer "+value, "192.0.2.2"), 401, "expired")
+		// A forged token of the same shape is only "invalid".
+		r = me("Bearer "+model.NewTokenValue(), "192.0.2.1")
+		apiWant(t, r, 401, "invalid")
+		if strings.Contains(r.Body, "expired") {
+			t.Error("an unknown token is answered as expired")
+		}
+		ev := ta.AuditEvents(t, model.EventTokenRefused)
+		if last := ev[len(ev)-2]; last.Detail != "token "+tok.ID+": expired" {
+			t.Errorf("expired refusal event %+v", last)
+		}
+	})
+
+	t.Run("bearer wins over the session cookie", func(t *testing.T) {
+		sess := ta.Session(t, ta.Admin)
+		r := ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: value, Session: sess, ClientIP: "203.0.113.1"})
+		apiWant(t, r, 200, `"username":"bob"`)
+		// A wrong token is refused even with a good cookie.
+		r = ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: model.NewTokenValue(), Session: sess, ClientIP: "203.0.113.2"})
+		apiWant(t, r, 401)
+		// The token's request carries no session: no CSRF header needed,
+		// and a cookie without its CSRF header changes nothing either.
+		r = ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: map[string]string{"email": "x@example.com"}, Token: value, Session: sess, ClientIP: "203.0.113.1"})
+		apiWant(t, r, 200)
+	})
+}
+
+// apiOtherChar returns a base62 character other than c.
+func apiOtherChar(c byte) string {
+	if c == 'x' {
+		return "y"
+	}
+	return "x"
+}
+
+// TestAPISessionAuth: the browser session reads without the CSRF header,
+// changes only with it, and a header of another session does not count.
+func TestAPISessionAuth(t *testing.T) {
+	ta := apiNewApp(t)
+	sess := ta.Session(t, ta.Admin)
+	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/users", Session: sess}), 200)
+	body := map[string]string{"email": "new@example.com"}
+	apiWant(t, ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: body, Session: sess}), 403, "CSRF")
+	other := ta.Session(t, ta.Admin)
+	apiWant(t, ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: body, Session: sess,
+		Headers: map[string]string{csrfHeader: other.CSRF}}), 403)
+	apiWant(t, ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: body, Session: sess,
+		Headers: map[string]string{"Sec-Fetch-Site": "cross-site", csrfHeader: sess.CSRF}}), 403)
+	if u := thUser(t, ta, "admin"); u.Email != "admin@example.com" {
+		t.Fatalf("a refused change was saved: %s", u.Email)
+	}
+	apiWant(t, ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: body, Session: sess, CSRF: true}), 200, "new@example.com")
+	// A session that ended is 401, not a redirect to the login page.
+	if err := ta.Store.DeleteSession(sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Session: sess})
+	apiWant(t, r, 401)
+	if r.Header.Get("Location") != "" {
+		t.Errorf("redirected to %s", r.Header.Get("Location"))
+	}
+}
+
+// TestAPIWrongTokensThrottled: wrong tokens count towards the per-IP login
+// throttling; the limiter is asked before any lookup, so even a genuine
+// token waits, with 429 and Retry-After; other addresses are unaffected.
+func TestAPIWrongTokensThrottled(t *testing.T) {
+	ta := apiNewApp(t, apiTrustTestPeer)
+	value, _ := ta.apiToken(t, ta.Admin)
+	bad := apiCall{Method: "GET", Path: "/api/v1/me", Token: model.NewTokenValue(), ClientIP: "198.51.100.20"}
+	free := DefaultLimiterConfig().IPFree
+	for i := 0; i <= free; i++ {
+		apiWant(t, ta.API(t, bad), 401)
+	}
+	r := ta.API(t, bad)
+	apiWant(t, r, 429)
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	good := apiCall{Method: "GET", Path: "/api/v1/me", Token: value, ClientIP: "198.51.100.20"}
+	apiWant(t, ta.API(t, good), 429)
+	good.ClientIP = "198.51.100.21"
+	apiWant(t, ta.API(t, good), 200)
+	// The penalty ends.
+	ta.Clock.Advance(2 * time.Second)
+	good.ClientIP = "198.51.100.20"
+	apiWant(t, ta.API(t, good), 200)
+	// A password login from the throttled address waits too: one table.
+	ta.API(t, bad)
+	if ok, _ := ta.H.limiter.Allow(netip.MustParseAddr("198.51.100.20"), "admin", false); ok {
+		t.Error("the login limiter does not count wrong tokens")
+	}
+}
+
+// TestAPIBodyRules: every malformed body is a 4xx problem, never a 500,
+// and changes nothing.
+func TestAPIBodyRules(t *testing.T) {
+	ta := apiNewApp(t)
+	value, _ := ta.apiToken(t, ta.Admin)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"email":"zip@example.com"}`))
+	zw.Close()
+	cases := []struct {
+		name    string
+		body    any
+		ct      string
+		headers map[string]string
+		status  int
+		want    string
+	}{
+		{"form body", "email=x%40example.com", "application/x-www-form-urlencoded", nil, 415, "application/json"},
+		{"no content type", `{"email":"a@example.com"}`, "text/plain", nil, 415, ""},
+		{"json with charset", `{"email":"ok@example.com"}`, "application/json; charset=utf-8", nil, 200, "ok@example.com"},
+		{"bad media type", `{}`, "application/json; ===", nil, 415, ""},
+		{"gzip", gz.Bytes(), "", map[string]string{"Content-Encoding": "gzip"}, 415, "Compressed"},
+		{"too large", `{"email":"` + strings.Repeat("a", 70<<10) + `@example.com"}`, "", nil, 413, "64 KiB"},
+		{"invalid UTF-8", []byte("{\"email\":\"\xff@example.com\"}"), "", nil, 400, "UTF-8"},
+		{"empty", "", "", nil, 400, "empty"},
+		{"spaces", "  \n ", "", nil, 400, "empty"},
+		{"not JSON", "email", "", nil, 400, "object"},
+		{"broken JSON", `{"email":`, "", nil, 400, "ends too early"},
+		{"syntax error", `{"email" "x"}`, "", nil, 400, "not valid JSON"},
+		{"array", `[{"email":"a@example.com"}]`, "", nil, 400, "object"},
+		{"string", `"a"`, "", nil, 400, "object"},
+		{"null", `null`, "", nil, 400, "object"},
+		{"trailing data", `{"email":"a@example.com"} {}`, "", nil, 400, "after the JSON"},
+		{"trailing garbage", `{"email":"a@example.com"}x`, "", nil, 400, "after the JSON"},
+		{"unknown field", `{"email":"a@example.com","admin":true}`, "", nil, 400, "unknown field"},
+		{"wrong type", `{"email":42}`, "", nil, 422, "must be a string"},
+		{"deep nesting", strings.Repeat("[", 20000), "", nil, 400, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := apiState(t, ta)
+			r := ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: tc.body, ContentType: tc.ct, Token: value, Headers: tc.headers})
+			apiWant(t, r, tc.status, tc.want)
+			if tc.status != 200 && apiState(t, ta) != before {
+				t.Error("a refused body changed the state")
+			}
+		})
+	}
+	r := ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/1", Body: `{"email":1,"x":2}`, Token: value})
+	if r.Status != 400 && r.Status != 422 {
+		t.Errorf("status %d", r.Status)
+	}
+	r = ta.API(t, apiCall{Method: "POST", Path: "/api/v1/users/1/tokens", Body: `{"ips":[1],"expires_at":"2031-01-01T00:00:00Z"}`, Token: value})
+	apiWant(t, r, 422, "must be a list of strings")
+}
+
+// TestAPITokenExpiryBoundaries: creating with now is refused, now + 1
+// minute is accepted (and the token stops once its time passes, shown with
+// the injected clock), now + 10 years is accepted, + 10 years + 1 day is
+// refused.
+func TestAPITokenExpiryBoundaries(t *testing.T) {
+	ta := apiNewApp(t)
+	admin, _ := ta.apiToken(t, ta.Admin)
+	bob := thCreateUser(t, ta, "bob")
+	create := func(exp time.Time) *apiResponse {
+		return ta.API(t, apiCall{Method: "POST", Path: "/api/v1/users/2/tokens", Token: admin,
+			Body: map[string]any{"expires_at": exp.Format(time.RFC3339)}})
+	}
+	now := ta.Clock.Now()
+	apiWant(t, create(now), 422, "in the future")
+	apiWant(t, create(now.AddDate(10, 0, 1)), 422, "at most 10 years")
+	apiWant(t, create(now.AddDate(10, 0, 0).Add(time.Second)), 422, "at most 10 years")
+	apiWant(t, create(now.AddDate(10, 0, 0)), 201)
+	r := create(now.Add(time.Minute))
+	apiWant(t, r, 201)
+	value := r.JSON["token"].(string)
+	meAsBob := apiCall{Method: "GET", Path: "/api/v1/me", Token: value}
+	apiWant(t, ta.API(t, meAsBob), 200, `"username":"bob"`)
+	ta.Clock.Advance(59 * time.Second)
+	apiWant(t, ta.API(t, meAsBob), 200)
+	ta.Clock.Advance(time.Second)
+	apiWant(t, ta.API(t, meAsBob), 401, "expired")
+	// Listed as expired; Modify may extend it, and then it works again.
+	list := ta.API(t, apiCall{Method: "GET", Path: "/api/v1/users/2/tokens", Token: admin})
+	var tid string
+	for _, it := range list.Items() {
+		if it["expired"] == true {
+			tid = it["id"].(string)
+		}
+	}
+	if tid == "" {
+		t.Fatalf("no expired token listed: %s", list.Body)
+	}
+	r = ta.API(t, apiCall{Method: "PATCH", Path: "/api/v1/users/2/tokens/" + tid, Token: admin,
+		Body: map[string]any{"expires_at": ta.Clock.Now().Add(time.Hour).Format(time.RFC3339)}})
+	apiWant(t, r, 200, `"expired":false`)
+	apiWant(t, ta.API(t, meAsBob), 200)
+	_ = bob
+}
+
+// TestAPITokenLastUsed: a use shows at once in the list (from memory),
+// is written in a batch (not per request), and a token deleted before the
+// batch is written stays deleted.
+func TestAPITokenLastUsed(t *testing.T) {
+	ta := apiNewApp(t, apiTrustTestPeer)
+	admin, adminTok := ta.apiToken(t, ta.Admin)
+	bob := thCreateUser(t, ta, "bob")
+	bobValue, bobTok := ta.apiToken(t, bob)
+	ta.Clock.Advance(time.Minute)
+	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: bobValue, ClientIP: "203.0.113.50"}), 200)
+	used := ta.Clock.Now().UTC().Format(time.RFC3339)
+	r := ta.API(t, apiCall{Method: "GET", Path: "/api/v1/users/2/tokens", Token: admin, ClientIP: "2001:db8::9"})
+	apiWant(t, r, 200, `"last_used_at":"`+used+`"`, `"last_used_ip":"203.0.113.50"`)
+	if stored, _ := ta.Store.Token(bob.ID, bobTok.ID); !stored.LastUsedAt.IsZero() {
+		t.Error("the use was written per request")
+	}
+	if err := ta.H.tokenUses.flush(); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := ta.Store.Token(bob.ID, bobTok.ID)
+	if stored.LastUsedIP != "203.0.113.50" || stored.LastUsedAt.UTC().Format(time.RFC3339) != used {
+		t.Errorf("after the flush: %v from %q", stored.LastUsedAt, stored.LastUsedIP)
+	}
+	adminStored, _ := ta.Store.Token(ta.Admin.ID, adminTok.ID)
+	if adminStored.LastUsedIP != "2001:db8::9" {
+		t.Errorf("admin's token last used from %q", adminStored.LastUsedIP)
+	}
+	// Used, then deleted before the next batch: Close writes the batch and
+	// the token stays deleted.
+	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: bobValue, ClientIP: "203.0.113.51"}), 200)
+	apiWant(t, ta.API(t, apiCall{Method: "DELETE", Path: "/api/v1/users/2/tokens/" + bobTok.ID, Token: admin}), 204)
+	if err := ta.H.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ta.Store.Token(bob.ID, bobTok.ID); err == nil {
+		t.Error("writing the last uses brought a deleted token back")
+	}
+	if err := ta.H.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+}
+
+// TestAPIContractCheckHasTeeth: the contract check refuses answers that
+// do not match openapi.json, so that passing it means something.
+func TestAPIContractCheckHasTeeth(t *testing.T) {
+	_, router := apiLoadSpec(t)
+	req, _ := http.NewRequest("GET", thPublicURL+"/api/v1/me", nil)
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		status int
+		body   string
+	}{
+		"missing fields":        {200, `{"id":1}`},
+		"extra secret field":    {200, `{"id":1,"username":"admin","email":"a@example.com","two_factor":false,"passkeys":0,"created_at":"2025-01-01T00:00:00Z","password_hash":"x"}`},
+		"undocumented status":   {418, `{"type":"about:blank","title":"x","status":418,"detail":"x"}`},
+		"problem without title": {404, `{"type":"about:blank","status":404,"detail":"x"}`},
+	} {
+		ct := "application/json"
+		if tc.status >= 400 {
+			ct = "application/problem+json"
+		}
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+			Status:                 tc.status,
+			Header:                 http.Header{"Content-Type": {ct}},
+			Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+		}
+		in.SetBodyBytes([]byte(tc.body))
+		if err := openapi3filter.ValidateResponse(context.Background(), in); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

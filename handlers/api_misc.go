@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	_ "embed"
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// openAPIDoc is the OpenAPI 3.1 description of the JSON API, shipped in
+// the binary.
+//
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// apiOpenAPI serves the OpenAPI description. It needs no authentication:
+// it holds no data.
+func (h *Handler) apiOpenAPI(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.Send(openAPIDoc)
+}
+
+// Audit list bounds.
+const (
+	auditDefaultLimit = 50
+	auditMaxLimit     = 500
+)
+
+// apiAudit lists audit events, newest first: ?limit= (1–500, default 50),
+// ?offset=, ?user= (events where that user acted or was the target).
+// Buffered events (failed logins, refused tokens) appear once written, at
+// most a second later: a read stays a read.
+func (h *Handler) apiAudit(c *fiber.Ctx) error {
+	v := &model.ValidationError{}
+	num := func(name string, def, min, max int) int {
+		s := c.Query(name)
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < min || n > max {
+			v.Add(name, name+" must be a whole number from "+strconv.Itoa(min)+" to "+strconv.Itoa(max))
+			return def
+		}
+		return n
+	}
+	f := model.AuditFilter{
+		Limit:  num("limit", auditDefaultLimit, 1, auditMaxLimit),
+		Offset: num("offset", 0, 0, 1<<30),
+		UserID: num("user", 0, 1, 1<<31-1),
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	events, total, err := h.store.AuditEvents(f)
+	if err != nil {
+		return err
+	}
+	out := make([]apiAuditEvent, len(events))
+	for i, e := range events {
+		out[i] = apiAuditEvent{ID: e.ID, Time: apiTime(e.Time), Action: e.Action, ActorID: optID(e.ActorID),
+			Actor: e.Actor, TargetID: optID(e.TargetID), Target: e.Target, IP: e.IP, Detail: e.Detail}
+	}
+	return c.JSON(newList(out, total))
+}
+
+// apiPasskeys lists a user's passkeys.
+func (h *Handler) apiPasskeys(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.store.Passkeys(u.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]apiPasskey, len(list))
+	for i, p := range list {
+		var last *apiTime
+		if p.LastUsedAt != nil {
+			last = optTime(*p.LastUsedAt)
+		}
+		out[i] = apiPasskey{ID: p.ID, Name: p.Name, CreatedAt: apiTime(p.CreatedAt), LastUsedAt: last}
+	}
+	return c.JSON(newList(out, len(out)))
+}
+
+// apiPasskeyDelete deletes one of a user's passkeys.
+func (h *Handler) apiPasskeyDelete(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	err = h.store.DeletePasskey(u.ID, c.Params("pid"), h.apiActor(c))
+	if errors.Is(err, model.ErrNotFound) {
+		return errStatus(fiber.StatusNotFound, "This user has no passkey with this id.")
+	}
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

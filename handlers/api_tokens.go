@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// tokensOf returns a user's tokens with last uses not yet written applied.
+func (h *Handler) tokensOf(userID int) ([]model.Token, error) {
+	list, err := h.store.Tokens(userID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i] = h.tokenUses.latest(list[i])
+	}
+	return list, nil
+}
+
+// apiTokens lists a user's tokens.
+func (h *Handler) apiTokens(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.tokensOf(u.ID)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	out := make([]apiToken, len(list))
+	for i, t := range list {
+		out[i] = toAPIToken(t, now)
+	}
+	return c.JSON(newList(out, len(out)))
+}
+
+// apiExpiry reads the expires_at of an API body into the form the model
+// validates; an unreadable value is a validation error of that field.
+func apiExpiry(s string) (time.Time, error) {
+	t, err := model.ParseTokenExpiry(s)
+	if err != nil {
+		return time.Time{}, model.FieldError("expires_at", err.Error())
+	}
+	return t, nil
+}
+
+// apiTokenCreate creates a token: {ips, expires_at} → 201 with the value
+// in "token", the only time it is shown.
+func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		IPs       []string `json:"ips"`
+		ExpiresAt string   `json:"expires_at"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	exp, expErr := apiExpiry(in.ExpiresAt)
+	// An unreadable expires_at arrives as a zero time, which the model
+	// refuses too: one answer then names every invalid field.
+	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: in.IPs, ExpiresAt: exp}, h.apiActor(c))
+	if err != nil {
+		return mergeValidation(err, expErr)
+	}
+	out := toAPIToken(t, h.now())
+	out.Token = value
+	c.Location("/api/v1/users/" + utils.CopyString(c.Params("id")) + "/tokens/" + t.ID)
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// mergeValidation returns err with the field messages of parseErr added,
+// so that an answer lists every invalid field at once.
+func mergeValidation(err, parseErr error) error {
+	v, ok := model.AsValidation(err)
+	pv, pok := model.AsValidation(parseErr)
+	if !ok || !pok {
+		return err
+	}
+	merged := &model.ValidationError{}
+	for k, m := range pv.Fields {
+		merged.Add(k, m)
+	}
+	for k, m := range v.Fields {
+		merged.Add(k, m)
+	}
+	return merged
+}
+
+// apiTokenParam loads the token :tid of the user :id.
+func (h *Handler) apiTokenParam(c *fiber.Ctx) (model.User, model.Token, error) {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return model.User{}, model.Token{}, err
+	}
+	t, err := h.store.Token(u.ID, c.Params("tid"))
+	if errors.Is(err, model.ErrNotFound) {
+		return model.User{}, model.Token{}, errStatus(fiber.StatusNotFound, "This user has no token with this id.")
+	}
+	return u, t, err
+}
+
+// apiTokenPatch changes a token's white list or expiry: a missing field
+// keeps its value, "ips": [] means any address.
+func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
+	u, t, err := h.apiTokenParam(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		IPs       *[]string `json:"ips"`
+		ExpiresAt *string   `json:"expires_at"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	p := model.TokenPatch{IPs: in.IPs}
+	if in.IPs != nil && *in.IPs == nil {
+		empty := []string{}
+		p.IPs = &empty
+	}
+	if in.ExpiresAt != nil {
+		exp, err := apiExpiry(*in.ExpiresAt)
+		if err != nil {
+			// Nothing is saved; report a bad white list too.
+			if p.IPs != nil {
+				if _, ipErr := model.ParseIPList(*p.IPs); ipErr != nil {
+					return mergeValidation(ipErr, err)
+				}
+			}
+			return err
+		}
+		p.ExpiresAt = &exp
+	}
+	updated, err := h.store.UpdateToken(u.ID, t.ID, p, h.apiActor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAPIToken(h.tokenUses.latest(updated), h.now()))
+}
+
+// apiTokenDelete deletes a token; it stops working at once.
+func (h *Handler) apiTokenDelete(c *fiber.Ctx) error {
+	u, t, err := h.apiTokenParam(c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.DeleteToken(u.ID, t.ID, h.apiActor(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

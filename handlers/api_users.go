@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// apiUserParam loads the user named by the :id route parameter.
+func (h *Handler) apiUserParam(c *fiber.Ctx) (model.User, error) {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return model.User{}, errStatus(fiber.StatusNotFound, "No user with this id.")
+	}
+	u, err := h.store.User(id)
+	if errors.Is(err, model.ErrNotFound) {
+		return model.User{}, errStatus(fiber.StatusNotFound, "No user with this id.")
+	}
+	return u, err
+}
+
+// apiMe answers the acting user.
+func (h *Handler) apiMe(c *fiber.Ctx) error {
+	me, _ := currentUser(c)
+	return c.JSON(toAPIUser(me))
+}
+
+// apiUsers lists every user.
+func (h *Handler) apiUsers(c *fiber.Ctx) error {
+	users, err := h.store.Users()
+	if err != nil {
+		return err
+	}
+	out := make([]apiUser, len(users))
+	for i, u := range users {
+		out[i] = toAPIUser(u)
+	}
+	return c.JSON(newList(out, len(out)))
+}
+
+// apiUserGet answers one user.
+func (h *Handler) apiUserGet(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAPIUser(u))
+}
+
+// apiUserCreate creates a user: {username, password, email} → 201.
+func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		Email    string `json:"email"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email}, h.apiActor(c))
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/users/" + strconv.Itoa(u.ID))
+	return c.Status(fiber.StatusCreated).JSON(toAPIUser(u))
+}
+
+// apiUserPatch changes a user's username or email; a missing field keeps
+// its value.
+func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Username *string `json:"username"`
+		Email    *string `json:"email"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email}, h.apiActor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAPIUser(updated))
+}
+
+// apiUserPassword sets a user's password: {password} → 204. The user's
+// sessions end, except the browser session making the change.
+func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	sess, _ := currentSession(c)
+	if err := h.store.SetPassword(c.UserContext(), u.ID, in.Password, sess.ID, h.apiActor(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// apiUserDelete deletes a user with its sessions, tokens and passkeys;
+// 409 for the last user.
+func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.DeleteUser(u.ID, h.apiActor(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// apiUserTwoFactorOff turns a user's TOTP off. A bearer token is already
+// a credential, and a browser session proved itself with the CSRF header,
+// so there is no extra password prompt here.
+func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
+	u, err := h.apiUserParam(c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.DisableTOTP(u.ID, h.apiActor(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

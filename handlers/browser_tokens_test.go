@@ -1,0 +1,250 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/gatehouse-panel/gatehouse/handlers"
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// btokZone is the browser's time zone in the token test: the form must
+// work in it and store UTC.
+const btokZone = "America/New_York"
+
+// TestBrowserAccessTokens: in the Access Tokens dialog, create a token
+// limited to 127.0.0.1 with the 30-day quick pick (in a browser on New
+// York time), copy its value with the Copy button, call the API with it,
+// see the last use in the list, Modify its white list so that the call is
+// refused, see a bad entry refused next to the field, and delete it.
+func TestBrowserAccessTokens(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
+		}
+		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
+	}
+	store, base := btokStartApp(t)
+	b := newBrowserUI(t, base)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.screenshot("token-failure.png")
+		}
+	})
+	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: btokZone}).Call(b.page); err != nil {
+		t.Fatalf("time zone: %v", err)
+	}
+	if err := (proto.BrowserGrantPermissions{Origin: base,
+		Permissions: []proto.BrowserPermissionType{proto.BrowserPermissionTypeClipboardReadWrite, proto.BrowserPermissionTypeClipboardSanitizedWrite},
+	}).Call(b.page.Browser()); err != nil {
+		t.Fatalf("clipboard permission: %v", err)
+	}
+	admin, err := store.UserByName("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.navigate("/login")
+	b.login("admin", "admin-pass-1")
+
+	// 1. Open the dialog from the user's row: no tokens yet.
+	b.click(fmt.Sprintf(`#user-%d [data-testid=access-tokens]`, admin.ID))
+	b.waitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
+	btokWaitText(b, "#tokens h2", "Access Tokens of admin")
+	btokWaitText(b, "#tokens table.tokens", "No access tokens yet.")
+
+	// 2. Create: white list 127.0.0.1, expiry by the 30-day quick pick.
+	btokFill(b, "#token-ips", "127.0.0.1")
+	b.click(`#token-form [data-expires-days="30"]`)
+	picked := b.value("#token-expires")
+	clicked := time.Now()
+	b.click(`#token-form button[type=submit]`)
+	b.el("#token-value")
+	btokWaitText(b, "[data-testid=token-created]", "shown only this once")
+	b.screenshot("token-created.png")
+	value := b.value("#token-value")
+	if !model.WellFormedToken(value) {
+		t.Fatalf("the dialog shows %q, not a token", value)
+	}
+	list, err := store.Tokens(admin.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("stored tokens: %v, %v", list, err)
+	}
+	tok := list[0]
+	if strings.Join(tok.IPs, ",") != "127.0.0.1" {
+		t.Errorf("stored white list %q", tok.IPs)
+	}
+	// The browser showed New York time; the store holds the same instant.
+	ny, err := time.LoadLocation(btokZone)
+	if err == nil {
+		if got := tok.ExpiresAt.In(ny).Format("2006-01-02T15:04"); got != picked {
+			t.Errorf("stored expiry %v is %s in New York, the form showed %s", tok.ExpiresAt, got, picked)
+		}
+	}
+	if d := tok.ExpiresAt.Sub(clicked); d < 30*24*time.Hour-2*time.Minute || d > 30*24*time.Hour+2*time.Minute {
+		t.Errorf("the 30-day quick pick stored an expiry %v from now", d)
+	}
+
+	// 3. Copy: the Copy button puts exactly the value on the clipboard.
+	b.click(`[data-testid=token-created] button[data-copy]`)
+	btokWaitText(b, `[data-testid=token-created] button[data-copy]`, "Copied")
+	clip, err := b.page.Timeout(browserWait).Eval(`() => navigator.clipboard.readText()`)
+	if err != nil {
+		t.Fatalf("read the clipboard: %v", err)
+	}
+	if got := clip.Value.String(); got != value {
+		t.Fatalf("the clipboard holds %q, want the token value", got)
+	}
+
+	// 4. Call the API with the copied value, from 127.0.0.1.
+	if status, body := btokCall(t, base, value); status != 200 || !strings.Contains(body, `"username":"admin"`) {
+		t.Fatalf("GET /api/v1/me with the new token: %d %s", status, body)
+	}
+	// The list shows the use at once (it is written to disk in batches).
+	b.click(fmt.Sprintf(`#token-%s [data-testid=modify]`, tok.ID))
+	btokWaitText(b, "#token-form h3", "Modify token")
+	b.waitJS("the Modify form to show the expiry as picked, in the browser's time zone ("+picked+")",
+		`(want) => document.querySelector("#token-expires").value === want`, picked)
+	btokWaitText(b, fmt.Sprintf(`#token-%s [data-testid=last-used]`, tok.ID), "from 127.0.0.1")
+	if strings.Contains(b.pageHTML(), value) {
+		t.Error("the value is shown again after leaving the creation answer")
+	}
+
+	// 5. Modify: a bad entry is refused next to the field, nothing saved.
+	btokFill(b, "#token-ips", "10.0.0.1/8")
+	b.click(`#token-form button[type=submit]`)
+	btokWaitText(b, `#token-form .field-error[data-field=ips]`, "did you mean 10.0.0.0/8?")
+	b.waitJS("the white list marked invalid", `() => document.querySelector("#token-ips").getAttribute("aria-invalid") === "true"`)
+	if got, _ := store.Token(admin.ID, tok.ID); strings.Join(got.IPs, ",") != "127.0.0.1" {
+		t.Fatalf("a refused Modify saved %q", got.IPs)
+	}
+	b.screenshot("token-modify-error.png")
+	btokFill(b, "#token-ips", "10.0.0.0/8")
+	b.click(`#token-form button[type=submit]`)
+	btokWaitText(b, "[data-testid=token-flash]", "modified")
+	btokWaitText(b, fmt.Sprintf(`#token-%s [data-testid=ips]`, tok.ID), "10.0.0.0/8")
+	got, _ := store.Token(admin.ID, tok.ID)
+	if strings.Join(got.IPs, ",") != "10.0.0.0/8" || !got.ExpiresAt.Equal(tok.ExpiresAt) {
+		t.Errorf("after Modify: %q, expires %v (was %v)", got.IPs, got.ExpiresAt, tok.ExpiresAt)
+	}
+	if status, body := btokCall(t, base, value); status != 403 || !strings.Contains(body, "white list") {
+		t.Errorf("a call from outside the new white list: %d %s", status, body)
+	}
+
+	// 6. Delete, confirmed: the token stops working at once.
+	b.confirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
+	btokWaitText(b, "[data-testid=token-flash]", "deleted")
+	btokWaitText(b, "#tokens table.tokens", "No access tokens yet.")
+	if status, _ := btokCall(t, base, value); status != 401 {
+		t.Errorf("a deleted token got %d, want 401", status)
+	}
+	b.checkConsole()
+}
+
+// btokWaitText waits until selector matches a shown element whose text
+// contains want. Unlike waitText it never holds on to an element found
+// earlier: every action in the dialog swaps the whole dialog, and an
+// element found just before a swap never becomes visible again.
+func btokWaitText(b *browserUI, selector, want string) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf("%q to show %q", selector, want),
+		`(s, want) => { const e = document.querySelector(s); return !!e && e.isConnected && e.getClientRects().length > 0 && e.innerText.includes(want) }`,
+		selector, want)
+}
+
+// btokFill types text into a field as b.fill does, and makes sure the
+// field then holds exactly text (typing again if a swap raced the keys),
+// so that a later failure is not a typing accident.
+func btokFill(b *browserUI, selector, text string) {
+	b.t.Helper()
+	for i := 0; i < 3; i++ {
+		b.fill(selector, text)
+		if b.value(selector) == text {
+			return
+		}
+		b.t.Logf("%s holds %q after typing %q; typing again", selector, b.value(selector), text)
+	}
+	b.t.Fatalf("%s does not take the text %q", selector, text)
+}
+
+// pageHTML returns the page's current HTML.
+func (b *browserUI) pageHTML() string {
+	b.t.Helper()
+	html, err := b.page.Timeout(browserWait).HTML()
+	if err != nil {
+		b.t.Fatalf("page HTML: %v", err)
+	}
+	return html
+}
+
+// btokCall calls GET /api/v1/me with a bearer token, from 127.0.0.1.
+func btokCall(t *testing.T, base, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/api/v1/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// btokStartApp is startBrowserApp with the handler closed at the end (it
+// writes the batched last uses of tokens before the store closes).
+func btokStartApp(t *testing.T) (*model.Store, string) {
+	t.Helper()
+	store, err := model.Open(t.TempDir(), model.Options{
+		Create: true,
+		Argon2: &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	if _, _, err := store.EnsureAdmin(context.Background(), "admin-pass-1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	audit := model.NewAuditBuffer(store, time.Second)
+	go audit.Run(ctx)
+	t.Cleanup(func() { cancel(); audit.Wait() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	h, err := handlers.New(store, handlers.Config{PublicURL: base, Version: "test"}, audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("Handler.Close: %v", err)
+		}
+	})
+	app := h.App()
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	t.Cleanup(func() {
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return store, base
+}

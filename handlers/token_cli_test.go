@@ -1,0 +1,105 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// TestCLITokenCreate: `gatehouse token create NAME [--ip …] [--expires …]`
+// prints only the value (for scripts), with the same rules as the UI and
+// the API, flags before or after NAME; failures are one line on stderr.
+func TestCLITokenCreate(t *testing.T) {
+	dir := cliNewDB(t)
+	type created struct {
+		ips []string
+		exp func(now time.Time) (time.Time, time.Time) // accepted range
+	}
+	between := func(d time.Duration) func(now time.Time) (time.Time, time.Time) {
+		return func(now time.Time) (time.Time, time.Time) { return now.Add(d - time.Minute), now.Add(d + time.Minute) }
+	}
+	ok := []struct {
+		name string
+		args []string
+		want created
+	}{
+		{"defaults: any address, 90 days", []string{"token", "create", "admin"}, created{nil, between(90 * 24 * time.Hour)}},
+		{"flags after NAME", []string{"token", "create", "ADMIN", "--ip", "203.0.113.0/24", "--ip", "2001:db8::/32", "--expires", "12h"},
+			created{[]string{"203.0.113.0/24", "2001:db8::/32"}, between(12 * time.Hour)}},
+		{"flags before NAME, comma list", []string{"token", "create", "--ip=127.0.0.1,::1", "--expires=30d", "admin"},
+			created{[]string{"127.0.0.1", "::1"}, between(30 * 24 * time.Hour)}},
+		{"RFC 3339", []string{"token", "create", "admin", "--expires", "2031-01-02T03:04:05+02:00"},
+			created{nil, func(time.Time) (time.Time, time.Time) {
+				at := time.Date(2031, 1, 2, 1, 4, 5, 0, time.UTC)
+				return at, at
+			}}},
+	}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			code, stdout, stderr := cliExec(t, "", append(tc.args, "--data", dir)...)
+			cliCheckOutput(t, code, stdout, stderr, 0, nil, nil)
+			value := strings.TrimSuffix(stdout, "\n")
+			if !model.WellFormedToken(value) || stdout != value+"\n" || stderr != "" {
+				t.Fatalf("stdout %q stderr %q: want only the token value", stdout, stderr)
+			}
+			cliWith(t, dir, func(s *model.Store) {
+				tok, u, err := s.TokenByValue(value)
+				if err != nil || u.Username != "admin" {
+					t.Fatalf("the printed token does not work: %v", err)
+				}
+				if strings.Join(tok.IPs, ",") != strings.Join(tc.want.ips, ",") {
+					t.Errorf("white list %q, want %q", tok.IPs, tc.want.ips)
+				}
+				lo, hi := tc.want.exp(now)
+				if tok.ExpiresAt.Before(lo) || tok.ExpiresAt.After(hi) {
+					t.Errorf("expires %v, want between %v and %v", tok.ExpiresAt, lo, hi)
+				}
+				ev, _, _ := s.AuditEvents(model.AuditFilter{Limit: 1})
+				if ev[0].Action != model.EventTokenCreated || ev[0].Actor != "cli" {
+					t.Errorf("last event %+v", ev[0])
+				}
+			})
+		})
+	}
+	bad := []struct {
+		name    string
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{"unknown user", []string{"token", "create", "nobody"}, 1, `no user named "nobody"`},
+		{"host bits", []string{"token", "create", "admin", "--ip", "10.0.0.1/8"}, 1, "did you mean 10.0.0.0/8?"},
+		{"bad range", []string{"token", "create", "admin", "--ip", "10.0.0.0/33"}, 1, "prefix length"},
+		{"zone", []string{"token", "create", "admin", "--ip", "fe80::1%eth0"}, 1, "zones"},
+		{"past", []string{"token", "create", "admin", "--expires", "2001-01-01T00:00:00Z"}, 1, "in the future"},
+		{"too far", []string{"token", "create", "admin", "--expires", "3660d"}, 1, "at most 10 years"},
+		{"not a duration", []string{"token", "create", "admin", "--expires", "soon"}, 1, "want a duration such as 90d"},
+		{"no NAME", []string{"token", "create"}, 1, "needs NAME"},
+		{"unknown flag", []string{"token", "create", "admin", "--scope", "x"}, 1, "unknown flag"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			var before int
+			cliWith(t, dir, func(s *model.Store) { l, _ := s.Tokens(1); before = len(l) })
+			code, stdout, stderr := cliExec(t, "", append(tc.args, "--data", dir)...)
+			if code != tc.code || !strings.Contains(stderr, tc.wantErr) || stdout != "" {
+				t.Errorf("exit %d (want %d), stdout %q, stderr %q (want %q)", code, tc.code, stdout, stderr, tc.wantErr)
+			}
+			cliCheckOutput(t, code, stdout, stderr, 1, nil, nil)
+			cliWith(t, dir, func(s *model.Store) {
+				if l, _ := s.Tokens(1); len(l) != before {
+					t.Error("a refused command created a token")
+				}
+			})
+		})
+	}
+	t.Run("help", func(t *testing.T) {
+		code, stdout, _ := cliExec(t, "", "token", "create", "--help")
+		if code != 0 || !strings.Contains(stdout, "--ip") || !strings.Contains(stdout, "--expires") || !strings.Contains(stdout, "90d") {
+			t.Errorf("exit %d: %s", code, stdout)
+		}
+	})
+}

@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// tokenCreate creates an access token from the dialog's form and shows its
+// value once. Invalid input answers 422 with a message at each field and
+// saves nothing.
+func (h *Handler) tokenCreate(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	form, ips, exp, expErr := tokenFormInput(c)
+	me, _ := currentUser(c)
+	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp},
+		model.ActorFor(me, h.clientIP(c).String()))
+	if expErr != nil {
+		err = mergeValidation(err, model.FieldError("expires_at", expErr.Error()))
+	}
+	if _, ok := model.AsValidation(err); ok {
+		return h.tokenInvalid(c, u, form, err)
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderTokens(c, fiber.StatusCreated, u, h.newTokenForm(), &tokenCreated{ID: t.ID, Value: value},
+		"Token "+t.ID+" created.")
+}

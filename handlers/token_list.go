@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// The Access Tokens dialog of a user: the list, the create form, the value
+// of a new token shown once, and Modify and delete per token. Every action
+// answers with the whole dialog (#tokens), so a message always lands next
+// to its field and the list is always current. The dialog may hold a token
+// value, so it stays out of htmx's history cache (hx-history="false") and
+// is never cached.
+
+// localLayout is the value format of a datetime-local input.
+const localLayout = "2006-01-02T15:04"
+
+// tokenFormData is the create or Modify form as the template shows it.
+type tokenFormData struct {
+	// TID is the token being modified; empty for the create form.
+	TID string
+	IPs string
+	// ExpiresLocal is the datetime-local value. ExpiresUTC, when set, is
+	// the same time in RFC 3339, which app.js turns into the browser's time
+	// zone; without JavaScript the form works in UTC (tz_offset 0).
+	ExpiresLocal string
+	ExpiresUTC   string
+	TZ           string
+	Errors       map[string]string
+}
+
+// tokenRow is one token in the list.
+type tokenRow struct {
+	model.Token
+	Expired bool
+}
+
+// tokenCreated is a new token's value, shown once.
+type tokenCreated struct {
+	ID    string
+	Value string
+}
+
+func formForExpiry(t time.Time) tokenFormData {
+	t = t.UTC()
+	return tokenFormData{ExpiresLocal: t.Format(localLayout), ExpiresUTC: t.Format(time.RFC3339), TZ: "0"}
+}
+
+// renderTokens renders the dialog of user u with status.
+func (h *Handler) renderTokens(c *fiber.Ctx, status int, u model.User, form tokenFormData, created *tokenCreated, flash string) error {
+	list, err := h.tokensOf(u.ID)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	rows := make([]tokenRow, len(list))
+	for i, t := range list {
+		rows[i] = tokenRow{Token: t, Expired: t.Expired(now)}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.render(c, status, "pages/token_list", "partials/token_dialog", fiber.Map{
+		"Title": "Access Tokens", "U": u, "Tokens": rows, "Form": form, "Created": created, "Flash": flash,
+	})
+}
+
+// tokenList opens the Access Tokens dialog of a user (a page without
+// JavaScript). The create form proposes 90 days.
+func (h *Handler) tokenList(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	return h.renderTokens(c, fiber.StatusOK, u, h.newTokenForm(), nil, "")
+}
+
+func (h *Handler) newTokenForm() tokenFormData {
+	return formForExpiry(h.now().AddDate(0, 0, 90).Truncate(time.Minute))
+}
+
+// tokenParam loads the :tid token of user u.
+func (h *Handler) tokenParam(c *fiber.Ctx, u model.User) (model.Token, error) {
+	t, err := h.store.Token(u.ID, c.Params("tid"))
+	if errors.Is(err, model.ErrNotFound) {
+		return model.Token{}, errStatus(fiber.StatusNotFound, "This token does not exist (any more). Reload the page.")
+	}
+	return t, err
+}
+
+// tokenFormInput reads the fields of the create and Modify forms.
+func tokenFormInput(c *fiber.Ctx) (form tokenFormData, ips []string, expiresAt time.Time, expErr error) {
+	form = tokenFormData{
+		IPs:          strings.Clone(c.FormValue("ips")),
+		ExpiresLocal: strings.Clone(c.FormValue("expires_at")),
+		TZ:           strings.Clone(c.FormValue("tz_offset")),
+	}
+	ips = model.SplitIPList(form.IPs)
+	expiresAt, expErr = model.ParseLocalExpiry(form.ExpiresLocal, form.TZ)
+	return form, ips, expiresAt, expErr
+}
+
+// tokenInvalid re-renders the dialog with the form's messages (422).
+func (h *Handler) tokenInvalid(c *fiber.Ctx, u model.User, form tokenFormData, err error) error {
+	v, _ := model.AsValidation(err)
+	form.Errors = v.Fields
+	return h.renderTokens(c, fiber.StatusUnprocessableEntity, u, form, nil, "")
+}

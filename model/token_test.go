@@ -1,0 +1,697 @@
+package model
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTokenValueFormat(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		v := NewTokenValue()
+		if len(v) != TokenValueLen || !strings.HasPrefix(v, TokenPrefix) {
+			t.Fatalf("token %q: want %d characters starting with %s", v, TokenValueLen, TokenPrefix)
+		}
+		if !WellFormedToken(v) {
+			t.Fatalf("WellFormedToken(%q) = false for a fresh token", v)
+		}
+		if seen[v] {
+			t.Fatalf("token %q made twice", v)
+		}
+		seen[v] = true
+	}
+	v := NewTokenValue()
+	bad := map[string]string{
+		"empty":            "",
+		"prefix only":      TokenPrefix,
+		"other prefix":     "ghp_" + v[4:],
+		"one short":        v[:len(v)-1],
+		"one long":         v + "0",
+		"not base62":       v[:10] + "-" + v[11:],
+		"lower-case body":  strings.ToLower(v),
+		"typo in the body": v[:10] + string(flip(v[10])) + v[11:],
+		"typo in the sum":  v[:len(v)-1] + string(flip(v[len(v)-1])),
+		"swapped":          v[:10] + string(v[11]) + string(v[10]) + v[12:],
+		"with a space":     " " + v[1:],
+	}
+	for name, s := range bad {
+		if s == v {
+			continue // a swap of two equal characters
+		}
+		if WellFormedToken(s) {
+			t.Errorf("%s: WellFormedToken(%q) = true", name, s)
+		}
+	}
+}
+
+func flip(c byte) byte {
+	if c == 'a' {
+		return 'b'
+	}
+	return 'a'
+}
+
+func TestParseIPList(t *testing.T) {
+	good := []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"empty means any", nil, []string{}},
+		{"blank lines dropped", []string{"", "  ", "\t"}, []string{}},
+		{"IPv4", []string{"203.0.113.7"}, []string{"203.0.113.7"}},
+		{"IPv6 canonical", []string{"2001:DB8:0:0::1"}, []string{"2001:db8::1"}},
+		{"IPv4 range", []string{"203.0.113.0/24"}, []string{"203.0.113.0/24"}},
+		{"IPv6 range", []string{"2001:db8::/32"}, []string{"2001:db8::/32"}},
+		{"host ranges", []string{"10.1.2.3/32", "::1/128"}, []string{"10.1.2.3/32", "::1/128"}},
+		{"everything", []string{"0.0.0.0/0", "::/0"}, []string{"0.0.0.0/0", "::/0"}},
+		{"mapped address unmapped", []string{"::ffff:127.0.0.1"}, []string{"127.0.0.1"}},
+		{"mapped range unmapped", []string{"::ffff:10.0.0.0/104"}, []string{"10.0.0.0/8"}},
+		{"spaces trimmed", []string{" 192.0.2.1 "}, []string{"192.0.2.1"}},
+		{"duplicates dropped, order kept", []string{"::1", "127.0.0.1", "0:0::1"}, []string{"::1", "127.0.0.1"}},
+	}
+	for _, tc := range good {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseIPList(tc.in)
+			if err != nil {
+				t.Fatalf("ParseIPList(%q): %v", tc.in, err)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") || got == nil {
+				t.Errorf("ParseIPList(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	many := make([]string, TokenMaxIPs+1)
+	for i := range many {
+		many[i] = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String()
+	}
+	bad := []struct {
+		name, in, want string
+	}{
+		{"not an address", "example.com", "is not an IPv4 or IPv6 address or CIDR range"},
+		{"IPv4 prefix too long", "10.0.0.0/33", "an IPv4 prefix length is 0 to 32"},
+		{"IPv6 prefix too long", "2001:db8::/129", "an IPv6 prefix length is 0 to 128"},
+		{"host bits", "10.0.0.1/8", `"10.0.0.1/8" has host bits set: did you mean 10.0.0.0/8?`},
+		{"IPv6 host bits", "2001:db8::1/32", "did you mean 2001:db8::/32?"},
+		{"zone", "fe80::1%eth0", "zones"},
+		{"zone in a range", "fe80::%eth0/64", "zones"},
+		{"bits not a number", "10.0.0.0/x", "prefix length"},
+		{"bits with a sign", "10.0.0.0/+8", "prefix length"},
+		{"bits with a leading zero", "10.0.0.0/08", "prefix length"},
+		{"empty bits", "10.0.0.0/", "prefix length"},
+		{"two slashes", "10.0.0.0/8/8", "prefix length"},
+		{"leading zeros", "010.0.0.1", "is not an IPv4"},
+		{"too long", strings.Repeat("1", 100), "too long"},
+		{"invalid UTF-8", "\xff\xfe", "is not an IPv4"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseIPList([]string{"192.0.2.1", tc.in})
+			wantField(t, err, "ips")
+			if msg := err.(*ValidationError).Fields["ips"]; !strings.Contains(msg, tc.want) {
+				t.Errorf("message %q lacks %q", msg, tc.want)
+			}
+		})
+	}
+	t.Run("too many entries", func(t *testing.T) {
+		_, err := ParseIPList(many)
+		wantField(t, err, "ips")
+		if _, err := ParseIPList(many[:TokenMaxIPs]); err != nil {
+			t.Errorf("%d entries refused: %v", TokenMaxIPs, err)
+		}
+	})
+	t.Run("many bad entries summarised", func(t *testing.T) {
+		_, err := ParseIPList([]string{"a", "b", "c", "d", "e"})
+		if msg := err.(*ValidationError).Fields["ips"]; !strings.Contains(msg, "and 2 more") {
+			t.Errorf("message %q", msg)
+		}
+	})
+}
+
+func TestSplitIPList(t *testing.T) {
+	got := SplitIPList(" 10.0.0.0/8\r\n\n2001:db8::/32, 192.0.2.1 ;::1\t")
+	want := []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.1", "::1"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("SplitIPList = %q, want %q", got, want)
+	}
+}
+
+func TestTokenAllowsIP(t *testing.T) {
+	list, err := ParseIPList([]string{"203.0.113.0/24", "2001:db8::/32", "127.0.0.1", "::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := Token{IPs: list}
+	for ip, want := range map[string]bool{
+		"203.0.113.0": true, "203.0.113.255": true, "203.0.114.0": false,
+		"2001:db8::1": true, "2001:db9::1": false,
+		"127.0.0.1": true, "127.0.0.2": false, "::ffff:127.0.0.1": true, "::ffff:203.0.113.9": true,
+		"::1": true, "::2": false, "0.0.0.0": false,
+	} {
+		if got := tok.AllowsIP(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("AllowsIP(%s) = %v, want %v", ip, got, want)
+		}
+	}
+	if !(Token{}).AllowsIP(netip.MustParseAddr("198.51.100.1")) {
+		t.Error("an empty white list refused an address")
+	}
+}
+
+// TestTokenExpiryBoundaries: now is refused, now + 1 minute and now + 10
+// years are accepted, 10 years and a second (or a day) are refused.
+func TestTokenExpiryBoundaries(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		t    time.Time
+		ok   bool
+	}{
+		{"zero", time.Time{}, false},
+		{"past", now.Add(-time.Hour), false},
+		{"now", now, false},
+		{"now + 1 s", now.Add(time.Second), true},
+		{"now + 1 min", now.Add(time.Minute), true},
+		{"now + 10 years", now.AddDate(10, 0, 0), true},
+		{"now + 10 years in another zone", now.AddDate(10, 0, 0).In(time.FixedZone("X", 5*3600)), true},
+		{"now + 10 years + 1 s", now.AddDate(10, 0, 0).Add(time.Second), false},
+		{"now + 10 years + 1 day", now.AddDate(10, 0, 1), false},
+	}
+	for _, tc := range cases {
+		if err := ValidateTokenExpiry(tc.t, now); (err == nil) != tc.ok {
+			t.Errorf("%s: ValidateTokenExpiry = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	// A leap day ten years on: AddDate normalises 2034-02-29 to 03-01.
+	leap := time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)
+	if err := ValidateTokenExpiry(time.Date(2034, 3, 1, 0, 0, 0, 0, time.UTC), leap); err != nil {
+		t.Errorf("leap day + 10 years: %v", err)
+	}
+}
+
+func TestParseTokenTimes(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	t.Run("RFC 3339", func(t *testing.T) {
+		got, err := ParseTokenExpiry("2030-01-02T03:04:05.9+02:00")
+		if err != nil || !got.Equal(time.Date(2030, 1, 2, 1, 4, 5, 0, time.UTC)) || got.Location() != time.UTC {
+			t.Errorf("= %v, %v", got, err)
+		}
+		for _, s := range []string{"", "2030-01-02", "2030-01-02 03:04:05Z", "tomorrow", "2030-01-02T03:04:05"} {
+			if _, err := ParseTokenExpiry(s); err == nil {
+				t.Errorf("ParseTokenExpiry(%q) accepted", s)
+			}
+		}
+	})
+	t.Run("browser form", func(t *testing.T) {
+		cases := []struct {
+			value, tz string
+			want      time.Time
+		}{
+			{"2030-01-02T15:04", "", time.Date(2030, 1, 2, 15, 4, 0, 0, time.UTC)},
+			{"2030-01-02T15:04", "0", time.Date(2030, 1, 2, 15, 4, 0, 0, time.UTC)},
+			// Berlin in winter: getTimezoneOffset() = -60.
+			{"2030-01-02T15:04", "-60", time.Date(2030, 1, 2, 14, 4, 0, 0, time.UTC)},
+			// New York in summer: +240.
+			{"2030-07-02T15:04:30", "240", time.Date(2030, 7, 2, 19, 4, 30, 0, time.UTC)},
+			{"2030-07-02T15:04:30Z", "240", time.Date(2030, 7, 2, 15, 4, 30, 0, time.UTC)},
+		}
+		for _, c := range cases {
+			got, err := ParseLocalExpiry(c.value, c.tz)
+			if err != nil || !got.Equal(c.want) {
+				t.Errorf("ParseLocalExpiry(%q, %q) = %v, %v; want %v", c.value, c.tz, got, err, c.want)
+			}
+		}
+		for _, c := range [][2]string{{"", "0"}, {"2030-01-02", "0"}, {"2030-01-02T15:04", "x"}, {"2030-01-02T15:04", "100000"}, {"soon", ""}} {
+			if _, err := ParseLocalExpiry(c[0], c[1]); err == nil {
+				t.Errorf("ParseLocalExpiry(%q, %q) accepted", c[0], c[1])
+			}
+		}
+	})
+	t.Run("CLI --expires", func(t *testing.T) {
+		cases := map[string]time.Time{
+			"90d":                  now.AddDate(0, 0, 90),
+			"1d":                   now.Add(24 * time.Hour),
+			"12h":                  now.Add(12 * time.Hour),
+			"1h30m":                now.Add(90 * time.Minute),
+			"2030-01-02T03:04:05Z": time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		}
+		for s, want := range cases {
+			got, err := ParseExpiresIn(s, now)
+			if err != nil || !got.Equal(want) {
+				t.Errorf("ParseExpiresIn(%q) = %v, %v; want %v", s, got, err, want)
+			}
+		}
+		for _, s := range []string{"", "0d", "-1d", "+3d", "0s", "-1h", "d", "3 days", "1y", "2030-01-02", "99999999d"} {
+			if _, err := ParseExpiresIn(s, now); err == nil {
+				t.Errorf("ParseExpiresIn(%q) accepted", s)
+			}
+		}
+	})
+}
+
+// tokenStore is a store with a clock and the user alice.
+func tokenStore(t *testing.T) (*Store, *fakeClock, User) {
+	t.Helper()
+	clock := newFakeClock()
+	s := newStore(t, withClock(clock))
+	return s, clock, mustCreate(t, s, "alice", "alice-pass-1", "alice@example.com")
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	bob := mustCreate(t, s, "bob", "bob-pass-1", "bob@example.com")
+	by := Actor{UserID: bob.ID, Name: "bob", IP: "192.0.2.7"}
+	now := clock.Now()
+
+	value, tok, err := s.CreateToken(alice.ID, NewToken{IPs: []string{"10.0.0.0/8", " ::1 "}, ExpiresAt: now.Add(time.Hour).In(time.FixedZone("X", 3600))}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !WellFormedToken(value) || tok.Hash != HashToken(value) || len(tok.ID) != 12 || tok.UserID != alice.ID {
+		t.Fatalf("token %+v for value %q", tok, value)
+	}
+	if tok.ExpiresAt.Location() != time.UTC || !tok.ExpiresAt.Equal(now.Add(time.Hour)) || strings.Join(tok.IPs, ",") != "10.0.0.0/8,::1" {
+		t.Errorf("stored %+v", tok)
+	}
+	ev := eventsWith(t, s, EventTokenCreated)
+	if len(ev) != 1 || ev[0].Actor != "bob" || ev[0].TargetID != alice.ID || ev[0].IP != "192.0.2.7" || !strings.Contains(ev[0].Detail, tok.ID) {
+		t.Errorf("created events %+v", ev)
+	}
+	if strings.Contains(ev[0].Detail, value) || strings.Contains(ev[0].Detail, tok.Hash) {
+		t.Error("the audit detail holds the token value or hash")
+	}
+
+	got, u, err := s.TokenByValue(value)
+	if err != nil || got.ID != tok.ID || u.ID != alice.ID {
+		t.Fatalf("TokenByValue = %+v, %+v, %v", got, u, err)
+	}
+	for _, v := range []string{"", "gth_", value[:len(value)-1] + string(flip(value[len(value)-1])), NewTokenValue()} {
+		if _, _, err := s.TokenByValue(v); !errors.Is(err, ErrNotFound) {
+			t.Errorf("TokenByValue(%q) = %v, want ErrNotFound", v, err)
+		}
+	}
+
+	// A second token, and bob's own: listing is per user, oldest first.
+	clock.Advance(time.Second)
+	_, tok2, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: now.AddDate(1, 0, 0)}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bobTok, err := s.CreateToken(bob.ID, NewToken{ExpiresAt: now.AddDate(1, 0, 0)}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Tokens(alice.ID)
+	if err != nil || len(list) != 2 || list[0].ID != tok.ID || list[1].ID != tok2.ID {
+		t.Fatalf("Tokens(alice) = %+v, %v", list, err)
+	}
+	if _, err := s.Token(alice.ID, bobTok.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("alice's token list reaches bob's token: %v", err)
+	}
+
+	// PATCH semantics: a missing field keeps its value; [] means any.
+	newExp := now.AddDate(0, 1, 0)
+	upd, err := s.UpdateToken(alice.ID, tok.ID, TokenPatch{ExpiresAt: &newExp}, by)
+	if err != nil || !upd.ExpiresAt.Equal(newExp) || strings.Join(upd.IPs, ",") != "10.0.0.0/8,::1" {
+		t.Fatalf("expiry patch = %+v, %v", upd, err)
+	}
+	empty := []string{}
+	upd, err = s.UpdateToken(alice.ID, tok.ID, TokenPatch{IPs: &empty}, by)
+	if err != nil || len(upd.IPs) != 0 || !upd.ExpiresAt.Equal(newExp) {
+		t.Fatalf("ips patch = %+v, %v", upd, err)
+	}
+	if stored, _ := s.Token(alice.ID, tok.ID); len(stored.IPs) != 0 {
+		t.Errorf("an emptied white list was not saved: %q", stored.IPs)
+	}
+	mod := eventsWith(t, s, EventTokenModified)
+	if len(mod) != 2 || !strings.Contains(mod[0].Detail, "ips 10.0.0.0/8,::1 → any") || !strings.Contains(mod[1].Detail, "expires ") {
+		t.Errorf("modified events %+v", mod)
+	}
+	// A patch that changes nothing writes nothing.
+	if _, err := s.UpdateToken(alice.ID, tok.ID, TokenPatch{IPs: &empty}, by); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(eventsWith(t, s, EventTokenModified)); n != 2 {
+		t.Errorf("a no-op patch recorded an event (%d events)", n)
+	}
+	// Invalid patches save nothing and record nothing.
+	badIPs := []string{"10.0.0.1/8"}
+	past := now.Add(-time.Minute)
+	_, err = s.UpdateToken(alice.ID, tok.ID, TokenPatch{IPs: &badIPs, ExpiresAt: &past}, by)
+	wantField(t, err, "ips")
+	wantField(t, err, "expires_at")
+	if n := len(eventsWith(t, s, EventTokenModified)); n != 2 {
+		t.Errorf("a refused patch recorded an event")
+	}
+	if _, err := s.UpdateToken(alice.ID, "nonexistent", TokenPatch{IPs: &empty}, by); !errors.Is(err, ErrNotFound) {
+		t.Errorf("patch of an unknown token: %v", err)
+	}
+
+	// Delete: the token stops working at once.
+	if err := s.DeleteToken(alice.ID, tok.ID, by); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenByValue(value); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a deleted token still works: %v", err)
+	}
+	if err := s.DeleteToken(alice.ID, tok.ID, by); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if err := s.DeleteToken(alice.ID, bobTok.ID, by); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleting bob's token through alice: %v", err)
+	}
+	if ev := eventsWith(t, s, EventTokenDeleted); len(ev) != 1 || ev[0].Detail != "token "+tok.ID {
+		t.Errorf("deleted events %+v", ev)
+	}
+}
+
+// TestTokenExpiredCanBeExtended: an expired token stops working, a new
+// expiry brings it back, and its white list can change without one.
+func TestTokenExpiredCanBeExtended(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	now := clock.Now()
+	value, tok, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: now.Add(time.Minute)}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := s.TokenByValue(value)
+	if got.Expired(clock.Now()) {
+		t.Fatal("expired at once")
+	}
+	clock.Advance(59 * time.Second)
+	if got.Expired(clock.Now()) {
+		t.Fatal("expired a second early")
+	}
+	clock.Advance(time.Second)
+	if !got.Expired(clock.Now()) {
+		t.Fatal("still valid at its expiry")
+	}
+	ips := []string{"192.0.2.0/24"}
+	if _, err := s.UpdateToken(alice.ID, tok.ID, TokenPatch{IPs: &ips}, CLIActor); err != nil {
+		t.Fatalf("white list of an expired token: %v", err)
+	}
+	exp := clock.Now().Add(time.Hour)
+	if _, err := s.UpdateToken(alice.ID, tok.ID, TokenPatch{ExpiresAt: &exp}, CLIActor); err != nil {
+		t.Fatalf("extending an expired token: %v", err)
+	}
+	if got, _, _ = s.TokenByValue(value); got.Expired(clock.Now()) {
+		t.Error("still expired after Modify")
+	}
+}
+
+func TestTokenCreateValidation(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	now := clock.Now()
+	cases := []struct {
+		name   string
+		in     NewToken
+		fields []string
+	}{
+		{"no expiry", NewToken{}, []string{"expires_at"}},
+		{"expires now", NewToken{ExpiresAt: now}, []string{"expires_at"}},
+		{"10 years and a day", NewToken{ExpiresAt: now.AddDate(10, 0, 1)}, []string{"expires_at"}},
+		{"bad range", NewToken{IPs: []string{"10.0.0.0/33"}, ExpiresAt: now.Add(time.Hour)}, []string{"ips"}},
+		{"both", NewToken{IPs: []string{"nope"}, ExpiresAt: now.Add(-time.Hour)}, []string{"ips", "expires_at"}},
+	}
+	for _, tc := range cases {
+		_, _, err := s.CreateToken(alice.ID, tc.in, CLIActor)
+		for _, f := range tc.fields {
+			wantField(t, err, f)
+		}
+	}
+	if _, _, err := s.CreateToken(9999, NewToken{ExpiresAt: now.Add(time.Hour)}, CLIActor); !errors.Is(err, ErrNotFound) {
+		t.Errorf("token for an unknown user: %v", err)
+	}
+	if list, _ := s.Tokens(alice.ID); len(list) != 0 {
+		t.Errorf("refused creates stored %d tokens", len(list))
+	}
+	if ev := eventsWith(t, s, EventTokenCreated); len(ev) != 0 {
+		t.Errorf("refused creates recorded %d events", len(ev))
+	}
+	for _, exp := range []time.Time{now.Add(time.Minute), now.AddDate(10, 0, 0)} {
+		if _, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: exp}, CLIActor); err != nil {
+			t.Errorf("expiry %v refused: %v", exp, err)
+		}
+	}
+}
+
+// TestDeleteUserDeletesTokens: the user's tokens go in DeleteUser's
+// transaction; other users' tokens stay.
+func TestDeleteUserDeletesTokens(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	bob := mustCreate(t, s, "bob", "bob-pass-1", "bob@example.com")
+	exp := NewToken{ExpiresAt: clock.Now().Add(time.Hour)}
+	var aliceValues []string
+	for i := 0; i < 3; i++ {
+		v, _, err := s.CreateToken(alice.ID, exp, CLIActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliceValues = append(aliceValues, v)
+	}
+	bobValue, _, err := s.CreateToken(bob.ID, exp, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(alice.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range aliceValues {
+		if _, _, err := s.TokenByValue(v); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a token of a deleted user still works: %v", err)
+		}
+	}
+	if _, _, err := s.TokenByValue(bobValue); err != nil {
+		t.Errorf("bob's token stopped working: %v", err)
+	}
+	if list, _ := s.Tokens(alice.ID); len(list) != 0 {
+		t.Errorf("%d tokens of a deleted user remain", len(list))
+	}
+}
+
+func TestTokenUses(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	exp := NewToken{ExpiresAt: clock.Now().Add(time.Hour)}
+	_, tok, err := s.CreateToken(alice.ID, exp, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, gone, err := s.CreateToken(alice.ID, exp, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := NewTokenUseBuffer(s)
+	t0 := clock.Now()
+	buf.Record(tok.Hash, t0.Add(2*time.Second), "192.0.2.2")
+	buf.Record(tok.Hash, t0.Add(time.Second), "192.0.2.1") // late report of an older use
+	buf.Record(gone.Hash, t0, "192.0.2.9")
+	if l := buf.Latest(tok); !l.LastUsedAt.Equal(t0.Add(2*time.Second)) || l.LastUsedIP != "192.0.2.2" {
+		t.Errorf("Latest = %v from %q", l.LastUsedAt, l.LastUsedIP)
+	}
+	if stored, _ := s.Token(alice.ID, tok.ID); !stored.LastUsedAt.IsZero() {
+		t.Error("a recorded use was written before Flush")
+	}
+	// Deleted between the use and the flush: it must stay deleted.
+	if err := s.DeleteToken(alice.ID, gone.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if err := buf.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Token(alice.ID, tok.ID)
+	if err != nil || !stored.LastUsedAt.Equal(t0.Add(2*time.Second)) || stored.LastUsedIP != "192.0.2.2" {
+		t.Errorf("after Flush: %+v, %v", stored, err)
+	}
+	if _, err := s.Token(alice.ID, gone.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Flush brought a deleted token back: %v", err)
+	}
+	if list, _ := s.Tokens(alice.ID); len(list) != 1 {
+		t.Errorf("%d tokens after Flush, want 1", len(list))
+	}
+	// An older use never replaces a newer stored one.
+	if err := s.RecordTokenUses(map[string]TokenUse{tok.Hash: {At: t0, IP: "198.51.100.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if stored, _ := s.Token(alice.ID, tok.ID); stored.LastUsedIP != "192.0.2.2" {
+		t.Errorf("an older use replaced a newer one: %q", stored.LastUsedIP)
+	}
+	// Empty flushes write nothing and succeed.
+	if err := buf.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTokenValuesNeverStored: the bbolt file holds hashes only — neither a
+// token value nor its random part appears in its bytes.
+func TestTokenValuesNeverStored(t *testing.T) {
+	clock := newFakeClock()
+	dir := t.TempDir()
+	s := openStore(t, dir, withClock(clock))
+	alice := mustCreate(t, s, "alice", "alice-pass-1", "alice@example.com")
+	var values []string
+	for i := 0; i < 20; i++ {
+		v, tok, err := s.CreateToken(alice.ID, NewToken{IPs: []string{"192.0.2.0/24"}, ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values = append(values, v)
+		if err := s.RecordTokenUses(map[string]TokenUse{tok.Hash: {At: clock.Now(), IP: "192.0.2.1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, tokenKey(values[0])) {
+		t.Fatal("the file does not hold the token hashes: is this the right file?")
+	}
+	for _, v := range values {
+		body := v[len(TokenPrefix) : len(v)-6]
+		if bytes.Contains(raw, []byte(v)) || bytes.Contains(raw, []byte(body)) || bytes.Contains(raw, []byte(body[:20])) {
+			t.Fatalf("the database file holds the token value %s…", v[:8])
+		}
+	}
+}
+
+func FuzzParseIPList(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "10.0.0.1/8", "::1", "fe80::1%eth0", "2001:db8::/129", "::ffff:10.0.0.0/104",
+		"1.2.3.4/08", "", " ", "\xff", "0.0.0.0/0", "::ffff:1.2.3.4/95"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		entries := SplitIPList(text)
+		list, err := ParseIPList(entries)
+		if err != nil {
+			wantField(t, err, "ips")
+			return
+		}
+		if len(list) > TokenMaxIPs {
+			t.Fatalf("%d entries accepted", len(list))
+		}
+		// Canonical output parses again to itself, and every entry matches
+		// what it names.
+		again, err := ParseIPList(list)
+		if err != nil || strings.Join(again, ",") != strings.Join(list, ",") {
+			t.Fatalf("ParseIPList(%q) = %q, again %q, %v", entries, list, again, err)
+		}
+		for _, e := range list {
+			if strings.Contains(e, "%") {
+				t.Fatalf("zone accepted: %q", e)
+			}
+			if p, err := netip.ParsePrefix(e); err == nil {
+				if p != p.Masked() || !ipAllowed([]string{e}, p.Addr()) {
+					t.Fatalf("range %q", e)
+				}
+			} else if a, err := netip.ParseAddr(e); err != nil || a.Is4In6() || !ipAllowed([]string{e}, a) {
+				t.Fatalf("entry %q", e)
+			}
+		}
+	})
+}
+
+func FuzzTokenTimes(f *testing.F) {
+	for _, s := range []string{"90d", "12h", "2030-01-02T03:04:05Z", "2030-01-02T15:04", "-60", "x", ""} {
+		f.Add(s, "0")
+	}
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, value, tz string) {
+		if got, err := ParseLocalExpiry(value, tz); err == nil && (got.Location() != time.UTC || got.IsZero()) {
+			t.Fatalf("ParseLocalExpiry(%q, %q) = %v", value, tz, got)
+		}
+		if got, err := ParseExpiresIn(value, now); err == nil && got.Location() != time.UTC {
+			t.Fatalf("ParseExpiresIn(%q) = %v", value, got)
+		}
+		if _, err := ParseTokenExpiry(value); err == nil {
+			_ = ValidateTokenExpiry(time.Time{}, now)
+		}
+		_ = WellFormedToken(value)
+	})
+}
+
+func TestTokenRecordRoundTrip(t *testing.T) {
+	key := tokenKey(NewTokenValue())
+	at := time.Date(2030, 1, 2, 3, 4, 5, 678, time.UTC)
+	for _, tok := range []Token{
+		{ID: "abcdefghijkm", UserID: 1, CreatedAt: at, ExpiresAt: at.AddDate(1, 0, 0)},
+		{ID: "x", UserID: 1 << 40, IPs: []string{"10.0.0.0/8", "2001:db8::/32", "::1"}, CreatedAt: time.Unix(0, 0).UTC(),
+			ExpiresAt: at, LastUsedAt: at.Add(time.Nanosecond), LastUsedIP: "2001:db8::ffff:1"},
+		{ID: "", UserID: 0, CreatedAt: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)},
+	} {
+		tok.Hash = hex.EncodeToString(key)
+		got, err := decodeToken(key, encodeToken(&tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Hash != tok.Hash || got.ID != tok.ID || got.UserID != tok.UserID || strings.Join(got.IPs, ",") != strings.Join(tok.IPs, ",") ||
+			!got.CreatedAt.Equal(tok.CreatedAt) || !got.ExpiresAt.Equal(tok.ExpiresAt) || !got.LastUsedAt.Equal(tok.LastUsedAt) ||
+			got.LastUsedAt.IsZero() != tok.LastUsedAt.IsZero() || got.LastUsedIP != tok.LastUsedIP {
+			t.Errorf("round trip of %+v gave %+v", tok, got)
+		}
+	}
+	good := encodeToken(&Token{ID: "abc", UserID: 1, IPs: []string{"::1"}})
+	for name, raw := range map[string][]byte{
+		"empty": nil, "other version": append([]byte{9}, good[1:]...), "truncated": good[:len(good)-1],
+		"trailing": append(append([]byte{}, good...), 0), "huge length": {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+	} {
+		if _, err := decodeToken(key, raw); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+func FuzzDecodeTokenRecord(f *testing.F) {
+	f.Add(encodeToken(&Token{ID: "abc", UserID: 1, IPs: []string{"::1"}, CreatedAt: time.Unix(1, 2)}))
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		key := make([]byte, 32)
+		tok, err := decodeToken(key, raw)
+		if err != nil {
+			return
+		}
+		if again, err := decodeToken(key, encodeToken(&tok)); err != nil || again.ID != tok.ID || again.UserID != tok.UserID {
+			t.Fatalf("re-encoding %+v: %+v, %v", tok, again, err)
+		}
+	})
+}
+
+// TestTokenUserHasNoSecrets: the user a token acts as is loaded without
+// secrets, and every other field matches the stored user (so the slim
+// decoder stays in step with User).
+func TestTokenUserHasNoSecrets(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	e, err := NewTOTPEnrollment(alice, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := TOTPCode(e.Secret, TOTPStep(clock.Now()))
+	if _, err := s.EnableTOTP(e, code, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	value, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := s.TokenByValue(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := s.User(alice.ID)
+	if got.PasswordHash != "" || got.TOTPSecret != nil || got.RecoveryHashes != nil || got.TOTPLastStep != 0 {
+		t.Errorf("the token's user carries secrets: %+v", got)
+	}
+	want.PasswordHash, want.TOTPSecret, want.RecoveryHashes, want.TOTPLastStep, want.PasswordChangedAt = "", nil, nil, 0, time.Time{}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) || !got.TOTPEnabled || got.Email != "alice@example.com" {
+		t.Errorf("token user %+v\nstored     %+v\n(a new User field? add it to tokenUserFields in token.go, or zero it here if it is a secret)", got, want)
+	}
+}
