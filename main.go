@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,7 +68,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse:", err)
-			return 2
+			return 1
 		}
 		if err := serve(cfg, stdout); err != nil {
 			fmt.Fprintln(stderr, "gatehouse:", err)
@@ -93,6 +94,9 @@ Usage:
   gatehouse user passwd NAME                set a password; ends that user's sessions
   gatehouse user delete NAME                delete a user (never the last one)
   gatehouse user 2fa-off NAME               lock-out recovery: turn two-factor authentication off
+  gatehouse user passkeys-clear NAME        delete all passkeys of a user
+  gatehouse token create NAME [--ip IP/CIDR]… [--expires 90d|12h|RFC3339]
+                                            print a new access token of user NAME (for scripts)
   gatehouse backup FILE [--force]           consistent copy of the database, also while the panel runs
   gatehouse version                         version, commit, Go version
 
@@ -124,8 +128,9 @@ func parseServe(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.DataDir, "data", def("GATEHOUSE_DATA", ""), "data directory (default /var/lib/gatehouse when it holds a database, else ./data)")
 	fs.StringVar(&c.Listen, "listen", def("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "address for plain HTTP without a domain")
 	fs.StringSliceVar(&c.Domains, "domain", envList(getenv("GATEHOUSE_DOMAINS")), "domain to serve over HTTPS with an ACME certificate (repeatable)")
-	fs.IntVar(&c.HTTPPort, "http-port", 80, "HTTP port for ACME challenges and the HTTPS redirect (with --domain)")
-	fs.IntVar(&c.HTTPSPort, "https-port", 443, "HTTPS port (with --domain)")
+	var httpPort, httpsPort string
+	fs.StringVar(&httpPort, "http-port", def("GATEHOUSE_HTTP_PORT", "80"), "HTTP port for ACME challenges and the HTTPS redirect (with --domain)")
+	fs.StringVar(&httpsPort, "https-port", def("GATEHOUSE_HTTPS_PORT", "443"), "HTTPS port (with --domain)")
 	fs.StringVar(&c.ACMEEmail, "acme-email", def("GATEHOUSE_ACME_EMAIL", ""), "contact email for the ACME account")
 	fs.StringVar(&c.ACMECA, "acme-ca", def("GATEHOUSE_ACME_CA", ""), "ACME directory URL (default Let's Encrypt production)")
 	fs.StringVar(&c.ACMECARoot, "acme-ca-root", def("GATEHOUSE_ACME_CA_ROOT", ""), "PEM file of a root that signs the ACME server's certificate")
@@ -159,8 +164,14 @@ func parseServe(args []string, getenv func(string) string) (Config, error) {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return c, fmt.Errorf("--listen %q: want host:port", c.Listen)
 	}
-	if len(c.Domains) > 0 {
-		return c, errors.New("--domain (HTTPS through ACME) is not available in this release yet: run behind a TLS-terminating proxy with --trusted-proxy and --public-url")
+	if c.HTTPPort, err = strconv.Atoi(httpPort); err != nil {
+		return c, fmt.Errorf("--http-port %q: want a port number", httpPort)
+	}
+	if c.HTTPSPort, err = strconv.Atoi(httpsPort); err != nil {
+		return c, fmt.Errorf("--https-port %q: want a port number", httpsPort)
+	}
+	if err := c.checkDomains(); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -186,6 +197,9 @@ func parsePrefix(s string) (netip.Prefix, error) {
 func (c Config) publicURL() string {
 	if c.PublicURL != "" {
 		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if len(c.Domains) > 0 {
+		return c.httpsPublicURL()
 	}
 	host, port, _ := net.SplitHostPort(c.Listen)
 	if ip, err := netip.ParseAddr(host); (err == nil && (ip.IsLoopback() || ip.IsUnspecified())) || host == "" || host == "localhost" {
@@ -219,11 +233,14 @@ func serve(cfg Config, stdout io.Writer) error {
 
 	audit := model.NewAuditBuffer(store, time.Second)
 	go audit.Run(ctx)
-	defer audit.Wait()
+	// Run stops when ctx ends: end it first, or a start that fails after
+	// this point would wait here forever.
+	defer func() { stop(); audit.Wait() }()
 
 	h, err := handlers.New(store, handlers.Config{
 		PublicURL:      cfg.publicURL(),
 		TrustedProxies: cfg.TrustedProxies,
+		Domains:        cfg.Domains,
 		SessionIdle:    cfg.SessionIdle,
 		SessionMax:     cfg.SessionMax,
 		Version:        version,
@@ -231,6 +248,13 @@ func serve(cfg Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Runs after the app has shut down (below), before the store closes:
+	// writes the batched last-use times of access tokens.
+	defer func() {
+		if err := h.Close(); err != nil {
+			slog.Error("writing token last-use times", "err", err)
+		}
+	}()
 	ctl, err := handlers.ListenControl(store)
 	if err != nil {
 		return err
@@ -238,13 +262,16 @@ func serve(cfg Config, stdout io.Writer) error {
 	defer ctl.Close()
 	go ctl.Serve(ctx)
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	app := h.App()
-	errc := make(chan error, 1)
-	go func() { errc <- app.Listener(ln) }()
+	srv, err := bindServers(cfg, app)
+	if err != nil {
+		return err
+	}
+	errc, err := srv.serve(ctx)
+	if err != nil {
+		srv.shutdown(context.Background())
+		return err
+	}
 	go purgeSessions(ctx, store, cfg)
 
 	url := cfg.publicURL()
@@ -263,7 +290,7 @@ func serve(cfg Config, stdout io.Writer) error {
 	} else if _, err := os.Stat(filepath.Join(cfg.DataDir, model.InitialPasswordFile)); err == nil {
 		fmt.Fprintf(stdout, "The first admin password is still in %s.\n", filepath.Join(cfg.DataDir, model.InitialPasswordFile))
 	}
-	slog.Info("listening", "addr", ln.Addr().String(), "url", url, "data", cfg.DataDir)
+	slog.Info("listening", "addr", srv.addrs(), "url", url, "data", cfg.DataDir)
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		slog.Warn("sd_notify failed", "err", err)
 	}
@@ -277,9 +304,7 @@ func serve(cfg Config, stdout io.Writer) error {
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := app.ShutdownWithContext(shutdownCtx); err != nil {
-		slog.Warn("shutdown", "err", err)
-	}
+	srv.shutdown(shutdownCtx)
 	return nil
 }
 

@@ -194,13 +194,18 @@ func TestBrowserUserTab(t *testing.T) {
 
 // startBrowserApp runs the real panel on a real listener with a fresh store
 // and returns the store and the base URL (http://localhost:PORT: WebAuthn
-// and our Origin check want a host name, not 127.0.0.1).
-func startBrowserApp(t *testing.T) (*model.Store, string) {
+// and our Origin check want a host name, not 127.0.0.1). Each option may
+// change the store's options (a test clock).
+func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, string) {
 	t.Helper()
-	store, err := model.Open(t.TempDir(), model.Options{
+	o := model.Options{
 		Create: true,
 		Argon2: &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	store, err := model.Open(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +271,9 @@ type browserUI struct {
 // form (422) and the refused deletion of the last user (409).
 var expectedNetworkError = regexp.MustCompile(`status of (401|409|422) `)
 
-func newBrowserUI(t *testing.T, base string) *browserUI {
+// Each option may change the launcher (flags, environment) before Chromium
+// starts.
+func newBrowserUI(t *testing.T, base string, opts ...func(*launcher.Launcher)) *browserUI {
 	t.Helper()
 	l := launcher.New().
 		Bin(chromiumPath).
@@ -280,6 +287,9 @@ func newBrowserUI(t *testing.T, base string) *browserUI {
 		Set(flags.Flag("disable-component-update")).
 		Set(flags.Flag("disable-sync")).
 		Set(flags.Flag("window-size"), "1280,800")
+	for _, o := range opts {
+		o(l)
+	}
 	controlURL, err := l.Launch()
 	if err != nil {
 		t.Fatalf("launch %s: %v", chromiumPath, err)

@@ -124,6 +124,11 @@ var cliCommands = []*cliCommand{
 	{name: "user passwd", args: []string{"NAME"}, summary: "set a password; ends that user's sessions", password: true, run: runUserPasswd},
 	{name: "user delete", args: []string{"NAME"}, summary: "delete a user (never the last one)", run: runUserDelete},
 	{name: "user 2fa-off", args: []string{"NAME"}, summary: "lock-out recovery: turn two-factor authentication off", run: runUser2FAOff},
+	{name: "user passkeys-clear", args: []string{"NAME"}, summary: "delete all passkeys of a user", run: runUserPasskeysClear},
+	{
+		name: "token create", args: []string{"NAME"}, summary: "create an access token for user NAME and print only its value",
+		flags: tokenCreateFlags, run: runTokenCreate,
+	},
 	{
 		name: "backup", args: []string{"FILE"}, summary: "consistent copy of the database, also while the panel runs",
 		flags:  func(fs *pflag.FlagSet) { fs.Bool("force", false, "overwrite FILE if it exists") },
@@ -184,7 +189,7 @@ func runCLI(ctx context.Context, args []string, env cliEnv) int {
 		return 0
 	case err != nil:
 		fmt.Fprintf(env.stderr, "gatehouse: %v\n", err)
-		return 2
+		return 1
 	}
 	inv, err := parseInvocation(cmd, rest, env)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -192,8 +197,9 @@ func runCLI(ctx context.Context, args []string, env cliEnv) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(env.stderr, "gatehouse: %v\nusage: %s (see --help)\n", err, cmd.usageLine())
-		return 2
+		// One line, as the contract asks of every failure.
+		fmt.Fprintf(env.stderr, "gatehouse: %v; usage: %s\n", err, cmd.usageLine())
+		return 1
 	}
 	defer inv.close()
 	if cmd.client != nil {
@@ -223,16 +229,13 @@ func runCLI(ctx context.Context, args []string, env cliEnv) int {
 }
 
 // report prints err as a one-line reason and returns the exit status: 0
-// for no error, 2 for a usage error, else 1.
+// for no error, else 1 (the contract's status for every failure, usage
+// errors included).
 func report(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintf(stderr, "gatehouse: %s\n", cliMessage(err))
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
 	return 1
 }
 

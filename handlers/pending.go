@@ -8,9 +8,10 @@ import (
 )
 
 // pendingStore keeps short-lived server-side state that must never live on
-// the client: TOTP enrolments waiting for their first code, and logins
-// waiting for their second factor. Entries are keyed by the SHA-256 of a
-// random id, expire after ttl, are taken once, and the map is bounded.
+// the client: TOTP enrolments waiting for their first code, logins waiting
+// for their second factor, and WebAuthn ceremonies (see webauthn.go).
+// Entries are keyed by the SHA-256 of a random id, expire after ttl, are
+// taken once, and the map is bounded.
 type pendingStore[T any] struct {
 	mu      sync.Mutex
 	ttl     time.Duration
@@ -31,6 +32,14 @@ func newPendingStore[T any](ttl time.Duration, max int, now func() time.Time) *p
 // put stores v and returns the random id that finds it again.
 func (p *pendingStore[T]) put(v T) string {
 	id := model.RandomToken(32)
+	p.putAt(id, v)
+	return id
+}
+
+// putAt stores v under an id the caller chose, which must be random and
+// unguessable itself (a WebAuthn challenge: the answer to a ceremony
+// carries it back, so it finds its own state).
+func (p *pendingStore[T]) putAt(id string, v T) {
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -52,7 +61,6 @@ func (p *pendingStore[T]) put(v T) string {
 		}
 	}
 	p.entries[model.HashToken(id)] = pendingEntry[T]{v: v, expires: now.Add(p.ttl)}
-	return id
 }
 
 // get returns the live entry for id without removing it.
@@ -70,6 +78,27 @@ func (p *pendingStore[T]) get(id string) (T, bool) {
 	}
 	if !p.now().Before(e.expires) {
 		delete(p.entries, k)
+		return zero, false
+	}
+	return e.v, true
+}
+
+// take returns the live entry for id and removes it in one step, so that
+// two requests racing with the same id cannot both use it.
+func (p *pendingStore[T]) take(id string) (T, bool) {
+	var zero T
+	if id == "" || len(id) > 128 {
+		return zero, false
+	}
+	k := model.HashToken(id)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.entries[k]
+	if !ok {
+		return zero, false
+	}
+	delete(p.entries, k)
+	if !p.now().Before(e.expires) {
 		return zero, false
 	}
 	return e.v, true

@@ -40,6 +40,8 @@ func (h *Handler) pageData(c *fiber.Ctx, data fiber.Map) fiber.Map {
 		data["CSRF"] = h.csrfToken(s.ID)
 	}
 	data["Version"] = h.cfg.Version
+	// The login page offers "Sign in with a passkey" where passkeys work.
+	data["PasskeyLogin"], _ = h.passkeysAvailable(c)
 	return data
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -10,6 +11,7 @@ import (
 // routes is the one table of every route.
 func (h *Handler) routes(app *fiber.App) {
 	app.Use(recover.New())
+	app.Use(refuseEncodedBodies)
 	app.Use(h.securityHeaders)
 	app.Get("/healthz", h.health)
 	app.Get("/assets/:hash/*", h.serveAsset)
@@ -18,6 +20,29 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/login", h.loginShow)
 	app.Post("/login", h.loginSubmit)
+	app.Post("/login/passkey/options", h.passkeyLoginOptions)
+	app.Post("/login/passkey", h.passkeyLoginFinish)
+
+	// The JSON API, before the session-only group: apiAuth takes a bearer
+	// token or the session with its CSRF header, and answers problem+json.
+	app.Get("/api/openapi.json", h.apiOpenAPI)
+	api := app.Group("/api/v1", h.apiAuth)
+	api.Get("/me", h.apiMe)
+	api.Get("/users", h.apiUsers)
+	api.Post("/users", h.apiUserCreate)
+	api.Get("/users/:id<int>", h.apiUserGet)
+	api.Patch("/users/:id<int>", h.apiUserPatch)
+	api.Put("/users/:id<int>/password", h.apiUserPassword)
+	api.Delete("/users/:id<int>", h.apiUserDelete)
+	api.Delete("/users/:id<int>/2fa", h.apiUserTwoFactorOff)
+	api.Get("/users/:id<int>/tokens", h.apiTokens)
+	api.Post("/users/:id<int>/tokens", h.apiTokenCreate)
+	api.Patch("/users/:id<int>/tokens/:tid", h.apiTokenPatch)
+	api.Delete("/users/:id<int>/tokens/:tid", h.apiTokenDelete)
+	api.Get("/users/:id<int>/passkeys", h.apiPasskeys)
+	api.Delete("/users/:id<int>/passkeys/:pid", h.apiPasskeyDelete)
+	api.Get("/audit", h.apiAudit)
+	app.All("/api/*", h.apiAuth, h.apiNotFound) // unknown API paths: 401 before 404
 
 	auth := app.Group("", h.requireSession, h.requireCSRF)
 	auth.Post("/logout", h.logout)
@@ -42,6 +67,18 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/2fa/off", h.twoFactorDisable)
 	s.Post("/:id<int>/recovery-codes", h.recoveryRegenerate)
 	s.Post("/:id<int>/delete", h.userDelete)
+	s.Get("/:id<int>/tokens", h.tokenList)
+	s.Post("/:id<int>/tokens", h.tokenCreate)
+	s.Get("/:id<int>/tokens/:tid/edit", h.tokenEdit)
+	s.Put("/:id<int>/tokens/:tid", h.tokenUpdate)
+	s.Post("/:id<int>/tokens/:tid", h.tokenUpdate) // plain-form fallback for PUT
+	s.Delete("/:id<int>/tokens/:tid", h.tokenDelete)
+	s.Post("/:id<int>/tokens/:tid/delete", h.tokenDelete)
+	s.Get("/:id<int>/passkeys", h.passkeyList)
+	s.Post("/:id<int>/passkeys/options", h.passkeyRegisterOptions)
+	s.Post("/:id<int>/passkeys", h.passkeyRegisterFinish)
+	s.Delete("/:id<int>/passkeys/:pid", h.passkeyDelete)
+	s.Post("/:id<int>/passkeys/:pid/delete", h.passkeyDelete) // plain-form fallback for DELETE
 }
 
 // securityHeaders sets a strict Content Security Policy (no inline script,
@@ -68,6 +105,17 @@ func (h *Handler) home(c *fiber.Ctx) error {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
 	}
 	return c.Redirect("/login", fiber.StatusSeeOther)
+}
+
+// refuseEncodedBodies answers 415 to request bodies with a
+// Content-Encoding: fasthttp would inflate them without a bound when a
+// handler reads the form or body, so a 1 MB gzip bomb could take
+// gigabytes. Browsers and API clients send plain bodies.
+func refuseEncodedBodies(c *fiber.Ctx) error {
+	if ce := c.Get(fiber.HeaderContentEncoding); ce != "" && !strings.EqualFold(ce, "identity") {
+		return errStatus(fiber.StatusUnsupportedMediaType, "Compressed request bodies are not accepted.")
+	}
+	return c.Next()
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

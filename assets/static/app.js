@@ -6,6 +6,16 @@
   function dialog() { return document.getElementById("dialog"); }
 
   // A fragment swapped into the dialog opens it.
+  // Errors are sent to #flash; when the request came from the open dialog,
+  // show them inside it, or they would sit unseen behind the backdrop.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var d = dialog();
+    var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (d && d.open && e.detail.target && e.detail.target.id === "flash" && elt && d.contains(elt)) {
+      e.detail.target = document.getElementById("dialog-flash");
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (e) {
     var d = dialog();
     if (d && e.detail.target && e.detail.target.id === "dialog-body" && !d.open) {
@@ -27,7 +37,10 @@
     if (d && d.open) { d.close(); }
   });
   document.addEventListener("close", function (e) {
-    if (e.target === dialog()) { document.getElementById("dialog-body").innerHTML = ""; }
+    if (e.target === dialog()) {
+      document.getElementById("dialog-body").innerHTML = "";
+      document.getElementById("dialog-flash").innerHTML = "";
+    }
   }, true);
 
   document.addEventListener("click", function (e) {
@@ -79,8 +92,249 @@ document.addEventListener("click", function (e) {
   var src = document.querySelector(b.dataset.copy);
   if (!src) { return; }
   var text = src.value !== undefined && src.tagName === "INPUT" ? src.value : src.innerText;
+  // Without the clipboard (plain http on another host than localhost has
+  // no navigator.clipboard; a denied permission rejects), select the text
+  // so it can be copied by hand, instead of failing silently.
+  function selectText() {
+    if (src.select) { src.focus(); src.select(); } else { window.getSelection().selectAllChildren(src); }
+    b.textContent = "Press Ctrl+C";
+    setTimeout(function () { b.textContent = "Copy"; }, 3000);
+  }
+  if (!navigator.clipboard || !window.isSecureContext) { selectText(); return; }
   navigator.clipboard.writeText(text).then(function () {
     b.textContent = "Copied";
     setTimeout(function () { b.textContent = "Copy"; }, 1500);
-  });
+  }, selectText);
 });
+
+// Expiration Time fields (Access Tokens): a datetime-local input works in
+// the browser's time zone; its form sends the zone's offset for the chosen
+// date in tz_offset (minutes to add to get UTC, as getTimezoneOffset), so
+// the server can store UTC. data-utc carries a time from the server, shown
+// here in local time. A value the server echoes back (a refused form)
+// keeps the offset it was sent with until it is edited. Quick picks set
+// now + N days or years.
+(function () {
+  "use strict";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localValue(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  // syncOffset sets tz_offset for the input's value, read as local time.
+  function syncOffset(input) {
+    var tz = input.form && input.form.querySelector("input[name=tz_offset]");
+    if (!tz) { return; }
+    var d = input.value ? new Date(input.value) : new Date();
+    if (!isNaN(d.getTime())) { tz.value = String(d.getTimezoneOffset()); }
+  }
+  function init(root) {
+    var inputs = root.querySelectorAll ? root.querySelectorAll("input[data-tz-local][data-utc]") : [];
+    for (var i = 0; i < inputs.length; i++) {
+      var input = inputs[i];
+      var utc = input.getAttribute("data-utc");
+      input.removeAttribute("data-utc");
+      var d = new Date(utc);
+      if (!utc || isNaN(d.getTime())) { continue; }
+      input.value = localValue(d);
+      syncOffset(input);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (e) { init(e.target); });
+  // Right after a swap too, before htmx settles: a person (or a test)
+  // must never see or submit the UTC value as if it were local time.
+  document.addEventListener("htmx:afterSwap", function () { init(document); });
+  function edited(e) {
+    if (e.target.matches && e.target.matches("input[data-tz-local]")) { syncOffset(e.target); }
+  }
+  document.addEventListener("input", edited);
+  document.addEventListener("change", edited);
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-expires-days],[data-expires-years]");
+    if (!b || !b.form) { return; }
+    var input = b.form.querySelector("input[data-tz-local]");
+    if (!input) { return; }
+    var d = new Date();
+    d.setSeconds(0, 0);
+    d.setMinutes(d.getMinutes() + 1);
+    if (b.dataset.expiresDays) { d.setDate(d.getDate() + Number(b.dataset.expiresDays)); }
+    if (b.dataset.expiresYears) { d.setFullYear(d.getFullYear() + Number(b.dataset.expiresYears)); }
+    input.value = localValue(d);
+    input.removeAttribute("aria-invalid");
+    syncOffset(input);
+    input.focus();
+  });
+})();
+
+// Passkeys (WebAuthn): registration in the Passkeys dialog, and sign-in on
+// the login page, by button and by browser autofill (conditional
+// mediation, WebAuthn §5.1.4 with mediation "conditional"). The server
+// keeps every challenge and checks every answer; this code only converts
+// between the JSON the server speaks (binary fields in base64url) and the
+// ArrayBuffers that navigator.credentials takes and returns.
+(function () {
+  "use strict";
+  if (!window.PublicKeyCredential || !navigator.credentials) { return; }
+
+  function toBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    return bytes.buffer;
+  }
+  function fromBuf(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  // PublicKeyCredentialCreationOptions (WebAuthn §5.4) from the server's JSON.
+  function creationOptions(json) {
+    var o = json.publicKey;
+    o.challenge = toBuf(o.challenge);
+    o.user.id = toBuf(o.user.id);
+    (o.excludeCredentials || []).forEach(function (c) { c.id = toBuf(c.id); });
+    return o;
+  }
+  // PublicKeyCredentialRequestOptions (WebAuthn §5.5) from the server's JSON.
+  function requestOptions(json) {
+    var o = json.publicKey;
+    o.challenge = toBuf(o.challenge);
+    (o.allowCredentials || []).forEach(function (c) { c.id = toBuf(c.id); });
+    return o;
+  }
+  // The credential as JSON (the RegistrationResponseJSON and
+  // AuthenticationResponseJSON shapes of WebAuthn §5.1).
+  function credentialJSON(cred) {
+    var r = cred.response;
+    var out = {
+      id: cred.id,
+      rawId: fromBuf(cred.rawId),
+      type: cred.type,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: fromBuf(r.clientDataJSON) }
+    };
+    if (cred.authenticatorAttachment) { out.authenticatorAttachment = cred.authenticatorAttachment; }
+    if (r.attestationObject) {
+      out.response.attestationObject = fromBuf(r.attestationObject);
+      if (r.getTransports) { out.response.transports = r.getTransports(); }
+    } else {
+      out.response.authenticatorData = fromBuf(r.authenticatorData);
+      out.response.signature = fromBuf(r.signature);
+      if (r.userHandle) { out.response.userHandle = fromBuf(r.userHandle); }
+    }
+    return out;
+  }
+  // post sends body and resolves with the JSON answer; a refusal rejects
+  // with the server's message.
+  function post(url, body, headers) {
+    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers || {}, body: body })
+      .then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (data) {
+          if (!resp.ok) {
+            var err = new Error(data.error || "The server refused the request (status " + resp.status + ").");
+            err.server = true;
+            throw err;
+          }
+          return data;
+        });
+      });
+  }
+  function message(err) {
+    if (err && err.server) { return err.message; }
+    switch (err && err.name) {
+    case "NotAllowedError": return "No passkey was used: the request was cancelled or timed out.";
+    case "InvalidStateError": return "This device already holds a passkey for this account.";
+    case "SecurityError": return "The browser refused passkeys at this address.";
+    }
+    return "The passkey could not be used: " + (err && err.message ? err.message : String(err));
+  }
+  function show(el, text) {
+    if (!el) { return; }
+    el.textContent = text;
+    el.hidden = !text;
+  }
+
+  // Registration: the name first, then the authenticator, then the list
+  // is reloaded.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f.matches || !f.matches("form[data-passkey-register]")) { return; }
+    e.preventDefault();
+    var errEl = f.querySelector("#passkey-register-error");
+    var button = f.querySelector("button[type=submit]");
+    var name = f.querySelector("input[name=name]");
+    var csrf = f.querySelector("input[name=_csrf]").value;
+    show(errEl, "");
+    name.removeAttribute("aria-invalid");
+    button.disabled = true;
+    post(f.dataset.optionsUrl, new URLSearchParams({ name: name.value }), { "X-CSRF-Token": csrf })
+      .then(function (json) { return navigator.credentials.create({ publicKey: creationOptions(json) }); })
+      .then(function (cred) {
+        return post(f.dataset.finishUrl, JSON.stringify(credentialJSON(cred)),
+          { "Content-Type": "application/json", "X-CSRF-Token": csrf });
+      })
+      .then(function () {
+        var box = f.closest("#passkeys");
+        htmx.ajax("GET", box.dataset.dialogUrl, { target: box, swap: "outerHTML" });
+        htmx.trigger(document.body, "gh-users-changed");
+      })
+      .catch(function (err) {
+        show(errEl, message(err));
+        name.setAttribute("aria-invalid", "true");
+        button.disabled = false;
+      });
+  });
+
+  // Sign-in: usernameless; the server answers where to go next.
+  var autofill = null; // AbortController of the conditional request
+  function nextPath() {
+    var n = document.querySelector('form[action="/login"] input[name=next]');
+    return n ? n.value : "";
+  }
+  function signIn(button, mediation, ctrl) {
+    return post(button.dataset.optionsUrl, new URLSearchParams({ next: nextPath() }))
+      .then(function (json) {
+        var o = { publicKey: requestOptions(json), signal: ctrl.signal };
+        if (mediation) { o.mediation = mediation; }
+        return navigator.credentials.get(o);
+      })
+      .then(function (cred) {
+        return post(button.dataset.finishUrl, JSON.stringify(credentialJSON(cred)), { "Content-Type": "application/json" });
+      })
+      .then(function (res) { window.location.assign(res.redirect || "/"); });
+  }
+  function startAutofill(button, errEl) {
+    if (!PublicKeyCredential.isConditionalMediationAvailable) { return; }
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+      if (!ok) { return; }
+      var ctrl = new AbortController();
+      autofill = ctrl;
+      signIn(button, "conditional", ctrl).catch(function (err) {
+        // Aborted for the button, or the browser gave up: stay quiet; a
+        // passkey the server refused is worth saying.
+        if (err && err.server && autofill === ctrl) { show(errEl, message(err)); }
+      });
+    }).catch(function () {});
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#passkey-login");
+    if (!button) { return; }
+    var errEl = document.getElementById("passkey-login-error");
+    if (autofill) { autofill.abort(); autofill = null; }
+    show(errEl, "");
+    button.disabled = true;
+    signIn(button, "", new AbortController()).catch(function (err) {
+      show(errEl, message(err));
+      button.disabled = false;
+    });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("passkey-login-box");
+    var button = document.getElementById("passkey-login");
+    if (!box || !button) { return; }
+    box.hidden = false;
+    startAutofill(button, document.getElementById("passkey-login-error"));
+  });
+})();

@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// errOtherRP is a passkey registered while the panel ran under another
+// RP ID: the browser would not offer it here, and it cannot verify.
+var errOtherRP = errors.New("passkey registered for another relying party id")
+
+// passkeyLoginOptions starts a usernameless login: WebAuthn §5.5 options
+// with an empty allowCredentials list, so the authenticator offers its
+// discoverable credentials for our RP ID, and user verification required.
+// app.js calls it for the "Sign in with a passkey" button and for browser
+// autofill (conditional mediation). The challenge stays server-side.
+func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
+	if ok, why := h.passkeysAvailable(c); !ok {
+		return ceremonyError(c, fiber.StatusForbidden, why)
+	}
+	if ok, wait := h.limiter.Allow(h.clientIP(c), "", false); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return ceremonyError(c, fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	}
+	assertion, session, err := h.rp.wa.BeginDiscoverableLogin()
+	if err != nil {
+		return err
+	}
+	h.ceremonies.login.putAt(session.Challenge, ceremony{login: true, session: *session, next: utils.CopyString(c.FormValue("next"))})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(assertion)
+}
+
+// passkeyLoginFinish verifies the assertion of a passkey login (WebAuthn
+// §7.2) and starts a session. With user verification required this is a
+// complete login: no TOTP step follows. Failures count towards the
+// per-address login throttling.
+func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
+	if ok, why := h.passkeysAvailable(c); !ok {
+		return ceremonyError(c, fiber.StatusForbidden, why)
+	}
+	ip := h.clientIP(c)
+	if ok, wait := h.limiter.Allow(ip, "", false); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return ceremonyError(c, fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	}
+	fail := func(status int, msg, reason string, u model.User) error {
+		h.limiter.Failure(ip, "")
+		actor := model.Actor{IP: ip.String()}
+		if u.ID != 0 {
+			actor = model.ActorFor(u, ip.String())
+		}
+		h.audit.Add(actor, model.EventLoginFailed, u.ID, u.Username, "passkey: "+truncate(reason, 200))
+		return ceremonyError(c, status, msg)
+	}
+	body, msg := ceremonyBody(c)
+	if msg != "" {
+		return fail(fiber.StatusBadRequest, msg, msg, model.User{})
+	}
+	// Fiber's c.Body is reused after the handler: parse a copy
+	// (ParseCredentialRequestResponseBytes, not the net/http helper).
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return fail(fiber.StatusBadRequest, "The browser's passkey answer could not be read.", describeWebAuthnError(err), model.User{})
+	}
+	cer, ok := h.ceremonies.login.take(parsed.Response.CollectedClientData.Challenge)
+	if !ok || !cer.login {
+		return fail(fiber.StatusBadRequest, "This sign-in request expired (after 5 minutes) or was already used. Try again.",
+			"unknown, used or expired challenge", model.User{})
+	}
+	var (
+		found bool
+		owner model.User
+	)
+	lookup := func(rawID, _ []byte) (webauthn.User, error) {
+		p, u, handle, err := h.store.PasskeyByCredentialID(rawID)
+		if err != nil {
+			return nil, err
+		}
+		owner = u
+		if p.RPID != h.rp.id {
+			return nil, errOtherRP
+		}
+		found = true
+		// The library checks the user handle of the answer against ours
+		// (WebAuthn §7.2 step 6) and verifies with this credential only.
+		return &waUser{u: u, handle: handle, creds: []webauthn.Credential{toCredential(p)}}, nil
+	}
+	_, cred, err := h.rp.wa.ValidatePasskeyLogin(lookup, cer.session, parsed)
+	if err != nil {
+		if !found {
+			return fail(fiber.StatusUnauthorized, "This passkey is not registered with this panel (any more). Sign in with your password.",
+				describeWebAuthnError(err), owner)
+		}
+		return fail(fiber.StatusUnauthorized, "This passkey was not accepted. Try again, or sign in with your password.",
+			describeWebAuthnError(err), owner)
+	}
+	flags := parsed.Response.AuthenticatorData.Flags
+	use := model.PasskeyUse{
+		// The counter of this assertion: the library keeps the stored one
+		// when it suspects a clone, and the store decides (§7.2 step 22).
+		SignCount:      parsed.Response.AuthenticatorData.Counter,
+		Flags:          byte(cred.Flags.ProtocolValue()),
+		UserVerified:   cred.Flags.UserVerified,
+		BackupEligible: flags.HasBackupEligible(),
+		BackupState:    flags.HasBackupState(),
+	}
+	actor := model.ActorFor(owner, ip.String())
+	_, err = h.store.RecordPasskeyUse(cred.ID, use, actor)
+	switch {
+	case errors.Is(err, model.ErrPasskeyCloned):
+		h.limiter.Failure(ip, "")
+		slog.Warn("passkey login refused: signature counter went backwards (possible cloned authenticator)",
+			"user", owner.Username, "ip", ip.String(), "counter", use.SignCount)
+		return ceremonyError(c, fiber.StatusUnauthorized, "This passkey was refused: its signature counter went backwards, "+
+			"which can mean that it was copied. Sign in with your password and check your passkeys.")
+	case errors.Is(err, model.ErrNotFound):
+		return fail(fiber.StatusUnauthorized, "This passkey is not registered with this panel (any more). Sign in with your password.",
+			"passkey deleted during the login", owner)
+	case err != nil:
+		return err
+	}
+	h.limiter.Success(ip, strings.ToLower(owner.Username))
+	if err := h.startSession(c, owner, "passkey"); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"redirect": safeNext(cer.next)})
+}
