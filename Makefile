@@ -26,8 +26,11 @@ build: assets
 run: build
 	./bin/gatehouse serve $(ARGS)
 
-test: assets
+# test-deps.sh first: on a fresh machine it installs what the asset fetch
+# needs too (curl, CA certificates).
+test:
 	bash scripts/test-deps.sh
+	bash scripts/fetch-assets.sh
 	@echo "gofmt -l"; \
 	files="$$(git ls-files --cached --others --exclude-standard '*.go')"; \
 	bad="$$(if [ -n "$$files" ]; then "$$($(GO) env GOROOT)/bin/gofmt" -l $$files </dev/null; fi)"; \

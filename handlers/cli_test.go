@@ -278,11 +278,11 @@ func TestCLIUserCommands(t *testing.T) {
 			args:     []string{"user", "delete", "carol"},
 			wantCode: 1, wantErr: []string{`no user named "carol"`},
 		},
-		{name: "usage: no NAME", args: []string{"user", "add", "--email", "x@example.com"}, wantCode: 2, wantErr: []string{"needs NAME", "usage: gatehouse user add NAME"}},
-		{name: "usage: extra argument", args: []string{"user", "list", "bob"}, wantCode: 2, wantErr: []string{"takes no arguments"}},
-		{name: "usage: unknown flag", args: []string{"user", "delete", "bob", "--yes"}, wantCode: 2, wantErr: []string{"unknown flag: --yes"}},
-		{name: "usage: unknown command", args: []string{"user", "frob"}, wantCode: 2, wantErr: []string{`unknown command "user frob"`}},
-		{name: "usage: group without command", args: []string{"user"}, wantCode: 2, wantErr: []string{"list, add, passwd, delete"}},
+		{name: "usage: no NAME", args: []string{"user", "add", "--email", "x@example.com"}, wantCode: 1, wantErr: []string{"needs NAME", "usage: gatehouse user add NAME"}},
+		{name: "usage: extra argument", args: []string{"user", "list", "bob"}, wantCode: 1, wantErr: []string{"takes no arguments"}},
+		{name: "usage: unknown flag", args: []string{"user", "delete", "bob", "--yes"}, wantCode: 1, wantErr: []string{"unknown flag: --yes"}},
+		{name: "usage: unknown command", args: []string{"user", "frob"}, wantCode: 1, wantErr: []string{`unknown command "user frob"`}},
+		{name: "usage: group without command", args: []string{"user"}, wantCode: 1, wantErr: []string{"list, add, passwd, delete"}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -290,7 +290,7 @@ func TestCLIUserCommands(t *testing.T) {
 				cliWith(t, dir, func(s *model.Store) { st.before(t, s) })
 			}
 			args := st.args
-			if !cliContains(args, "--data") && st.wantCode != 2 {
+			if !cliContains(args, "--data") && !strings.HasPrefix(st.name, "usage") {
 				args = append(append([]string{}, args...), "--data", dir)
 			}
 			code, stdout, stderr := cliExec(t, st.stdin, args...)
@@ -502,7 +502,7 @@ func TestCLIBackup(t *testing.T) {
 	})
 	t.Run("usage", func(t *testing.T) {
 		code, _, stderr := cliExec(t, "", "backup", "--data", dir)
-		cliCheckOutput(t, code, "", stderr, 2, nil, []string{"backup needs FILE"})
+		cliCheckOutput(t, code, "", stderr, 1, nil, []string{"backup needs FILE"})
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -45,9 +44,9 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	if c.Cookies(pendingCookie) != "" && hasFormField(c, "code") {
 		return h.loginSecondStep(c)
 	}
-	username := utils.CopyString(c.FormValue("username"))
-	password := c.FormValue("password")
-	next := utils.CopyString(c.FormValue("next"))
+	username := postField(c, "username")
+	password := postField(c, "password")
+	next := postField(c, "next")
 	ip := h.clientIP(c)
 	key := strings.ToLower(username)
 	fail := func(status int, msg string) error {

@@ -314,10 +314,18 @@ func rlIPKey(ip netip.Addr) netip.Addr {
 
 // rlUserKey lower-cases a username so "Admin" and "admin" share a count.
 // strings.ToLower returns its argument unchanged (no allocation) for
-// already lower-case ASCII, the common case.
+// already lower-case ASCII, the common case. Names longer than any valid
+// username share one key: the table is bounded by entries, so a key must
+// not be able to hold a megabyte of attacker text.
 func rlUserKey(username string) string {
+	if len(username) > rlMaxUserKey {
+		return "\x00oversized"
+	}
 	return strings.ToLower(username)
 }
+
+// rlMaxUserKey is well above the longest valid username (32 bytes).
+const rlMaxUserKey = 128
 
 // rlRoundUp rounds a positive wait up to whole seconds, at least one, as
 // Retry-After takes whole seconds and "0" would invite an immediate retry.

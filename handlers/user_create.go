@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -19,9 +18,9 @@ func (h *Handler) userNew(c *fiber.Ctx) error {
 // with a message at each field (422, or 409 for a taken username).
 func (h *Handler) userCreate(c *fiber.Ctx) error {
 	in := model.NewUser{
-		Username: utils.CopyString(c.FormValue("username")),
-		Password: utils.CopyString(c.FormValue("password")),
-		Email:    utils.CopyString(c.FormValue("email")),
+		Username: postField(c, "username"),
+		Password: postField(c, "password"),
+		Email:    postField(c, "email"),
 	}
 	me, _ := currentUser(c)
 	_, err := h.store.CreateUser(c.UserContext(), in, model.ActorFor(me, h.clientIP(c).String()))

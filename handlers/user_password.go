@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -23,7 +22,7 @@ func (h *Handler) userPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pw := utils.CopyString(c.FormValue("password"))
+	pw := postField(c, "password")
 	me, _ := currentUser(c)
 	sess, _ := currentSession(c)
 	err = h.store.SetPassword(c.UserContext(), u.ID, pw, sess.ID, model.ActorFor(me, h.clientIP(c).String()))

@@ -17,6 +17,9 @@ PEBBLE_VERSION=v2.10.3
 
 # command (or absolute file) to check  Debian package
 APT_DEPS=(
+	"curl curl"
+	"/etc/ssl/certs/ca-certificates.crt ca-certificates"
+	"git git"
 	"/usr/bin/chromium chromium"
 	"oathtool oathtool"
 	"certutil libnss3-tools"
