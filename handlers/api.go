@@ -113,12 +113,17 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 		return err
 	}
 	now := h.now()
+	// A genuine token refused for its expiry or address still counts as a
+	// failure of the address: otherwise a leaked token could flood the
+	// audit log with refusals at full speed.
 	if t.Expired(now) {
+		h.limiter.Failure(ip, "")
 		h.audit.Add(model.ActorFor(u, ip.String()), model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": expired")
 		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token", error_description="expired"`)
 		return errAPIExpired
 	}
 	if !t.AllowsIP(ip) {
+		h.limiter.Failure(ip, "")
 		h.audit.Add(model.ActorFor(u, ip.String()), model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": address not on the white list")
 		return errStatus(fiber.StatusForbidden, "This access token may not be used from "+ip.String()+": the address is not on its IP white list.")
 	}

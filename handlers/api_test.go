@@ -214,7 +214,8 @@ func TestAPIRoutes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}},
-		{name: "2fa off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204, setup: apiEnableTOTP,
+		{name: "2fa off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204,
+			setup: func(t *testing.T, f *apiFixture) { apiEnableTOTP(t, f); apiReauth(t, f) },
 			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
 				if u := thUser(t, f.ta, "bob"); u.TOTPEnabled || len(u.TOTPSecret) != 0 || len(u.RecoveryHashes) != 0 {
 					t.Errorf("bob after 2FA off: enabled=%v secret=%d codes=%d", u.TOTPEnabled, len(u.TOTPSecret), len(u.RecoveryHashes))
@@ -223,7 +224,7 @@ func TestAPIRoutes(t *testing.T) {
 					t.Errorf("2fa reset events: %+v", ev)
 				}
 			}},
-		{name: "2fa off: already off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204},
+		{name: "2fa off: already off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204, setup: apiReauth},
 		{name: "2fa off: unknown user", method: "DELETE", path: "/api/v1/users/999/2fa", status: 404},
 
 		// tokens
@@ -417,6 +418,37 @@ func apiAddPasskey(t *testing.T, f *apiFixture) {
 }
 
 // apiEnableTOTP turns 2FA on for bob, as the enrolment dialog would.
+// apiReauth marks the fixture's browser session as having re-entered its
+// password just now (the panel's sudo mode), which turning 2FA off through
+// the API needs when it is called with a session.
+func apiReauth(t *testing.T, f *apiFixture) {
+	t.Helper()
+	if err := f.ta.Store.MarkReauth(f.session.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAPITwoFactorOffNeedsReauth checks that a browser session cannot use
+// the API to skip the password prompt of the 2FA switch, while a bearer
+// token needs none.
+func TestAPITwoFactorOffNeedsReauth(t *testing.T) {
+	f := newAPIFixture(t)
+	apiEnableTOTP(t, f)
+	path := fmt.Sprintf("/api/v1/users/%d/2fa", f.bob.ID)
+	r := f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true})
+	apiWant(t, r, 403, "needs your password")
+	if u := thUser(t, f.ta, "bob"); !u.TOTPEnabled {
+		t.Fatal("2FA turned off without re-authentication")
+	}
+	apiReauth(t, f)
+	f.ta.Clock.Advance(5*time.Minute + time.Second)
+	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true}), 403)
+	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Token: f.adminToken}), 204)
+	if u := thUser(t, f.ta, "bob"); u.TOTPEnabled {
+		t.Fatal("2FA still on after DELETE with a bearer token")
+	}
+}
+
 func apiEnableTOTP(t *testing.T, f *apiFixture) {
 	t.Helper()
 	e, err := model.NewTOTPEnrollment(f.bob, f.ta.Clock.Now())

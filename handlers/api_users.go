@@ -123,12 +123,16 @@ func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
 }
 
 // apiUserTwoFactorOff turns a user's TOTP off. A bearer token is already
-// a credential, and a browser session proved itself with the CSRF header,
-// so there is no extra password prompt here.
+// a credential: no extra prompt. A browser session must have re-entered
+// its password within the last 5 minutes, as the panel's own switch asks,
+// or the API would be a way around that prompt.
 func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
 	u, err := h.apiUserParam(c)
 	if err != nil {
 		return err
+	}
+	if _, bearer := currentToken(c); !bearer && !h.reauthFresh(c) {
+		return errStatus(fiber.StatusForbidden, "Turning two-factor authentication off from a browser session needs your password: use the 2FA switch in the panel, or an access token.")
 	}
 	if err := h.store.DisableTOTP(u.ID, h.apiActor(c)); err != nil {
 		return err

@@ -52,32 +52,34 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	fail := func(status int, msg string) error {
 		return h.render(c, status, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msg, "Username": username, "Next": next})
 	}
-	if ok, wait := h.limiter.Allow(ip, key, h.trustedDevice(c, key)); !ok {
+	// The attempt counts as failed from here on; a success refunds it.
+	ticket, ok, wait := h.limiter.Reserve(ip, key, h.trustedDevice(c, key))
+	if !ok {
 		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
 		return fail(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
 	}
 	if username == "" || password == "" {
+		h.limiter.Refund(ticket) // not a guess
 		return fail(fiber.StatusUnprocessableEntity, "Enter your username and password.")
 	}
 	actor := model.Actor{Name: username, IP: ip.String()}
 	if len(username) > model.UsernameMaxLen*4 || len(password) > model.MaxSecretInput {
-		h.limiter.Failure(ip, key)
 		h.audit.Add(model.Actor{Name: truncate(username, 64), IP: ip.String()}, model.EventLoginFailed, 0, "", "oversized input")
 		return fail(fiber.StatusUnauthorized, msgBadLogin)
 	}
 	u, err := h.store.Authenticate(c.UserContext(), username, password)
 	switch {
 	case errors.Is(err, model.ErrInvalidCredentials):
-		h.limiter.Failure(ip, key)
 		h.audit.Add(actor, model.EventLoginFailed, 0, "", "invalid credentials")
 		return fail(fiber.StatusUnauthorized, msgBadLogin)
 	case errors.Is(err, model.ErrBusy):
+		h.limiter.Refund(ticket) // nothing was checked
 		c.Set(fiber.HeaderRetryAfter, "1")
 		return fail(fiber.StatusTooManyRequests, "The server is busy. Try again in a moment.")
 	case err != nil:
 		return err
 	}
-	h.limiter.Success(ip, key)
+	h.limiter.Refund(ticket)
 	if u.TOTPEnabled {
 		// Half logged in: this grants nothing but the code form, for 5 minutes.
 		id := h.logins.put(pendingLogin{UserID: u.ID, Next: next})

@@ -55,20 +55,21 @@ func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 	fail := func(status int, msg string) error {
 		return h.render(c, status, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication", "Error": msg})
 	}
-	if ok, wait := h.limiter.Allow(ip, key, h.trustedDevice(c, key)); !ok {
+	ticket, ok, wait := h.limiter.Reserve(ip, key, h.trustedDevice(c, key))
+	if !ok {
 		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
 		return fail(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
 	}
 	actor := model.ActorFor(u, ip.String())
-	kind, err := h.store.VerifySecondFactor(u.ID, c.FormValue("code"), actor)
+	kind, err := h.store.VerifySecondFactor(u.ID, postField(c, "code"), actor)
 	switch {
 	case errors.Is(err, model.ErrInvalidCode):
-		h.limiter.Failure(ip, key)
 		h.audit.Add(actor, model.EventLoginFailed, u.ID, u.Username, "wrong second-factor code")
 		return fail(fiber.StatusUnauthorized, "Invalid code. Enter the current code from your authenticator app, or a recovery code.")
 	case err != nil:
 		return err
 	}
+	h.limiter.Refund(ticket)
 	h.logins.del(id)
 	h.clearPendingCookie(c)
 	method := "password+totp"

@@ -181,10 +181,12 @@ func rlNormalize(cfg LimiterConfig) LimiterConfig {
 // the per-address limit. Allow records nothing: only Failure adds entries,
 // so probing cannot fill the tables.
 func (l *LoginLimiter) Allow(ip netip.Addr, username string, trustedDevice bool) (ok bool, retryAfter time.Duration) {
-	key := rlIPKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	return l.allowLocked(l.now(), rlIPKey(ip), username, trustedDevice)
+}
+
+func (l *LoginLimiter) allowLocked(now time.Time, key netip.Addr, username string, trustedDevice bool) (bool, time.Duration) {
 	var wait time.Duration
 	if e, found := l.ips.Get(key); found {
 		if l.ipExpired(e, now) {
@@ -215,15 +217,83 @@ func (l *LoginLimiter) Allow(ip netip.Addr, username string, trustedDevice bool)
 // Failure cannot tell, and the real user mistyping is rare next to the
 // limit.
 func (l *LoginLimiter) Failure(ip netip.Addr, username string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failLocked(l.now(), rlIPKey(ip), username)
+}
+
+// Ticket is what Reserve charged, so that Refund can take it back.
+type Ticket struct {
+	key       netip.Addr
+	name      string
+	until     time.Time // the address's penalty before the charge
+	setUntil  time.Time // the penalty the charge set
+	userStart time.Time
+	locked    bool // the charge locked the username
+}
+
+// Reserve is Allow and Failure in one step: when the attempt may go ahead,
+// it is counted as failed at once, and the caller hands the ticket to
+// Refund if the attempt succeeds. Checking and counting under one lock
+// means a burst of parallel guesses cannot all pass the check before the
+// first failure is counted.
+func (l *LoginLimiter) Reserve(ip netip.Addr, username string, trustedDevice bool) (t Ticket, ok bool, retryAfter time.Duration) {
 	key := rlIPKey(ip)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if ok, wait := l.allowLocked(now, key, username, trustedDevice); !ok {
+		return Ticket{}, false, wait
+	}
+	t = Ticket{key: key}
+	if e, found := l.ips.Peek(key); found && !l.ipExpired(e, now) {
+		t.until = e.until
+	}
+	l.failLocked(now, key, username)
+	if e, found := l.ips.Peek(key); found {
+		t.setUntil = e.until
+	}
+	if username != "" {
+		t.name = rlUserKey(username)
+		if u, found := l.users.Peek(t.name); found {
+			t.userStart = u.start
+			t.locked = u.failures == l.cfg.UserMaxFailures
+		}
+	}
+	return t, true, 0
+}
+
+// Refund takes back the failure that Reserve counted, for an attempt that
+// succeeded. A penalty that other failures set since is kept.
+func (l *LoginLimiter) Refund(t Ticket) {
+	if !t.key.IsValid() && t.name == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, found := l.ips.Peek(t.key); found && e.failures > 0 {
+		e.failures--
+		if e.until.Equal(t.setUntil) {
+			e.until = t.until
+		}
+	}
+	if t.name == "" {
+		return
+	}
+	if u, found := l.users.Peek(t.name); found && u.start.Equal(t.userStart) && u.failures > 0 {
+		if t.locked && u.failures == l.cfg.UserMaxFailures {
+			u.locked = time.Time{}
+		}
+		u.failures--
+	}
+}
+
+// failLocked counts one failure; l.mu is held.
+func (l *LoginLimiter) failLocked(now time.Time, key netip.Addr, username string) {
 	var name string
 	if username != "" {
 		name = rlUserKey(username)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-
 	e, found := l.ips.Get(key)
 	if !found {
 		e = &rlIPEntry{}

@@ -60,7 +60,7 @@ func (h *Handler) templateFuncs() map[string]any {
 		// htmx errors) and errors into #flash; no eval, no inline styles,
 		// so the CSP can forbid both.
 		"htmxConfig": func() template.HTMLAttr {
-			return template.HTMLAttr(`content='{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4(09|22)","swap":true},{"code":"[45]..","swap":true,"error":true}],"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"selfRequestsOnly":true}'`)
+			return template.HTMLAttr(`content='{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4(09|22)","swap":true},{"code":"[45]..","swap":true,"error":true}],"methodsThatUseUrlParams":["get"],"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"selfRequestsOnly":true}'`)
 		},
 		"hxheaders": func(token string) template.HTMLAttr {
 			return template.HTMLAttr(fmt.Sprintf(`hx-headers='{"X-CSRF-Token":"%s"}'`, template.JSEscapeString(token)))

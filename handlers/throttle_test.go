@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,4 +272,45 @@ func TestForwardedIgnoredWithoutProxies(t *testing.T) {
 	if len(ev) != 1 || ev[0].IP != "0.0.0.0" {
 		t.Errorf("audit = %+v, want IP 0.0.0.0 (app.Test's peer)", ev)
 	}
+}
+
+// TestThrottleParallelBurst sends 40 wrong passwords at once from one
+// address. Checking and counting happen in one step, so no more guesses
+// get a password check than sequential ones would (5 free + the 6th that
+// sets the first wait); the rest are refused before any hashing.
+func TestThrottleParallelBurst(t *testing.T) {
+	ta := newTestApp(t)
+	base := thServe(t, ta)
+	guesser := thClientFrom(t, "127.0.0.7")
+	const n = 40
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := thPost(t, guesser, base+"/login", thLoginForm("admin", "wrong-pass-1"), nil)
+			statuses <- r.Status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[401] != 6 || count[429] != n-6 {
+		t.Errorf("statuses %v, want 6×401 and %d×429", count, n-6)
+	}
+	if failed := ta.AuditEvents(t, model.EventLoginFailed); len(failed) != 6 {
+		t.Errorf("%d password checks failed, want 6", len(failed))
+	}
+	// A success refunds its charge: the right password from a fresh address
+	// leaves that address with all its free attempts.
+	fresh := thClientFrom(t, "127.0.0.8")
+	thLoginAs(t, fresh, base, "admin", thAdminPassword, 303, "")
+	for i := 0; i < 6; i++ {
+		thLoginAs(t, fresh, base, "admin", "wrong-pass-1", 401, "")
+	}
+	thLoginAs(t, fresh, base, "admin", "wrong-pass-1", 429, "1")
 }

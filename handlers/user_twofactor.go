@@ -137,23 +137,25 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	sess, _ := currentSession(c)
 	ip := h.clientIP(c)
 	key := strings.ToLower(me.Username)
-	if ok, wait := h.limiter.Allow(ip, key, true); !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return "", errStatus(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
-	}
 	// The body only: a password in a URL ends up in logs and histories.
 	pw := postField(c, "password")
 	if pw == "" {
 		return "Enter your password to confirm.", nil
 	}
+	ticket, ok, wait := h.limiter.Reserve(ip, key, true)
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return "", errStatus(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	}
 	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
 		if errors.Is(err, model.ErrInvalidCredentials) {
-			h.limiter.Failure(ip, key)
 			h.audit.Add(model.ActorFor(me, ip.String()), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
 			return "That password is not right.", nil
 		}
+		h.limiter.Refund(ticket)
 		return "", err
 	}
+	h.limiter.Refund(ticket)
 	return "", h.store.MarkReauth(sess.ID)
 }
 

@@ -2,12 +2,12 @@ package model
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/asdine/storm/v3"
 )
 
 // Audit event actions.
@@ -27,7 +27,7 @@ const DefaultAuditMax = 10000
 
 // AuditEvent is one security-relevant event. It never holds a secret.
 type AuditEvent struct {
-	ID       uint64 `storm:"id,increment"`
+	ID       uint64
 	Time     time.Time
 	Action   string
 	ActorID  int
@@ -38,6 +38,12 @@ type AuditEvent struct {
 	Detail   string // e.g. "old → new", or a failure's reason class
 }
 
+// bucketAudit holds the audit log in a plain bbolt bucket: key the event id
+// (8 bytes, big-endian, from the bucket's sequence), value its JSON. Not a
+// Storm record: Storm's id index makes every Save scan all ids, and this
+// log is written on every change.
+var bucketAudit = []byte("gh_audit")
+
 // Audit records an event inside tx, so that it commits together with the
 // change it describes, and drops the oldest event past the bound.
 func (tx *Tx) Audit(by Actor, action string, targetID int, target, detail string) error {
@@ -46,13 +52,30 @@ func (tx *Tx) Audit(by Actor, action string, targetID int, target, detail string
 	return tx.saveAudit(&e)
 }
 
+func auditKey(id uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], id)
+	return k[:]
+}
+
 func (tx *Tx) saveAudit(e *AuditEvent) error {
-	if err := tx.n.Save(e); err != nil {
+	b, err := tx.b.CreateBucketIfNotExists(bucketAudit)
+	if err != nil {
+		return fmt.Errorf("model: audit bucket: %w", err)
+	}
+	if e.ID, err = b.NextSequence(); err != nil {
+		return fmt.Errorf("model: audit id: %w", err)
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
 		return fmt.Errorf("model: audit %s: %w", e.Action, err)
 	}
-	// IDs grow by one per event, so exactly one event falls out per insert.
+	if err := b.Put(auditKey(e.ID), v); err != nil {
+		return fmt.Errorf("model: audit %s: %w", e.Action, err)
+	}
+	// Ids grow by one per event, so exactly one event falls out per insert.
 	if e.ID > tx.s.auditMax {
-		if err := tx.n.DeleteStruct(&AuditEvent{ID: e.ID - tx.s.auditMax}); err != nil && mapErr(err) != ErrNotFound {
+		if err := b.Delete(auditKey(e.ID - tx.s.auditMax)); err != nil {
 			return fmt.Errorf("model: drop old audit event: %w", err)
 		}
 	}
@@ -72,11 +95,16 @@ func (s *Store) AuditEvents(f AuditFilter) (out []AuditEvent, total int, err err
 		f.Limit = 50
 	}
 	err = s.View(func(tx *Tx) error {
-		var all []AuditEvent
-		if err := tx.n.All(&all, storm.Reverse()); err != nil {
-			return err
+		b := tx.b.Bucket(bucketAudit)
+		if b == nil {
+			return nil
 		}
-		for _, e := range all {
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var e AuditEvent
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("model: audit event %x: %w", k, err)
+			}
 			if f.UserID != 0 && e.ActorID != f.UserID && e.TargetID != f.UserID {
 				continue
 			}
