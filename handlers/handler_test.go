@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"bytes"
+	"compress/gzip"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -344,5 +347,34 @@ func TestVaryOnFragments(t *testing.T) {
 				t.Errorf("GET %s htmx=%v: Vary = %q", u, htmx, r.Header.Get("Vary"))
 			}
 		}
+	}
+}
+
+// TestCompressedBodiesRefused checks that a gzip body is refused before
+// any handler reads it: fasthttp would inflate it without a bound, so a
+// small bomb could take gigabytes.
+func TestCompressedBodiesRefused(t *testing.T) {
+	ta := newTestApp(t)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("username=admin&password=" + strings.Repeat("A", 8<<20)))
+	zw.Close()
+	for _, path := range []string{"/login", "/login/passkey", "/api/v1/users"} {
+		req := httptest.NewRequest("POST", path, bytes.NewReader(buf.Bytes()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := ta.App.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 415 {
+			t.Errorf("POST %s with a gzip body: status %d, want 415", path, resp.StatusCode)
+		}
+	}
+	// identity is not compression.
+	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword), Headers: map[string]string{"Content-Encoding": "identity"}})
+	if r.Status != 303 {
+		t.Errorf("identity encoding: status %d, want 303", r.Status)
 	}
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -443,5 +444,22 @@ func BenchmarkLoginLimiterAllow(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		l.Allow(ip, "alice", false)
+	}
+}
+
+// TestLoginLimiterOversizedNamesShareOneKey checks that a long username
+// cannot pin its own bytes in the table: every over-long name shares one
+// entry.
+func TestLoginLimiterOversizedNamesShareOneKey(t *testing.T) {
+	l := NewLoginLimiter(DefaultLimiterConfig(), nil)
+	ip := netip.MustParseAddr("192.0.2.1")
+	for i := 0; i < 3; i++ {
+		l.Failure(ip, strings.Repeat(string(rune('a'+i)), 1<<20))
+	}
+	if _, users := l.Len(); users != 1 {
+		t.Errorf("%d username entries for three oversized names, want 1", users)
+	}
+	if k := rlUserKey(strings.Repeat("x", 1<<20)); len(k) > rlMaxUserKey {
+		t.Errorf("key of %d bytes", len(k))
 	}
 }
