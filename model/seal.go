@@ -1,6 +1,7 @@
 package model
 
 import (
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -28,15 +29,21 @@ func (s *Store) sealKey() ([]byte, error) {
 	return m.Sum(nil), nil
 }
 
-// seal encrypts plain with XChaCha20-Poly1305 under the data directory's
-// key; ad binds the ciphertext to its place (e.g. "totp|<user id>") so a
-// sealed value copied to another record does not open.
-func (s *Store) seal(plain []byte, ad string) ([]byte, error) {
+// aead is the XChaCha20-Poly1305 cipher under the sealing key, the one
+// setup that seal and open must share.
+func (s *Store) aead() (cipher.AEAD, error) {
 	k, err := s.sealKey()
 	if err != nil {
 		return nil, err
 	}
-	aead, err := chacha20poly1305.NewX(k)
+	return chacha20poly1305.NewX(k)
+}
+
+// seal encrypts plain with XChaCha20-Poly1305 under the data directory's
+// key; ad binds the ciphertext to its place (e.g. "totp|<user id>") so a
+// sealed value copied to another record does not open.
+func (s *Store) seal(plain []byte, ad string) ([]byte, error) {
+	aead, err := s.aead()
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +57,7 @@ func (s *Store) seal(plain []byte, ad string) ([]byte, error) {
 
 // open decrypts a value made by seal with the same ad.
 func (s *Store) open(sealed []byte, ad string) ([]byte, error) {
-	k, err := s.sealKey()
-	if err != nil {
-		return nil, err
-	}
-	aead, err := chacha20poly1305.NewX(k)
+	aead, err := s.aead()
 	if err != nil {
 		return nil, err
 	}
