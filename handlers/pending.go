@@ -65,27 +65,19 @@ func (p *pendingStore[T]) putAt(id string, v T) {
 
 // get returns the live entry for id without removing it.
 func (p *pendingStore[T]) get(id string) (T, bool) {
-	var zero T
-	if id == "" || len(id) > 128 {
-		return zero, false
-	}
-	k := model.HashToken(id)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, ok := p.entries[k]
-	if !ok {
-		return zero, false
-	}
-	if !p.now().Before(e.expires) {
-		delete(p.entries, k)
-		return zero, false
-	}
-	return e.v, true
+	return p.lookup(id, false)
 }
 
 // take returns the live entry for id and removes it in one step, so that
 // two requests racing with the same id cannot both use it.
 func (p *pendingStore[T]) take(id string) (T, bool) {
+	return p.lookup(id, true)
+}
+
+// lookup returns the live entry for id; an expired entry is removed on the
+// way. With remove it also removes a live one, under the same lock as the
+// lookup, which is what makes take a single step.
+func (p *pendingStore[T]) lookup(id string, remove bool) (T, bool) {
 	var zero T
 	if id == "" || len(id) > 128 {
 		return zero, false
@@ -97,8 +89,11 @@ func (p *pendingStore[T]) take(id string) (T, bool) {
 	if !ok {
 		return zero, false
 	}
-	delete(p.entries, k)
-	if !p.now().Before(e.expires) {
+	live := p.now().Before(e.expires)
+	if remove || !live {
+		delete(p.entries, k)
+	}
+	if !live {
 		return zero, false
 	}
 	return e.v, true
