@@ -9,11 +9,7 @@ import (
 // tokenDelete deletes a token (htmx asks with hx-confirm first); it stops
 // working at once.
 func (h *Handler) tokenDelete(c *fiber.Ctx) error {
-	u, err := h.userParam(c)
-	if err != nil {
-		return err
-	}
-	t, err := h.tokenParam(c, u)
+	u, t, err := h.tokenParam(c)
 	if err != nil {
 		return err
 	}

@@ -82,13 +82,18 @@ func (h *Handler) newTokenForm() tokenFormData {
 	return formForExpiry(h.now().AddDate(0, 0, 90).Truncate(time.Minute))
 }
 
-// tokenParam loads the :tid token of user u.
-func (h *Handler) tokenParam(c *fiber.Ctx, u model.User) (model.Token, error) {
+// tokenParam loads the :id user and that user's :tid token, which every
+// handler of one token needs first.
+func (h *Handler) tokenParam(c *fiber.Ctx) (model.User, model.Token, error) {
+	u, err := h.userParam(c)
+	if err != nil {
+		return model.User{}, model.Token{}, err
+	}
 	t, err := h.store.Token(u.ID, c.Params("tid"))
 	if errors.Is(err, model.ErrNotFound) {
-		return model.Token{}, errStatus(fiber.StatusNotFound, "This token does not exist (any more). Reload the page.")
+		return u, model.Token{}, errStatus(fiber.StatusNotFound, "This token does not exist (any more). Reload the page.")
 	}
-	return t, err
+	return u, t, err
 }
 
 // tokenFormInput reads the fields of the create and Modify forms.

@@ -11,11 +11,7 @@ import (
 
 // tokenEdit shows the Modify form of a token in the dialog.
 func (h *Handler) tokenEdit(c *fiber.Ctx) error {
-	u, err := h.userParam(c)
-	if err != nil {
-		return err
-	}
-	t, err := h.tokenParam(c, u)
+	u, t, err := h.tokenParam(c)
 	if err != nil {
 		return err
 	}
@@ -30,11 +26,7 @@ func (h *Handler) tokenEdit(c *fiber.Ctx) error {
 // unchanged (within its minute) keeps the stored value: an expired token
 // can get a new white list without a new expiry.
 func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
-	u, err := h.userParam(c)
-	if err != nil {
-		return err
-	}
-	t, err := h.tokenParam(c, u)
+	u, t, err := h.tokenParam(c)
 	if err != nil {
 		return err
 	}
