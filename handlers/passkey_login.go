@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -17,18 +18,29 @@ import (
 // RP ID: the browser would not offer it here, and it cannot verify.
 var errOtherRP = errors.New("passkey registered for another relying party id")
 
+// passkeyLoginRefusal is the check both steps of a passkey login begin
+// with: passkeys must be available here, and ip must not be throttled. It
+// returns the status and message for ceremonyError (setting Retry-After
+// for a throttled address), or status 0 to go on.
+func (h *Handler) passkeyLoginRefusal(c *fiber.Ctx, ip netip.Addr) (int, string) {
+	if ok, why := h.passkeysAvailable(c); !ok {
+		return fiber.StatusForbidden, why
+	}
+	if ok, wait := h.limiter.Allow(ip, "", false); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return fiber.StatusTooManyRequests, "Too many failed attempts. Try again in " + humanDuration(wait) + "."
+	}
+	return 0, ""
+}
+
 // passkeyLoginOptions starts a usernameless login: WebAuthn §5.5 options
 // with an empty allowCredentials list, so the authenticator offers its
 // discoverable credentials for our RP ID, and user verification required.
 // app.js calls it for the "Sign in with a passkey" button and for browser
 // autofill (conditional mediation). The challenge stays server-side.
 func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
-	if ok, why := h.passkeysAvailable(c); !ok {
-		return ceremonyError(c, fiber.StatusForbidden, why)
-	}
-	if ok, wait := h.limiter.Allow(h.clientIP(c), "", false); !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return ceremonyError(c, fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	if status, msg := h.passkeyLoginRefusal(c, h.clientIP(c)); status != 0 {
+		return ceremonyError(c, status, msg)
 	}
 	assertion, session, err := h.rp.wa.BeginDiscoverableLogin()
 	if err != nil {
@@ -44,13 +56,9 @@ func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 // complete login: no TOTP step follows. Failures count towards the
 // per-address login throttling.
 func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
-	if ok, why := h.passkeysAvailable(c); !ok {
-		return ceremonyError(c, fiber.StatusForbidden, why)
-	}
 	ip := h.clientIP(c)
-	if ok, wait := h.limiter.Allow(ip, "", false); !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return ceremonyError(c, fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	if status, msg := h.passkeyLoginRefusal(c, ip); status != 0 {
+		return ceremonyError(c, status, msg)
 	}
 	fail := func(status int, msg, reason string, u model.User) error {
 		h.limiter.Failure(ip, "")

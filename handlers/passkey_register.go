@@ -13,18 +13,24 @@ import (
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
-// passkeyOwnUser loads the :id user and checks that it is the acting user:
-// only the person who will use a passkey can create it, on their device.
-func (h *Handler) passkeyOwnUser(c *fiber.Ctx) (model.User, string) {
+// passkeyOwnUser is the check both steps of a registration begin with: it
+// loads the :id user and checks that it is the acting user (only the
+// person who will use a passkey can create it, on their device), and that
+// passkeys are available here. A refusal is the status and message for
+// ceremonyError; status 0 means go on.
+func (h *Handler) passkeyOwnUser(c *fiber.Ctx) (model.User, int, string) {
 	u, err := h.userParam(c)
 	if err != nil {
-		return model.User{}, "This user does not exist (any more). Reload the page."
+		return model.User{}, fiber.StatusForbidden, "This user does not exist (any more). Reload the page."
 	}
 	me, _ := currentUser(c)
 	if me.ID != u.ID {
-		return model.User{}, "Only " + u.Username + " can add a passkey, signed in as " + u.Username + ": a passkey is created on the device of the person who uses it."
+		return model.User{}, fiber.StatusForbidden, "Only " + u.Username + " can add a passkey, signed in as " + u.Username + ": a passkey is created on the device of the person who uses it."
 	}
-	return u, ""
+	if ok, why := h.passkeysAvailable(c); !ok {
+		return model.User{}, fiber.StatusConflict, why
+	}
+	return u, 0, ""
 }
 
 // passkeyRegisterOptions starts the registration of a passkey for the
@@ -34,12 +40,9 @@ func (h *Handler) passkeyOwnUser(c *fiber.Ctx) (model.User, string) {
 // extension so we learn whether the credential really is discoverable. The
 // name is checked here, before the user touches the authenticator.
 func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
-	u, msg := h.passkeyOwnUser(c)
-	if msg != "" {
-		return ceremonyError(c, fiber.StatusForbidden, msg)
-	}
-	if ok, why := h.passkeysAvailable(c); !ok {
-		return ceremonyError(c, fiber.StatusConflict, why)
+	u, status, msg := h.passkeyOwnUser(c)
+	if status != 0 {
+		return ceremonyError(c, status, msg)
 	}
 	name := strings.TrimSpace(utils.CopyString(c.FormValue("name")))
 	if err := model.ValidatePasskeyName(name); err != nil {
@@ -81,12 +84,9 @@ func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
 // stores it with the name given at the start. The ceremony must have been
 // begun by this browser session for this user.
 func (h *Handler) passkeyRegisterFinish(c *fiber.Ctx) error {
-	u, msg := h.passkeyOwnUser(c)
-	if msg != "" {
-		return ceremonyError(c, fiber.StatusForbidden, msg)
-	}
-	if ok, why := h.passkeysAvailable(c); !ok {
-		return ceremonyError(c, fiber.StatusConflict, why)
+	u, status, msg := h.passkeyOwnUser(c)
+	if status != 0 {
+		return ceremonyError(c, status, msg)
 	}
 	body, msg := ceremonyBody(c)
 	if msg != "" {
