@@ -104,11 +104,9 @@ func TestCreateUserValidation(t *testing.T) {
 	}
 }
 
-// Twenty goroutines create the same name (in different cases): the check
-// and the save run in one write transaction, so exactly one wins.
-func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
-	s := newStore(t)
-	const n = 20
+// race runs f(0) … f(n-1) in n goroutines released at the same moment, so
+// that they really contend, and returns their errors by i.
+func race(n int, f func(i int) error) []error {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	errs := make([]error, n)
@@ -117,15 +115,27 @@ func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			name := "racer"
-			if i%2 == 1 {
-				name = "Racer"
-			}
-			_, errs[i] = createRetry(s, NewUser{Username: name, Password: "password1", Email: fmt.Sprintf("r%d@example.com", i)}, CLIActor)
+			errs[i] = f(i)
 		}()
 	}
 	close(start)
 	wg.Wait()
+	return errs
+}
+
+// Twenty goroutines create the same name (in different cases): the check
+// and the save run in one write transaction, so exactly one wins.
+func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
+	s := newStore(t)
+	const n = 20
+	errs := race(n, func(i int) error {
+		name := "racer"
+		if i%2 == 1 {
+			name = "Racer"
+		}
+		_, err := createRetry(s, NewUser{Username: name, Password: "password1", Email: fmt.Sprintf("r%d@example.com", i)}, CLIActor)
+		return err
+	})
 	ok := 0
 	for i, err := range errs {
 		switch {
@@ -157,19 +167,7 @@ func TestLastUserInvariantUnderRace(t *testing.T) {
 	for i := range n {
 		ids[i] = mustCreate(t, s, fmt.Sprintf("user%02d", i), "password1", fmt.Sprintf("u%d@example.com", i)).ID
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = s.DeleteUser(ids[i], CLIActor)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := race(n, func(i int) error { return s.DeleteUser(ids[i], CLIActor) })
 	deleted, refused := 0, 0
 	for i, err := range errs {
 		switch {
