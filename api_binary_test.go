@@ -13,11 +13,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,26 +97,7 @@ func TestBinaryAPIWhiteList(t *testing.T) {
 		// panel must unmap before matching the white list.
 		listen = "[::]:" + portStr
 	}
-	serve := exec.Command(bin, "serve", "--data", data, "--listen", listen)
-	serve.Env = append(binEnv(), "GATEHOUSE_ADMIN_PASSWORD=Adm1n-pass-42")
-	var serveOut, serveErr binBuffer
-	serve.Stdout, serve.Stderr = &serveOut, &serveErr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			serve.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("serve stdout:\n%s\nserve stderr:\n%s", serveOut.String(), serveErr.String())
-		}
-	}()
-	binWaitHealthy(t, "http://127.0.0.1:"+portStr+"/healthz", exited)
+	serve := binServe(t, bin, data, listen, "http://127.0.0.1:"+portStr+"/healthz")
 
 	create := func(args ...string) string {
 		t.Helper()
@@ -198,18 +177,7 @@ func TestBinaryAPIWhiteList(t *testing.T) {
 
 	// Stop: the last uses are written at shutdown, and the database holds
 	// no token value.
-	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("serve exited with %v after SIGTERM", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop after SIGTERM")
-	}
+	serve.stop(t)
 	store, err := model.Open(data, model.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -132,26 +132,7 @@ func TestBinaryCLI(t *testing.T) {
 
 	data := filepath.Join(base, "data")
 	addr := binFreeAddr(t)
-	serve := exec.Command(bin, "serve", "--data", data, "--listen", addr)
-	serve.Env = append(binEnv(), "GATEHOUSE_ADMIN_PASSWORD=Adm1n-pass-42")
-	var serveOut, serveErr binBuffer
-	serve.Stdout, serve.Stderr = &serveOut, &serveErr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			serve.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("serve stdout:\n%s\nserve stderr:\n%s", serveOut.String(), serveErr.String())
-		}
-	}()
-	binWaitHealthy(t, "http://"+addr+"/healthz", exited)
+	serve := binServe(t, bin, data, addr, "http://"+addr+"/healthz")
 
 	t.Run("second serve refused", func(t *testing.T) {
 		start := time.Now()
@@ -187,29 +168,69 @@ func TestBinaryCLI(t *testing.T) {
 		code, stdout, stderr = binRun(t, bin, "", "user", "list", "--data", restored)
 		binWant(t, "user list on the backup", code, stdout, stderr, 0, "bob@example.com")
 
-		if !strings.Contains(serveErr.String(), `command="user add"`) {
-			t.Errorf("the panel did not run the command:\n%s", serveErr.String())
+		if !strings.Contains(serve.stderr.String(), `command="user add"`) {
+			t.Errorf("the panel did not run the command:\n%s", serve.stderr.String())
 		}
 	})
 
 	// Stop the panel; the socket goes with it and the CLI uses the file.
-	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
+	serve.stop(t)
+	if _, err := os.Lstat(filepath.Join(data, "gatehouse.sock")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left after shutdown: %v", err)
+	}
+	code, stdout, stderr := binRun(t, bin, "", "user", "list", "--data", data)
+	binWant(t, "user list after stop", code, stdout, stderr, 0, "admin", "bob@example.com")
+}
+
+// binServer is a running `gatehouse serve`: killed when the test ends
+// unless stop ended it, its output logged when the test failed.
+type binServer struct {
+	cmd            *exec.Cmd
+	stdout, stderr binBuffer
+	exited         chan error
+	stopped        bool
+}
+
+// binServe starts `bin serve` on data and listen, with the admin password
+// set, and waits until health (its /healthz URL) answers.
+func binServe(t *testing.T, bin, data, listen, health string) *binServer {
+	t.Helper()
+	s := &binServer{cmd: exec.Command(bin, "serve", "--data", data, "--listen", listen), exited: make(chan error, 1)}
+	s.cmd.Env = append(binEnv(), "GATEHOUSE_ADMIN_PASSWORD=Adm1n-pass-42")
+	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !s.stopped {
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+		if t.Failed() {
+			t.Logf("serve stdout:\n%s\nserve stderr:\n%s", s.stdout.String(), s.stderr.String())
+		}
+	})
+	binWaitHealthy(t, health, s.exited)
+	return s
+}
+
+// stop ends serve with SIGTERM, as an operator does, and fails the test
+// unless it exits cleanly within 15 s.
+func (s *binServer) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		stopped = true
+	case err := <-s.exited:
+		s.stopped = true
 		if err != nil {
 			t.Errorf("serve exited with %v after SIGTERM", err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop after SIGTERM")
 	}
-	if _, err := os.Lstat(filepath.Join(data, "gatehouse.sock")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("socket left after shutdown: %v", err)
-	}
-	code, stdout, stderr := binRun(t, bin, "", "user", "list", "--data", data)
-	binWant(t, "user list after stop", code, stdout, stderr, 0, "admin", "bob@example.com")
 }
 
 // binWaitHealthy polls url until it answers 200, failing if the process exits.
