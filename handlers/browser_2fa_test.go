@@ -59,16 +59,6 @@ func b2faOathtool(t *testing.T, secret string, at time.Time) string {
 	return strings.TrimSpace(string(out))
 }
 
-// b2faText returns the visible text of selector.
-func (b *browserUI) b2faText(selector string) string {
-	b.t.Helper()
-	s, err := b.el(selector).Text()
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", selector, err)
-	}
-	return strings.TrimSpace(s)
-}
-
 // b2faEval evaluates js and returns its result as a string.
 func (b *browserUI) b2faEval(js string, args ...any) string {
 	b.t.Helper()
@@ -85,12 +75,7 @@ func (b *browserUI) b2faEval(js string, args ...any) string {
 // time step, then with a recovery code, and turn 2FA off again with the
 // password. Console errors and CSP violations fail the test.
 func TestBrowserTwoFactor(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
-	}
+	requireChromium(t)
 	b2faNeed(t, "oathtool", "oathtool")
 	b2faNeed(t, "zbarimg", "zbar-tools")
 
@@ -119,7 +104,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 
 	b.navigate("/login")
 	b.login("admin", "admin-pass-1")
-	if got := b.b2faText(sw); got != "Off" {
+	if got := b.text(sw); got != "Off" {
 		t.Errorf("the 2FA switch shows %q, want Off", got)
 	}
 
@@ -139,7 +124,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.waitJS("the 2FA dialog to open", dialogOpen)
 	b.waitFocus("#enroll-code")
 	b.waitJS("the QR code to load", `() => { const i = document.querySelector('img[data-testid="qr"]'); return i.complete && i.naturalWidth >= 200 }`)
-	secret := b.b2faText(`[data-testid="secret"]`)
+	secret := b.text(`[data-testid="secret"]`)
 	otpURL := b.value("#otpauth-url")
 	if !strings.HasPrefix(otpURL, "otpauth://totp/Gatehouse:admin?") || !strings.Contains(otpURL, "secret="+strings.ReplaceAll(secret, " ", "")) {
 		t.Errorf("the dialog shows the URL %q and the secret %q", otpURL, secret)
@@ -188,7 +173,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.click(`#twofactor button.primary[type=submit]`)
 	b.waitJS("ten recovery codes", `() => document.querySelectorAll("#recovery-codes li").length === 10`)
 	b.screenshot("2fa-recovery-codes.png")
-	codes := strings.Fields(b.b2faText("#recovery-codes"))
+	codes := strings.Fields(b.text("#recovery-codes"))
 	if len(codes) != 10 {
 		t.Fatalf("recovery codes %q", codes)
 	}
@@ -214,9 +199,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	// enrolment's step is used up).
 	b.submitPage(`form.logout button[type=submit]`)
 	b.el("#username")
-	b.fill("#username", "admin")
-	b.fill("#password", "admin-pass-1")
-	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.submitLogin("admin", "admin-pass-1")
 	b.waitFocus("#code")
 	b.fill("#code", code)
 	b.submitPage(`form[action="/login"] button[type=submit]`)
@@ -230,9 +213,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	// 4. Log out; log in with a recovery code.
 	b.submitPage(`form.logout button[type=submit]`)
 	b.el("#username")
-	b.fill("#username", "admin")
-	b.fill("#password", "admin-pass-1")
-	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.submitLogin("admin", "admin-pass-1")
 	b.fill("#code", codes[4])
 	b.submitPage(`form[action="/login"] button[type=submit]`)
 	b.waitText(`[data-testid=me]`, "admin")

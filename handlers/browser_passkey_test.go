@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -17,12 +16,7 @@ import (
 // Never, log out, sign in with the passkey and no username, see Last Used
 // updated, delete it, and see that passkey login now fails.
 func TestBrowserPasskeys(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
-	}
+	requireChromium(t)
 	store, base := startBrowserApp(t)
 	b := newBrowserUI(t, base)
 	runPasskeyScenario(t, b, "admin-pass-1", func(step string) {
@@ -107,7 +101,7 @@ func runPasskeyScenario(t *testing.T, b *browserUI, password string, check func(
 	if got := b.value("#username"); got != "" {
 		b.t.Errorf("the username field holds %q before the passkey login", got)
 	}
-	b.clickAndLoad("#passkey-login")
+	b.submitPage("#passkey-login")
 	b.waitText(`[data-testid=me]`, "admin")
 	b.el("table.users")
 	check("used")
@@ -196,30 +190,4 @@ func (b *browserUI) credentials(id proto.WebAuthnAuthenticatorID) []*proto.WebAu
 		b.t.Fatalf("WebAuthn.getCredentials: %v", err)
 	}
 	return res.Credentials
-}
-
-// clickAndLoad clicks an element whose script loads a new page, and waits
-// for it.
-func (b *browserUI) clickAndLoad(selector string) {
-	b.t.Helper()
-	el := b.el(selector)
-	p := b.page.Timeout(browserWait)
-	wait := p.WaitNavigation(proto.PageLifecycleEventNameLoad)
-	if err := el.Timeout(browserWait).Click(proto.InputMouseButtonLeft, 1); err != nil {
-		b.t.Fatalf("click %s: %v", selector, err)
-	}
-	wait()
-	if p.GetContext().Err() != nil {
-		b.t.Fatalf("no new page loaded %s after clicking %s (now at %s)", browserWait, selector, b.url())
-	}
-}
-
-// text returns the visible text of selector.
-func (b *browserUI) text(selector string) string {
-	b.t.Helper()
-	s, err := b.el(selector).Text()
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", selector, err)
-	}
-	return s
 }

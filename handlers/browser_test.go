@@ -36,12 +36,7 @@ const browserWait = 10 * time.Second
 // users, and see that the last user cannot be deleted. Console errors (CSP
 // violations, JavaScript exceptions) fail the test.
 func TestBrowserUserTab(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
-	}
+	requireChromium(t)
 
 	store, base := startBrowserApp(t)
 	b := newBrowserUI(t, base)
@@ -50,9 +45,7 @@ func TestBrowserUserTab(t *testing.T) {
 	b.navigate("/login")
 	b.el("#username")
 	b.screenshot("login.png")
-	b.fill("#username", "admin")
-	b.fill("#password", "wrong-password-1")
-	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.submitLogin("admin", "wrong-password-1")
 	b.waitText("#login-error", "Invalid username or password")
 	if got := b.value("#username"); got != "admin" {
 		t.Errorf("after a failed login the username field holds %q, want admin", got)
@@ -169,9 +162,7 @@ func TestBrowserUserTab(t *testing.T) {
 	b.waitText("#flash", "Password of admin changed.")
 	b.submitPage(`form.logout button[type=submit]`)
 	b.el("#username")
-	b.fill("#username", "admin")
-	b.fill("#password", "admin-pass-1")
-	b.submitPage(`form[action="/login"] button[type=submit]`)
+	b.submitLogin("admin", "admin-pass-1")
 	b.waitText("#login-error", "Invalid username or password")
 	b.login("admin", "admin-pass-2")
 
@@ -192,10 +183,24 @@ func TestBrowserUserTab(t *testing.T) {
 	b.checkConsole()
 }
 
+// requireChromium skips the test when Chromium is missing, or fails it in
+// CI, where the browser tests must run.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
+		}
+		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
+	}
+}
+
 // startBrowserApp runs the real panel on a real listener with a fresh store
 // and returns the store and the base URL (http://localhost:PORT: WebAuthn
 // and our Origin check want a host name, not 127.0.0.1). Each option may
-// change the store's options (a test clock).
+// change the store's options (a test clock). The handler is closed after
+// the app shuts down, as Handler.Close asks: it writes the batched last
+// uses of tokens before the store closes.
 func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, string) {
 	t.Helper()
 	o := model.Options{
@@ -227,6 +232,11 @@ func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("Handler.Close: %v", err)
+		}
+	})
 	app := h.App()
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
@@ -482,7 +492,8 @@ func (b *browserUI) press(keys ...input.Key) {
 	}
 }
 
-// submitPage clicks a button that loads a new page and waits for it.
+// submitPage clicks an element that loads a new page (a form's button, or
+// one whose script navigates) and waits for it.
 func (b *browserUI) submitPage(selector string) {
 	b.t.Helper()
 	el := b.el(selector)
@@ -497,13 +508,31 @@ func (b *browserUI) submitPage(selector string) {
 	}
 }
 
+// login signs in with a password and waits for the user list.
 func (b *browserUI) login(username, password string) {
+	b.t.Helper()
+	b.submitLogin(username, password)
+	b.waitText(`[data-testid=me]`, username)
+	b.el("table.users")
+}
+
+// submitLogin types a username and password into the login form and sends
+// it, whatever the answer.
+func (b *browserUI) submitLogin(username, password string) {
 	b.t.Helper()
 	b.fill("#username", username)
 	b.fill("#password", password)
 	b.submitPage(`form[action="/login"] button[type=submit]`)
-	b.waitText(`[data-testid=me]`, username)
-	b.el("table.users")
+}
+
+// text returns the visible text of selector, without surrounding space.
+func (b *browserUI) text(selector string) string {
+	b.t.Helper()
+	s, err := b.el(selector).Text()
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", selector, err)
+	}
+	return strings.TrimSpace(s)
 }
 
 // confirmClick clicks an element that asks with window.confirm (hx-confirm),

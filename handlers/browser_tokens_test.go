@@ -1,19 +1,16 @@
 package handlers_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-rod/rod/lib/proto"
 
-	"github.com/gatehouse-panel/gatehouse/handlers"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -27,13 +24,8 @@ const btokZone = "America/New_York"
 // see the last use in the list, Modify its white list so that the call is
 // refused, see a bad entry refused next to the field, and delete it.
 func TestBrowserAccessTokens(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", chromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", chromiumPath)
-	}
-	store, base := btokStartApp(t)
+	requireChromium(t)
+	store, base := startBrowserApp(t)
 	b := newBrowserUI(t, base)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -202,49 +194,4 @@ func btokCall(t *testing.T, base, token string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
-}
-
-// btokStartApp is startBrowserApp with the handler closed at the end (it
-// writes the batched last uses of tokens before the store closes).
-func btokStartApp(t *testing.T) (*model.Store, string) {
-	t.Helper()
-	store, err := model.Open(t.TempDir(), model.Options{
-		Create: true,
-		Argon2: &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, _, err := store.EnsureAdmin(context.Background(), "admin-pass-1"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	audit := model.NewAuditBuffer(store, time.Second)
-	go audit.Run(ctx)
-	t.Cleanup(func() { cancel(); audit.Wait() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	h, err := handlers.New(store, handlers.Config{PublicURL: base, Version: "test"}, audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Errorf("Handler.Close: %v", err)
-		}
-	})
-	app := h.App()
-	served := make(chan error, 1)
-	go func() { served <- app.Listener(ln) }()
-	t.Cleanup(func() {
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return store, base
 }
