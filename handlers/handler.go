@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -118,6 +119,13 @@ func (h *Handler) App() *fiber.App {
 		ProxyHeader: "",
 	})
 	h.routes(app)
+	// Fiber fills a list of mounted-app keys lazily at the first Render,
+	// unguarded, so the first renders racing each other is a data race
+	// (fiber v2.52 ctx.go renderExtensions). Render once before any
+	// listener serves. The login page needs no state and writes nothing.
+	if resp, err := app.Test(httptest.NewRequest(fiber.MethodGet, "/login", nil), -1); err == nil {
+		resp.Body.Close()
+	}
 	return app
 }
 
