@@ -59,7 +59,7 @@ func (h *Handler) renderList(c *fiber.Ctx, status int, edit *rowData, data fiber
 	return h.render(c, status, "pages/users_list", "partials/users_table", data)
 }
 
-// userID reads the :id route parameter and loads that user.
+// userParam reads the :id route parameter and loads that user.
 func (h *Handler) userParam(c *fiber.Ctx) (model.User, error) {
 	id, err := c.ParamsInt("id")
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asdine/storm/v3"
@@ -54,6 +56,11 @@ type Store struct {
 	hasher   *Hasher
 	now      func() time.Time
 	auditMax uint64
+
+	// tokenGen and tokenCache: see TokenByValue.
+	tokenGen   atomic.Uint64
+	tokenMu    sync.Mutex
+	tokenCache map[string]tokenCacheEntry
 }
 
 // Tx is one bbolt transaction. All multi-step changes run inside one.
@@ -302,6 +309,10 @@ func (s *Store) Now() time.Time { return s.now() }
 // Update runs fn in one read-write transaction: everything fn does commits
 // together or not at all.
 func (s *Store) Update(fn func(*Tx) error) error {
+	// Every write ends the token lookup cache's generation (token.go); the
+	// bump comes after the commit, so a lookup that read the old data is
+	// never kept under the new generation.
+	defer s.tokenGen.Add(1)
 	return s.db.Bolt.Update(func(btx *bolt.Tx) error {
 		return fn(&Tx{n: s.db.WithTransaction(btx), s: s, b: btx})
 	})

@@ -384,9 +384,22 @@ func (s *Store) TokenByValue(value string) (t Token, u User, err error) {
 		return Token{}, User{}, ErrNotFound
 	}
 	key := tokenKey(value)
-	// A bare bbolt read transaction: this path runs on every API request
-	// and reads plain buckets only, so it needs no Storm node (tx.n stays
-	// nil).
+	gen := s.tokenGen.Load()
+	if e, ok := s.cachedToken(key, gen); ok {
+		return e.t, e.u, nil
+	}
+	if t, u, err = s.lookupToken(key); err != nil {
+		return Token{}, User{}, err
+	}
+	s.cacheToken(key, tokenCacheEntry{gen: gen, t: t, u: u})
+	return t, u, nil
+}
+
+// lookupToken reads a token and its user from the database.
+func (s *Store) lookupToken(key []byte) (t Token, u User, err error) {
+	// A bare bbolt read transaction: this path runs on every uncached API
+	// request and reads plain buckets only, so it needs no Storm node
+	// (tx.n stays nil).
 	err = s.db.Bolt.View(func(btx *bolt.Tx) error {
 		tx := &Tx{s: s, b: btx}
 		var err error
@@ -403,6 +416,37 @@ func (s *Store) TokenByValue(value string) (t Token, u User, err error) {
 		return Token{}, User{}, err
 	}
 	return t, u, nil
+}
+
+// tokenCacheEntry is a token and its user as read while the store's write
+// generation was gen.
+type tokenCacheEntry struct {
+	gen uint64
+	t   Token
+	u   User
+}
+
+// tokenCacheMax bounds the lookup cache; past it the cache starts afresh.
+const tokenCacheMax = 10000
+
+// cachedToken returns the cached lookup of key if no write has committed
+// since it was read. Any write (to any record) ends every entry, so a
+// deleted or changed token or user is never served from the cache: the
+// write's Update returns only after the generation moved on.
+func (s *Store) cachedToken(key []byte, gen uint64) (tokenCacheEntry, bool) {
+	s.tokenMu.Lock()
+	e, ok := s.tokenCache[string(key)]
+	s.tokenMu.Unlock()
+	return e, ok && e.gen == gen
+}
+
+func (s *Store) cacheToken(key []byte, e tokenCacheEntry) {
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
+	if s.tokenCache == nil || len(s.tokenCache) >= tokenCacheMax {
+		s.tokenCache = make(map[string]tokenCacheEntry)
+	}
+	s.tokenCache[string(key)] = e
 }
 
 // tokenUserFields are the fields of a User that a token request needs.

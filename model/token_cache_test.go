@@ -1,0 +1,71 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestTokenLookupCache checks that the lookup cache never serves a token or
+// user that a write has changed or deleted: every change is visible to the
+// very next lookup.
+func TestTokenLookupCache(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, NewUser{Username: "alice", Password: "passw0rd!", Email: "alice@example.com"}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Username: "bob", Password: "passw0rd!", Email: "bob@example.com"}, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	exp := s.Now().Add(time.Hour)
+	value, tok, err := s.CreateToken(u.ID, NewToken{ExpiresAt: exp}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func() (Token, User, error) { return s.TokenByValue(value) }
+	for i := 0; i < 2; i++ { // the second lookup is served by the cache
+		if got, gu, err := lookup(); err != nil || got.ID != tok.ID || gu.Username != "alice" {
+			t.Fatalf("lookup %d: %v %v %v", i, got.ID, gu.Username, err)
+		}
+	}
+	// A rename shows at once.
+	name := "alice2"
+	if _, err := s.UpdateUser(u.ID, UserPatch{Username: &name}, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, gu, err := lookup(); err != nil || gu.Username != "alice2" {
+		t.Fatalf("after rename: %q %v", gu.Username, err)
+	}
+	// A changed white list shows at once.
+	ips := []string{"192.0.2.0/24"}
+	if _, err := s.UpdateToken(u.ID, tok.ID, TokenPatch{IPs: &ips}, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := lookup(); err != nil || len(got.IPs) != 1 || got.IPs[0] != "192.0.2.0/24" {
+		t.Fatalf("after modify: %v %v", got.IPs, err)
+	}
+	// A deleted token stops at once.
+	if err := s.DeleteToken(u.ID, tok.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := lookup(); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted token still found: %v", err)
+	}
+	// A deleted user's tokens stop at once.
+	value2, _, err := s.CreateToken(u.ID, NewToken{ExpiresAt: exp}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenByValue(value2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(u.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenByValue(value2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("token of a deleted user still found: %v", err)
+	}
+}
