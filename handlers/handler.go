@@ -48,11 +48,13 @@ type Handler struct {
 	now     func() time.Time
 	audit   *model.AuditBuffer
 	limiter *LoginLimiter
-	views   *html.Engine
-	assets  *assetServer
-	public  *url.URL
-	enrolls *pendingStore[enrollment]
-	logins  *pendingStore[pendingLogin]
+	// challenges throttles passkey login starts per address.
+	challenges *LoginLimiter
+	views      *html.Engine
+	assets     *assetServer
+	public     *url.URL
+	enrolls    *pendingStore[enrollment]
+	logins     *pendingStore[pendingLogin]
 	// tokenUses batches the last-use times of access tokens (see Close).
 	tokenUses *tokenUseFlusher
 	// rp is the WebAuthn relying party and ceremonies its pending
@@ -86,6 +88,12 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 		lc = *cfg.Limiter
 	}
 	h.limiter = NewLoginLimiter(lc, store.Now)
+	// Starting a passkey login needs no account, and each start holds a
+	// challenge for 5 minutes: 30 starts a minute per address (per /64)
+	// are plenty for people and autofill, and keep a flood from pushing
+	// real users' challenges out of the bounded store.
+	h.challenges = NewLoginLimiter(LimiterConfig{Window: time.Minute, IPFree: 30, IPBaseDelay: time.Second,
+		IPMaxDelay: time.Minute, UserMaxFailures: 1 << 30, MaxIPs: 10000, MaxUsers: 1}, store.Now)
 	h.enrolls = newPendingStore[enrollment](enrollTTL, 10000, store.Now)
 	h.logins = newPendingStore[pendingLogin](pendingLoginTTL, 10000, store.Now)
 	h.tokenUses = newTokenUseFlusher(store, tokenUseInterval)

@@ -39,8 +39,13 @@ func (h *Handler) passkeyLoginRefusal(c *fiber.Ctx, ip netip.Addr) (int, string)
 // app.js calls it for the "Sign in with a passkey" button and for browser
 // autofill (conditional mediation). The challenge stays server-side.
 func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
-	if status, msg := h.passkeyLoginRefusal(c, h.clientIP(c)); status != 0 {
+	ip := h.clientIP(c)
+	if status, msg := h.passkeyLoginRefusal(c, ip); status != 0 {
 		return ceremonyError(c, status, msg)
+	}
+	if _, ok, wait := h.challenges.Reserve(ip, "", false); !ok {
+		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
+		return ceremonyError(c, fiber.StatusTooManyRequests, "Too many passkey sign-ins were started from your address. Try again in "+humanDuration(wait)+".")
 	}
 	assertion, session, err := h.rp.wa.BeginDiscoverableLogin()
 	if err != nil {

@@ -1014,3 +1014,23 @@ func FuzzPasskeyAnswers(f *testing.F) {
 		}
 	})
 }
+
+// TestPasskeyLoginStartsThrottled checks that one address cannot start
+// passkey logins without bound: each start holds a server-side challenge
+// for minutes, and a flood would push real users' challenges out.
+func TestPasskeyLoginStartsThrottled(t *testing.T) {
+	ta := newTestApp(t)
+	for i := 0; i < 31; i++ {
+		if r, _ := pkLoginOptions(t, ta, ""); r.Status != fiber.StatusOK {
+			t.Fatalf("start %d: status %d", i+1, r.Status)
+		}
+	}
+	r, _ := pkLoginOptions(t, ta, "")
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("32nd start in a minute: status %d, Retry-After %q; want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
+	}
+	ta.Clock.Advance(2 * time.Minute)
+	if r, _ := pkLoginOptions(t, ta, ""); r.Status != fiber.StatusOK {
+		t.Fatalf("after the window: status %d", r.Status)
+	}
+}
