@@ -56,6 +56,12 @@ func (h *Handler) apiAudit(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	// Write buffered events first (failed logins, refused tokens), so the
+	// answer includes everything that happened before the request. It costs
+	// a write only when something is pending.
+	if err := h.audit.Flush(); err != nil {
+		return err
+	}
 	events, total, err := h.store.AuditEvents(f)
 	if err != nil {
 		return err

@@ -523,3 +523,15 @@ func TestAPIOpenAPIDocument(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestAPIAuditIncludesBufferedEvents checks that a failed login, which is
+// buffered rather than written at once, is in the audit answer right away.
+func TestAPIAuditIncludesBufferedEvents(t *testing.T) {
+	f := newAPIFixture(t)
+	r := f.ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1")})
+	if r.Status != 401 {
+		t.Fatalf("login: %d", r.Status)
+	}
+	a := f.ta.API(t, apiCall{Method: "GET", Path: "/api/v1/audit?limit=5", Token: f.adminToken})
+	apiWant(t, a, 200, `"action":"login.failed"`)
+}
