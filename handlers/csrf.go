@@ -81,17 +81,25 @@ func (h *Handler) requireCSRF(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// postField reads a field of the request body only (urlencoded or
-// multipart), never of the query string: a token in a URL leaks through
-// logs and Referer headers.
-func postField(c *fiber.Ctx, name string) string {
+// formField reads a field of the request body only (urlencoded or
+// multipart), never of the query string, which c.FormValue prefers: a
+// secret in a URL leaks through logs and Referer headers, and a query
+// value must not override what the form sent. The value is a copy, safe
+// to keep after the handler returns.
+func formField(c *fiber.Ctx, name string) (string, bool) {
 	if v := c.Request().PostArgs().Peek(name); v != nil {
-		return string(v)
+		return string(v), true
 	}
 	if f, err := c.MultipartForm(); err == nil {
 		if v := f.Value[name]; len(v) > 0 {
-			return v[0]
+			return v[0], true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// postField is formField's value ("" when absent).
+func postField(c *fiber.Ctx, name string) string {
+	v, _ := formField(c, name)
+	return v
 }

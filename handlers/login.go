@@ -41,7 +41,7 @@ func (h *Handler) loginShow(c *fiber.Ctx) error {
 // any hashing; the same work is done for unknown names, and every failure
 // gets the same message.
 func (h *Handler) loginSubmit(c *fiber.Ctx) error {
-	if c.Cookies(pendingCookie) != "" && hasFormField(c, "code") {
+	if _, hasCode := formField(c, "code"); hasCode && c.Cookies(pendingCookie) != "" {
 		return h.loginSecondStep(c)
 	}
 	username := postField(c, "username")

@@ -22,10 +22,6 @@ type pendingLogin struct {
 	Next   string
 }
 
-func hasFormField(c *fiber.Ctx, name string) bool {
-	return c.Request().PostArgs().Has(name) || hasMultipart(c, name)
-}
-
 func (h *Handler) clearPendingCookie(c *fiber.Ctx) {
 	c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: "", Path: "/login", HTTPOnly: true,
 		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: time.Unix(1, 0)})

@@ -9,7 +9,6 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -51,7 +50,7 @@ func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.ceremonies.login.putAt(session.Challenge, ceremony{login: true, session: *session, next: utils.CopyString(c.FormValue("next"))})
+	h.ceremonies.login.putAt(session.Challenge, ceremony{login: true, session: *session, next: postField(c, "next")})
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(assertion)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -44,7 +43,7 @@ func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
 	if status != 0 {
 		return ceremonyError(c, status, msg)
 	}
-	name := strings.TrimSpace(utils.CopyString(c.FormValue("name")))
+	name := strings.TrimSpace(postField(c, "name"))
 	if err := model.ValidatePasskeyName(name); err != nil {
 		return ceremonyError(c, fiber.StatusUnprocessableEntity, sentence(err.Error()))
 	}

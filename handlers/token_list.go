@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -99,9 +98,9 @@ func (h *Handler) tokenParam(c *fiber.Ctx) (model.User, model.Token, error) {
 // tokenFormInput reads the fields of the create and Modify forms.
 func tokenFormInput(c *fiber.Ctx) (form tokenFormData, ips []string, expiresAt time.Time, expErr error) {
 	form = tokenFormData{
-		IPs:          strings.Clone(c.FormValue("ips")),
-		ExpiresLocal: strings.Clone(c.FormValue("expires_at")),
-		TZ:           strings.Clone(c.FormValue("tz_offset")),
+		IPs:          postField(c, "ips"),
+		ExpiresLocal: postField(c, "expires_at"),
+		TZ:           postField(c, "tz_offset"),
 	}
 	ips = model.SplitIPList(form.IPs)
 	expiresAt, expErr = model.ParseLocalExpiry(form.ExpiresLocal, form.TZ)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -74,14 +73,14 @@ func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := utils.CopyString(c.FormValue("enrollment"))
+	id := postField(c, "enrollment")
 	sess, _ := currentSession(c)
 	pe, ok := h.enrolls.get(id)
 	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
 		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
 	}
 	me, _ := currentUser(c)
-	codes, err := h.store.EnableTOTP(pe.E, c.FormValue("code"), model.ActorFor(me, h.clientIP(c).String()))
+	codes, err := h.store.EnableTOTP(pe.E, postField(c, "code"), model.ActorFor(me, h.clientIP(c).String()))
 	if v, ok := model.AsValidation(err); ok && !errors.Is(err, model.ErrConflict) {
 		return h.renderEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
 	}
@@ -107,7 +106,7 @@ func (h *Handler) renderRecoveryCodes(c *fiber.Ctx, u model.User, codes []string
 
 // twoFactorCancel throws a pending enrolment away.
 func (h *Handler) twoFactorCancel(c *fiber.Ctx) error {
-	id := c.FormValue("enrollment")
+	id := postField(c, "enrollment")
 	sess, _ := currentSession(c)
 	if pe, ok := h.enrolls.get(id); ok && pe.SessionID == sess.ID {
 		h.enrolls.del(id)

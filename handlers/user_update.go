@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -49,11 +48,11 @@ func (h *Handler) userUpdate(c *fiber.Ctx) error {
 	}
 	var p model.UserPatch
 	var field, value string
-	if c.Request().PostArgs().Has("username") || hasMultipart(c, "username") {
-		field, value = "username", utils.CopyString(c.FormValue("username"))
+	if v, ok := formField(c, "username"); ok {
+		field, value = "username", v
 		p.Username = &value
-	} else if c.Request().PostArgs().Has("email") || hasMultipart(c, "email") {
-		field, value = "email", utils.CopyString(c.FormValue("email"))
+	} else if v, ok := formField(c, "email"); ok {
+		field, value = "email", v
 		p.Email = &value
 	} else {
 		return errStatus(fiber.StatusBadRequest, "Nothing to change: send username or email.")
@@ -83,13 +82,4 @@ func (h *Handler) userUpdate(c *fiber.Ctx) error {
 		c.Set("HX-Trigger", "gh-me-changed")
 	}
 	return c.Render("partials/user_row", r)
-}
-
-func hasMultipart(c *fiber.Ctx, key string) bool {
-	f, err := c.MultipartForm()
-	if err != nil {
-		return false
-	}
-	_, ok := f.Value[key]
-	return ok
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -299,5 +300,30 @@ func TestUserDeleteFlow(t *testing.T) {
 	thCheck(t, r, 409, []string{"The last user cannot be deleted"}, nil, nil)
 	if !ta.SessionAlive(t, s) {
 		t.Errorf("refused delete ended the session")
+	}
+}
+
+// TestFormFieldsFromBodyOnly checks that form values come from the request
+// body: a query parameter neither overrides nor stands in for a field.
+func TestFormFieldsFromBodyOnly(t *testing.T) {
+	ta := newTestApp(t)
+	s := ta.Session(t, ta.Admin)
+	// The body's email wins over the query's.
+	r := ta.Do(t, thReq{Method: "PUT", URL: fmt.Sprintf("/settings/users/%d?email=evil@example.com", ta.Admin.ID),
+		Form: url.Values{"email": {"good@example.com"}}, HTMX: true, Session: s, CSRFHeader: s.CSRF})
+	if r.Status != 200 || thUser(t, ta, "admin").Email != "good@example.com" {
+		t.Fatalf("PUT with body and query email: status %d, stored %q", r.Status, thUser(t, ta, "admin").Email)
+	}
+	// A field only in the query is no field at all.
+	r = ta.Do(t, thReq{Method: "PUT", URL: fmt.Sprintf("/settings/users/%d?email=evil@example.com", ta.Admin.ID),
+		Form: url.Values{}, HTMX: true, Session: s, CSRFHeader: s.CSRF})
+	if r.Status != 400 || thUser(t, ta, "admin").Email != "good@example.com" {
+		t.Fatalf("PUT with query email only: status %d, stored %q", r.Status, thUser(t, ta, "admin").Email)
+	}
+	// Login: the password in the query is ignored.
+	r = ta.Do(t, thReq{Method: "POST", URL: "/login?password=" + url.QueryEscape(thAdminPassword),
+		Form: url.Values{"username": {"admin"}, "password": {"wrong-pass-1"}}})
+	if r.Status != 401 {
+		t.Fatalf("login with the right password in the query only: status %d, want 401", r.Status)
 	}
 }
