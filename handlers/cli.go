@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -501,17 +500,7 @@ func cliMessage(err error) string {
 		msg = "the server is busy hashing passwords; try again in a moment"
 	default:
 		if v, ok := model.AsValidation(err); ok {
-			// The field messages name their field ("email must be …").
-			keys := make([]string, 0, len(v.Fields))
-			for k := range v.Fields {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			parts := make([]string, 0, len(keys))
-			for _, k := range keys {
-				parts = append(parts, v.Fields[k])
-			}
-			msg = strings.Join(parts, "; ")
+			msg = v.Messages()
 		} else {
 			msg = err.Error()
 		}

@@ -36,8 +36,14 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
-// Error lists the field messages in a stable order.
-func (v *ValidationError) Error() string {
+// Error lists "field: message" pairs in a stable order.
+func (v *ValidationError) Error() string { return v.join(true) }
+
+// Messages lists the messages alone, in the same order: each names its
+// field already ("email must be …"), for people rather than programs.
+func (v *ValidationError) Messages() string { return v.join(false) }
+
+func (v *ValidationError) join(withField bool) string {
 	keys := make([]string, 0, len(v.Fields))
 	for k := range v.Fields {
 		keys = append(keys, k)
@@ -45,7 +51,11 @@ func (v *ValidationError) Error() string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, k+": "+v.Fields[k])
+		if withField {
+			parts = append(parts, k+": "+v.Fields[k])
+		} else {
+			parts = append(parts, v.Fields[k])
+		}
 	}
 	return strings.Join(parts, "; ")
 }
