@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -117,5 +116,3 @@ func refuseEncodedBodies(c *fiber.Ctx) error {
 	}
 	return c.Next()
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

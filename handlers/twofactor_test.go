@@ -173,25 +173,6 @@ func tfCode(t testing.TB, ta *testApp, pending *http.Cookie, code string) *thRes
 	return ta.Do(t, thReq{Method: "POST", URL: "/login", Form: url.Values{"code": {code}}, Cookies: cookies})
 }
 
-// tfLogin logs in with password and code and returns the session.
-func tfLogin(t testing.TB, ta *testApp, username, password, code string) *thSession {
-	t.Helper()
-	r, pending := tfPassword(t, ta, username, password)
-	if r.Status != 200 || pending == nil {
-		t.Fatalf("password step: status %d, pending cookie %v\n%s", r.Status, pending, thTrim(r.Body))
-	}
-	r = tfCode(t, ta, pending, code)
-	c := r.Cookie(sessionCookie)
-	if r.Status != 303 || c == nil || c.Value == "" {
-		t.Fatalf("code step with %q: status %d, session cookie %v\n%s", code, r.Status, c, thTrim(r.Body))
-	}
-	sess, u, err := ta.Store.SessionByToken(c.Value, ta.H.sessionPolicy())
-	if err != nil {
-		t.Fatalf("session not stored: %v", err)
-	}
-	return &thSession{Token: c.Value, ID: sess.ID, CSRF: ta.H.csrfToken(sess.ID), User: u}
-}
-
 // tfUser reloads a user from the store.
 func tfUser(t testing.TB, ta *testApp, id int) model.User {
 	t.Helper()
