@@ -26,6 +26,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-panel/gatehouse/handlers"
+	"github.com/gatehouse-panel/gatehouse/handlers/cli"
+	"github.com/gatehouse-panel/gatehouse/handlers/control"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -79,29 +81,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "gatehouse %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, cli.Usage())
 		return 0
 	}
-	return handlers.RunCLI(context.Background(), append([]string{cmd}, args...), stdin, stdout, stderr)
+	return cli.Run(context.Background(), append([]string{cmd}, args...), stdin, stdout, stderr)
 }
-
-const usage = `gatehouse: login and user management for a self-hosted server panel
-
-Usage:
-  gatehouse [serve] [flags]                 run the panel (gatehouse serve --help)
-  gatehouse user list                       table of users
-  gatehouse user add NAME --email E         create a user (password from --password-stdin or a prompt)
-  gatehouse user passwd NAME                set a password; ends that user's sessions
-  gatehouse user delete NAME                delete a user (never the last one)
-  gatehouse user 2fa-off NAME               lock-out recovery: turn two-factor authentication off
-  gatehouse user passkeys-clear NAME        delete all passkeys of a user
-  gatehouse token create NAME [--ip IP/CIDR]… [--expires 90d|12h|RFC3339]
-                                            print a new access token of user NAME (for scripts)
-  gatehouse backup FILE [--force]           consistent copy of the database, also while the panel runs
-  gatehouse version                         version, commit, Go version
-
-Every command takes --data DIR (or GATEHOUSE_DATA).
-`
 
 // envList splits a comma-separated environment value.
 func envList(v string) []string {
@@ -255,7 +239,7 @@ func serve(cfg Config, stdout io.Writer) error {
 			slog.Error("writing token last-use times", "err", err)
 		}
 	}()
-	ctl, err := handlers.ListenControl(store)
+	ctl, err := control.Listen(store, cli.Exec)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/descope/virtualwebauthn"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/cli"
+	"github.com/gatehouse-panel/gatehouse/handlers/control"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -949,15 +951,15 @@ func TestPasskeyAPIAndCLI(t *testing.T) {
 	d2.register(t, ta, s, "one")
 	d3 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
 	d3.register(t, ta, s, "two")
-	res := cliExecute(context.Background(), ta.Store, cliRequest{Command: "user passkeys-clear", Args: []string{"alice"}})
+	res := cli.Exec(context.Background(), ta.Store, control.Request{Command: "user passkeys-clear", Args: []string{"alice"}})
 	if res.Code != 0 || res.Stdout != "2 passkeys of alice deleted\n" {
 		t.Errorf("passkeys-clear: %+v", res)
 	}
-	res = cliExecute(context.Background(), ta.Store, cliRequest{Command: "user passkeys-clear", Args: []string{"alice"}})
+	res = cli.Exec(context.Background(), ta.Store, control.Request{Command: "user passkeys-clear", Args: []string{"alice"}})
 	if res.Code != 0 || res.Stdout != "alice had no passkeys\n" {
 		t.Errorf("passkeys-clear again: %+v", res)
 	}
-	res = cliExecute(context.Background(), ta.Store, cliRequest{Command: "user passkeys-clear", Args: []string{"nobody"}})
+	res = cli.Exec(context.Background(), ta.Store, control.Request{Command: "user passkeys-clear", Args: []string{"nobody"}})
 	if res.Code != 1 || !strings.Contains(res.Stderr, `no user named "nobody"`) {
 		t.Errorf("passkeys-clear of an unknown user: %+v", res)
 	}

@@ -39,9 +39,7 @@ const (
 	TokenMaxIPs = 100
 	// TokenMaxLifetimeYears is how far in the future an expiry may lie.
 	TokenMaxLifetimeYears = 10
-	// TokenDefaultLifetime is the CLI's default --expires.
-	TokenDefaultLifetime = "90d"
-	maxIPEntryLen        = 64
+	maxIPEntryLen         = 64
 )
 
 const base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -281,34 +279,4 @@ func ParseLocalExpiry(value, tzOffset string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("expiration time must be a date and time such as 2030-01-02 15:04")
-}
-
-// ParseExpiresIn reads the CLI's --expires: a duration from now ("90d",
-// "12h", "1h30m"; d is 24 hours) or an RFC 3339 time. It does not check
-// the limits; ValidateTokenExpiry does.
-func ParseExpiresIn(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("--expires %q: want a duration such as 90d or 12h, or an RFC 3339 time", s)
-	if s == "" {
-		return time.Time{}, bad
-	}
-	if strings.Contains(s, "T") || strings.Count(s, "-") >= 2 {
-		t, err := ParseTokenExpiry(s)
-		if err != nil {
-			return time.Time{}, bad
-		}
-		return t, nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 || days > 366*TokenMaxLifetimeYears+1 || n[0] == '+' {
-			return time.Time{}, bad
-		}
-		return now.Add(time.Duration(days) * 24 * time.Hour).UTC().Truncate(time.Second), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return time.Time{}, bad
-	}
-	return now.Add(d).UTC().Truncate(time.Second), nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package cli
 
 import (
 	"strings"
@@ -12,7 +12,7 @@ import (
 // prints only the value (for scripts), with the same rules as the UI and
 // the API, flags before or after NAME; failures are one line on stderr.
 func TestCLITokenCreate(t *testing.T) {
-	dir := cliNewDB(t)
+	dir := newDB(t)
 	type created struct {
 		ips []string
 		exp func(now time.Time) (time.Time, time.Time) // accepted range
@@ -39,13 +39,13 @@ func TestCLITokenCreate(t *testing.T) {
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Now()
-			code, stdout, stderr := cliExec(t, "", append(tc.args, "--data", dir)...)
-			cliCheckOutput(t, code, stdout, stderr, 0, nil, nil)
+			code, stdout, stderr := runCmd(t, "", append(tc.args, "--data", dir)...)
+			checkOutput(t, code, stdout, stderr, 0, nil, nil)
 			value := strings.TrimSuffix(stdout, "\n")
 			if !model.WellFormedToken(value) || stdout != value+"\n" || stderr != "" {
 				t.Fatalf("stdout %q stderr %q: want only the token value", stdout, stderr)
 			}
-			cliWith(t, dir, func(s *model.Store) {
+			withStore(t, dir, func(s *model.Store) {
 				tok, u, err := s.TokenByValue(value)
 				if err != nil || u.Username != "admin" {
 					t.Fatalf("the printed token does not work: %v", err)
@@ -83,13 +83,13 @@ func TestCLITokenCreate(t *testing.T) {
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			var before int
-			cliWith(t, dir, func(s *model.Store) { l, _ := s.Tokens(1); before = len(l) })
-			code, stdout, stderr := cliExec(t, "", append(tc.args, "--data", dir)...)
+			withStore(t, dir, func(s *model.Store) { l, _ := s.Tokens(1); before = len(l) })
+			code, stdout, stderr := runCmd(t, "", append(tc.args, "--data", dir)...)
 			if code != tc.code || !strings.Contains(stderr, tc.wantErr) || stdout != "" {
 				t.Errorf("exit %d (want %d), stdout %q, stderr %q (want %q)", code, tc.code, stdout, stderr, tc.wantErr)
 			}
-			cliCheckOutput(t, code, stdout, stderr, 1, nil, nil)
-			cliWith(t, dir, func(s *model.Store) {
+			checkOutput(t, code, stdout, stderr, 1, nil, nil)
+			withStore(t, dir, func(s *model.Store) {
 				if l, _ := s.Tokens(1); len(l) != before {
 					t.Error("a refused command created a token")
 				}
@@ -97,9 +97,67 @@ func TestCLITokenCreate(t *testing.T) {
 		})
 	}
 	t.Run("help", func(t *testing.T) {
-		code, stdout, _ := cliExec(t, "", "token", "create", "--help")
+		code, stdout, _ := runCmd(t, "", "token", "create", "--help")
 		if code != 0 || !strings.Contains(stdout, "--ip") || !strings.Contains(stdout, "--expires") || !strings.Contains(stdout, "90d") {
 			t.Errorf("exit %d: %s", code, stdout)
+		}
+	})
+}
+
+func TestParseExpires(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	cases := map[string]time.Time{
+		"90d":                  now.AddDate(0, 0, 90),
+		"1d":                   now.Add(24 * time.Hour),
+		"12h":                  now.Add(12 * time.Hour),
+		"1h30m":                now.Add(90 * time.Minute),
+		" 12h ":                now.Add(12 * time.Hour),
+		"2030-01-02T03:04:05Z": time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+	}
+	for s, want := range cases {
+		got, err := parseExpires(s, now)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseExpires(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "0d", "-1d", "+3d", "0s", "-1h", "d", "3 days", "1y", "2030-01-02", "99999999d"} {
+		_, err := parseExpires(s, now)
+		if err == nil {
+			t.Errorf("parseExpires(%q) accepted", s)
+		} else if !strings.HasPrefix(err.Error(), "--expires ") {
+			t.Errorf("parseExpires(%q): %v does not name the flag", s, err)
+		}
+	}
+}
+
+// FuzzParseExpires checks what parseExpires returns, not only that it
+// does not panic: a UTC time to the second; from a duration, a time after
+// now that reads back as itself in RFC 3339.
+func FuzzParseExpires(f *testing.F) {
+	for _, s := range []string{"90d", "12h", "1h30m", "2030-01-02T03:04:05Z", "2030-01-02T03:04:05.5+02:00", "2030-01-02T15:04", "-60", "x", "", "3660d"} {
+		f.Add(s)
+	}
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, value string) {
+		got, err := parseExpires(value, now)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "--expires ") {
+				t.Fatalf("parseExpires(%q): %v does not name the flag", value, err)
+			}
+			return
+		}
+		if got.Location() != time.UTC || got.Nanosecond() != 0 || got.IsZero() {
+			t.Fatalf("parseExpires(%q) = %v: want UTC to the second", value, got)
+		}
+		s := strings.TrimSpace(value)
+		if strings.Contains(s, "T") || strings.Count(s, "-") >= 2 {
+			return // an RFC 3339 time may lie anywhere; the model checks it
+		}
+		if !got.After(now) {
+			t.Fatalf("parseExpires(%q) = %v, not after now", value, got)
+		}
+		if back, err := parseExpires(got.Format(time.RFC3339), now); err != nil || !back.Equal(got) {
+			t.Fatalf("parseExpires(%q) = %v, which reads back as %v, %v", value, got, back, err)
 		}
 	})
 }

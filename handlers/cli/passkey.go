@@ -1,4 +1,4 @@
-package handlers
+package cli
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 // runUserPasskeysClear deletes all passkeys of a user: recovery when a
 // device is lost or the panel moved to another domain.
-func runUserPasskeysClear(_ context.Context, call *cliCall) error {
+func runUserPasskeysClear(_ context.Context, call *call) error {
 	u, err := userNamed(call.store, call.args[0])
 	if err != nil {
 		return err

@@ -1,0 +1,239 @@
+package cli
+
+// Test helpers of the CLI: a real database in t.TempDir() with cheap
+// hashing, the CLI run in this process, and a panel serving the control
+// socket in the test process.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-panel/gatehouse/handlers/control"
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// testArgon2 keeps hashing fast under -race.
+var testArgon2 = &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const (
+	// adminPassword is the password of the user admin that newDB creates.
+	adminPassword = "admin-pass-1"
+	// userPassword is the password createUser gives.
+	userPassword = "user-pass-1"
+)
+
+// openStore opens the database in dir as the panel would (creating it).
+func openStore(t *testing.T, dir string) *model.Store {
+	t.Helper()
+	s, err := model.Open(dir, model.Options{Create: true, Argon2: testArgon2})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return s
+}
+
+// newDB creates a database with the user admin in a new directory and
+// closes it, so that the CLI has to open the file itself.
+func newDB(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	s := openStore(t, dir)
+	defer s.Close()
+	if _, err := s.CreateUser(context.Background(), model.NewUser{Username: "admin", Password: adminPassword, Email: "admin@example.com"}, model.Actor{Name: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// withStore opens the store in dir, runs fn, and closes it again.
+func withStore(t *testing.T, dir string, fn func(s *model.Store)) {
+	t.Helper()
+	s := openStore(t, dir)
+	defer s.Close()
+	fn(s)
+}
+
+// runCmd runs the CLI in this process with cheap hashing and no
+// environment; args are the whole command line after "gatehouse".
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, env{
+		stdin:  strings.NewReader(stdin),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(string) string { return "" },
+		open:   model.Options{Argon2: testArgon2},
+	})
+	return code, out.String(), errb.String()
+}
+
+// auditActors returns "action by actor on target" for every audit event,
+// oldest first.
+func auditActors(t *testing.T, s *model.Store) []string {
+	t.Helper()
+	evs, _, err := s.AuditEvents(model.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for i := len(evs) - 1; i >= 0; i-- {
+		out = append(out, evs[i].Action+" by "+evs[i].Actor+" on "+evs[i].Target)
+	}
+	return out
+}
+
+func hasUser(t *testing.T, s *model.Store, name string) bool {
+	t.Helper()
+	_, err := s.UserByName(name)
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// checkOutput compares an exit status and output with what a step wants.
+func checkOutput(t *testing.T, code int, stdout, stderr string, wantCode int, wantOut, wantErr []string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("exit status %d, want %d\nstdout: %s\nstderr: %s", code, wantCode, stdout, stderr)
+	}
+	for _, w := range wantOut {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+	if wantCode == 1 {
+		if !strings.HasPrefix(stderr, "gatehouse: ") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("want one line \"gatehouse: …\" on stderr, got %q", stderr)
+		}
+		if stdout != "" {
+			t.Errorf("a failed command printed to stdout: %q", stdout)
+		}
+	}
+}
+
+func wantNoUser(t *testing.T, s *model.Store, name string) {
+	t.Helper()
+	if hasUser(t, s, name) {
+		t.Errorf("user %s was stored", name)
+	}
+}
+
+// enableTOTP turns 2FA on for a user the way the enrolment page does.
+func enableTOTP(t *testing.T, s *model.Store, name string) {
+	t.Helper()
+	u, err := s.UserByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := model.NewTOTPEnrollment(u, s.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := model.TOTPCode(e.Secret, model.TOTPStep(s.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnableTOTP(e, code, model.ActorFor(u, "")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createUser creates the user name (password userPassword) in s.
+func createUser(t *testing.T, s *model.Store, name string) {
+	t.Helper()
+	if _, err := s.CreateUser(t.Context(), model.NewUser{Username: name, Password: userPassword, Email: name + "@example.com"}, model.Actor{Name: "system"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkBackup checks that file is a complete database holding the users.
+func checkBackup(t *testing.T, file string, users ...string) {
+	t.Helper()
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v, want 0600", fi.Mode().Perm())
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "*.partial-*")); len(left) > 0 {
+		t.Errorf("partial files left: %v", left)
+	}
+	// Restore it the way an operator would: as gatehouse.db of a data
+	// directory.
+	restore := t.TempDir()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restore, model.DBFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := model.Open(restore, model.Options{LockTimeout: time.Second})
+	if err != nil {
+		t.Fatalf("the backup does not open as a database: %v", err)
+	}
+	defer s.Close()
+	for _, u := range users {
+		if !hasUser(t, s, u) {
+			t.Errorf("the backup lacks user %s", u)
+		}
+	}
+}
+
+// panel is a running panel's store and control socket, set up as serve
+// sets them up.
+type panel struct {
+	dir   string
+	store *model.Store
+	stop  func() // cancels Serve, waits for it and closes the store
+}
+
+// startPanel opens the database in dir, creating it with the user admin
+// when new, and serves its control socket with Exec until the test ends.
+func startPanel(t *testing.T, dir string) *panel {
+	t.Helper()
+	s := openStore(t, dir)
+	if us, _ := s.Users(); len(us) == 0 {
+		if _, err := s.CreateUser(context.Background(), model.NewUser{Username: "admin", Password: adminPassword, Email: "admin@example.com"}, model.Actor{Name: "system"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := control.Listen(s, Exec)
+	if err != nil {
+		s.Close()
+		t.Fatalf("control.Listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+			if err := srv.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			s.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &panel{dir: dir, store: s, stop: stop}
+}
