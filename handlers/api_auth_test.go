@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -169,7 +170,7 @@ func TestAPIWrongTokensThrottled(t *testing.T) {
 	ta := apiNewApp(t, apiTrustTestPeer)
 	value, _ := ta.apiToken(t, ta.Admin)
 	bad := apiCall{Method: "GET", Path: "/api/v1/me", Token: model.NewTokenValue(), ClientIP: "198.51.100.20"}
-	free := DefaultLimiterConfig().IPFree
+	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
 		apiWant(t, ta.API(t, bad), 401)
 	}
@@ -188,7 +189,8 @@ func TestAPIWrongTokensThrottled(t *testing.T) {
 	apiWant(t, ta.API(t, good), 200)
 	// A password login from the throttled address waits too: one table.
 	ta.API(t, bad)
-	if ok, _ := ta.H.limiter.Allow(netip.MustParseAddr("198.51.100.20"), "admin", false); ok {
+	if tk, ok, _ := ta.H.limiter.Reserve(netip.MustParseAddr("198.51.100.20"), "admin", false); ok {
+		ta.H.limiter.Refund(tk)
 		t.Error("the login limiter does not count wrong tokens")
 	}
 }
