@@ -1017,6 +1017,46 @@ func FuzzPasskeyAnswers(f *testing.F) {
 	})
 }
 
+// TestPasskeyLoginThrottle: passkey answers count like password guesses
+// of their address. Each answer is charged before it is checked and a
+// verified one is refunded, so signing in many times costs nothing; after
+// the free failures the address waits, with 429 and Retry-After, for the
+// next answer and for a new start alike.
+func TestPasskeyLoginThrottle(t *testing.T) {
+	ta := newTestApp(t)
+	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d.register(t, ta, ta.Session(t, ta.Admin), "laptop")
+	login := func() *thResponse {
+		t.Helper()
+		d.cred.Counter++
+		return d.login(t, ta)
+	}
+	free := throttle.DefaultConfig().IPFree
+	for i := range 3 * free {
+		if r := login(); r.Status != fiber.StatusOK {
+			t.Fatalf("sign-in %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	for i := 0; i <= free; i++ {
+		if r := pkLoginFinish(t, ta, `{"id":"AA"}`); r.Status != fiber.StatusBadRequest {
+			t.Fatalf("unreadable answer %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	const msg = "Too many failed attempts. Try again in 1 second."
+	r, _ := pkLoginOptions(t, ta, "")
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || pkErr(r) != msg {
+		t.Fatalf("start from a throttled address: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	r = pkLoginFinish(t, ta, `{"id":"AA"}`)
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || pkErr(r) != msg {
+		t.Fatalf("answer from a throttled address: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	ta.Clock.Advance(time.Second)
+	if r := login(); r.Status != fiber.StatusOK {
+		t.Fatalf("sign-in after the wait: %d %s", r.Status, r.Body)
+	}
+}
+
 // pkStartFrom starts a passkey login through a real client (see
 // thClientFrom) at the listener base. The Host header names the panel's
 // public URL, where passkeys are available.
