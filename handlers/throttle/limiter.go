@@ -96,8 +96,9 @@ func DefaultConfig() Config {
 // addresses (or /64s) than MaxIPs, or at more usernames than MaxUsers,
 // within one window can push entries out and have them forgotten early. The
 // default sizes make that take a very large address pool. Refunded
-// attempts leave no entry behind, so successes and probes do not push out
-// the entries of guessers.
+// attempts leave no entry behind, so successes do not fill the tables
+// (though, like any charge, one from a new address pushes out the least
+// recently used entry of a full table).
 type Limiter struct {
 	cfg Config
 	now func() time.Time
