@@ -87,29 +87,31 @@ func (h *Handler) apiAuth(c *fiber.Ctx) error {
 }
 
 // bearerAuth checks an access token. Throttling comes first (wrong tokens
-// count like failed logins per client address), then one read by key;
-// expiry and the white list are checked only once the token is proven
-// genuine, so that their answers do not confirm that a token id exists.
+// count like failed logins per client address: the attempt is charged
+// before the lookup and refunded once the token is accepted), then one read
+// by key; expiry and the white list are checked only once the token is
+// proven genuine, so that their answers do not confirm that a token id
+// exists.
 func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	ip := h.clientIP(c)
-	if ok, wait := h.limiter.Allow(ip, "", false); !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return errStatus(fiber.StatusTooManyRequests, "Too many failed attempts from your address. Try again in "+humanDuration(wait)+".")
+	ticket, err := h.reserve(c, ip, "", false, msgTooManyAddressFailures)
+	if err != nil {
+		return err
 	}
 	value, ok := parseBearer(header)
 	var t model.Token
 	var u model.User
-	err := model.ErrNotFound
+	err = model.ErrNotFound
 	if ok {
 		t, u, err = h.store.TokenByValue(value)
 	}
 	switch {
 	case errors.Is(err, model.ErrNotFound):
-		h.limiter.Failure(ip, "")
 		h.audit.Add(model.Actor{IP: ip.String()}, model.EventTokenRefused, 0, "", "unknown or malformed token")
 		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token"`)
 		return errAPIBadToken
 	case err != nil:
+		h.limiter.Refund(ticket) // nothing was checked
 		return err
 	}
 	now := h.now()
@@ -117,16 +119,15 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	// failure of the address: otherwise a leaked token could flood the
 	// audit log with refusals at full speed.
 	if t.Expired(now) {
-		h.limiter.Failure(ip, "")
 		h.audit.Add(model.ActorFor(u, ip.String()), model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": expired")
 		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token", error_description="expired"`)
 		return errAPIExpired
 	}
 	if !t.AllowsIP(ip) {
-		h.limiter.Failure(ip, "")
 		h.audit.Add(model.ActorFor(u, ip.String()), model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": address not on the white list")
 		return errStatus(fiber.StatusForbidden, "This access token may not be used from "+ip.String()+": the address is not on its IP white list.")
 	}
+	h.limiter.Refund(ticket)
 	h.tokenUses.record(t.Hash, now, ip.String())
 	c.Locals(localsUser, u)
 	c.Locals(localsSession, nil) // the token, not a cookie, acts here

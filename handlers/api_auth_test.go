@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -169,7 +170,7 @@ func TestAPIWrongTokensThrottled(t *testing.T) {
 	ta := apiNewApp(t, apiTrustTestPeer)
 	value, _ := ta.apiToken(t, ta.Admin)
 	bad := apiCall{Method: "GET", Path: "/api/v1/me", Token: model.NewTokenValue(), ClientIP: "198.51.100.20"}
-	free := DefaultLimiterConfig().IPFree
+	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
 		apiWant(t, ta.API(t, bad), 401)
 	}
@@ -188,9 +189,51 @@ func TestAPIWrongTokensThrottled(t *testing.T) {
 	apiWant(t, ta.API(t, good), 200)
 	// A password login from the throttled address waits too: one table.
 	ta.API(t, bad)
-	if ok, _ := ta.H.limiter.Allow(netip.MustParseAddr("198.51.100.20"), "admin", false); ok {
+	if tk, ok, _ := ta.H.limiter.Reserve(netip.MustParseAddr("198.51.100.20"), "admin", false); ok {
+		ta.H.limiter.Refund(tk)
 		t.Error("the login limiter does not count wrong tokens")
 	}
+}
+
+// TestAPIGenuineTokenThrottling: the bearer guard charges every request
+// before the lookup and refunds only a token it accepts. Accepted requests
+// cost nothing however many there are, while a genuine token refused for
+// its address or its expiry still counts, so a leaked token cannot flood
+// the audit log with refusals at full speed.
+func TestAPIGenuineTokenThrottling(t *testing.T) {
+	ta := apiNewApp(t, apiTrustTestPeer)
+	free := throttle.DefaultConfig().IPFree
+	value, _ := ta.apiToken(t, ta.Admin, "203.0.113.0/24")
+	call := func(token, ip string) *apiResponse {
+		t.Helper()
+		return ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: token, ClientIP: ip})
+	}
+	t.Run("accepted tokens cost nothing", func(t *testing.T) {
+		for range 4 * free {
+			apiWant(t, call(value, "203.0.113.5"), 200)
+		}
+		for i := 0; i <= free; i++ {
+			apiWant(t, call(model.NewTokenValue(), "203.0.113.5"), 401)
+		}
+		apiWant(t, call(value, "203.0.113.5"), 429)
+	})
+	t.Run("outside the white list counts", func(t *testing.T) {
+		for i := 0; i <= free; i++ {
+			apiWant(t, call(value, "198.51.100.30"), 403)
+		}
+		apiWant(t, call(value, "198.51.100.30"), 429)
+	})
+	t.Run("expired counts", func(t *testing.T) {
+		expiring, _, err := ta.Store.CreateToken(ta.Admin.ID, model.NewToken{ExpiresAt: ta.Clock.Now().Add(time.Minute)}, model.CLIActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta.Clock.Advance(time.Minute)
+		for i := 0; i <= free; i++ {
+			apiWant(t, call(expiring, "203.0.113.6"), 401, "expired")
+		}
+		apiWant(t, call(expiring, "203.0.113.6"), 429)
+	})
 }
 
 // TestAPIBodyRules: every malformed body is a 4xx problem, never a 500,

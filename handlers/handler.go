@@ -18,6 +18,8 @@ import (
 	"github.com/gofiber/template/html/v2"
 
 	"github.com/gatehouse-panel/gatehouse/assets"
+	"github.com/gatehouse-panel/gatehouse/handlers/pending"
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 	"github.com/gatehouse-panel/gatehouse/templates"
 )
@@ -37,8 +39,8 @@ type Config struct {
 	SessionMax  time.Duration
 	// Version is shown in the page footer and `gatehouse version`.
 	Version string
-	// Limiter configures login throttling; zero means DefaultLimiterConfig.
-	Limiter *LimiterConfig
+	// Limiter configures login throttling; nil means throttle.DefaultConfig.
+	Limiter *throttle.Config
 }
 
 // Handler holds everything the routes need; it has no hidden state.
@@ -47,14 +49,14 @@ type Handler struct {
 	cfg     Config
 	now     func() time.Time
 	audit   *model.AuditBuffer
-	limiter *LoginLimiter
-	// challenges throttles passkey login starts per address.
-	challenges *LoginLimiter
-	views      *html.Engine
-	assets     *assetServer
-	public     *url.URL
-	enrolls    *pendingStore[enrollment]
-	logins     *pendingStore[pendingLogin]
+	limiter *throttle.Limiter
+	// loginStarts limits how often one address may start a passkey login.
+	loginStarts *throttle.Rate
+	views       *html.Engine
+	assets      *assetServer
+	public      *url.URL
+	enrolls     *pending.Store[enrollment]
+	logins      *pending.Store[pendingLogin]
 	// tokenUses batches the last-use times of access tokens (see Close).
 	tokenUses *tokenUseFlusher
 	// rp is the WebAuthn relying party and ceremonies its pending
@@ -83,19 +85,16 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 		}
 		h.public = u
 	}
-	lc := DefaultLimiterConfig()
+	lc := throttle.DefaultConfig()
 	if cfg.Limiter != nil {
 		lc = *cfg.Limiter
 	}
-	h.limiter = NewLoginLimiter(lc, store.Now)
+	h.limiter = throttle.New(lc, store.Now)
 	// Starting a passkey login needs no account, and each start holds a
-	// challenge for 5 minutes: 30 starts a minute per address (per /64)
-	// are plenty for people and autofill, and keep a flood from pushing
-	// real users' challenges out of the bounded store.
-	h.challenges = NewLoginLimiter(LimiterConfig{Window: time.Minute, IPFree: 30, IPBaseDelay: time.Second,
-		IPMaxDelay: time.Minute, UserMaxFailures: 1 << 30, MaxIPs: 10000, MaxUsers: 1}, store.Now)
-	h.enrolls = newPendingStore[enrollment](enrollTTL, 10000, store.Now)
-	h.logins = newPendingStore[pendingLogin](pendingLoginTTL, 10000, store.Now)
+	// challenge: 30 starts a minute per address (DefaultRateConfig says why).
+	h.loginStarts = throttle.NewRate(throttle.DefaultRateConfig(), store.Now)
+	h.enrolls = pending.New[enrollment](enrollTTL, 10000, store.Now)
+	h.logins = pending.New[pendingLogin](pendingLoginTTL, 10000, store.Now)
 	h.tokenUses = newTokenUseFlusher(store, tokenUseInterval)
 	if err := h.initPasskeys(); err != nil {
 		return nil, err

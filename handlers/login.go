@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"errors"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -53,10 +51,9 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		return h.render(c, status, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msg, "Username": username, "Next": next})
 	}
 	// The attempt counts as failed from here on; a success refunds it.
-	ticket, ok, wait := h.limiter.Reserve(ip, key, h.trustedDevice(c, key))
-	if !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return fail(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	ticket, err := h.reserve(c, ip, key, h.trustedDevice(c, key), msgTooManyFailures)
+	if err != nil {
+		return fail(statusOf(err))
 	}
 	if username == "" || password == "" {
 		h.limiter.Refund(ticket) // not a guess
@@ -82,7 +79,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	h.limiter.Refund(ticket)
 	if u.TOTPEnabled {
 		// Half logged in: this grants nothing but the code form, for 5 minutes.
-		id := h.logins.put(pendingLogin{UserID: u.ID, Next: next})
+		id := h.logins.Put(pendingLogin{UserID: u.ID, Next: next})
 		c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: id, Path: "/login", HTTPOnly: true,
 			Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: h.now().Add(pendingLoginTTL)})
 		return h.render(c, fiber.StatusOK, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication"})
@@ -125,32 +122,9 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	return c.Redirect("/login", fiber.StatusSeeOther)
 }
 
-// retryAfterSeconds formats a wait for the Retry-After header (whole
-// seconds, at least 1).
-func retryAfterSeconds(d time.Duration) string {
-	s := int((d + time.Second - 1) / time.Second)
-	if s < 1 {
-		s = 1
-	}
-	return strconv.Itoa(s)
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
 	return s[:n]
-}
-
-// humanDuration says a wait in words: "5 seconds", "3 minutes".
-func humanDuration(d time.Duration) string {
-	s := int((d + time.Second - 1) / time.Second)
-	switch {
-	case s < 2:
-		return "1 second"
-	case s < 120:
-		return strconv.Itoa(s) + " seconds"
-	default:
-		return strconv.Itoa((s+59)/60) + " minutes"
-	}
 }

@@ -32,7 +32,7 @@ func (h *Handler) clearPendingCookie(c *fiber.Ctx) {
 // generic message.
 func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 	id := c.Cookies(pendingCookie)
-	pl, ok := h.logins.get(id)
+	pl, ok := h.logins.Get(id)
 	if !ok {
 		h.clearPendingCookie(c)
 		return h.render(c, fiber.StatusUnauthorized, "pages/login", "", fiber.Map{"Title": "Log in",
@@ -40,7 +40,7 @@ func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 	}
 	u, err := h.store.User(pl.UserID)
 	if errors.Is(err, model.ErrNotFound) {
-		h.logins.del(id)
+		h.logins.Delete(id)
 		h.clearPendingCookie(c)
 		return h.render(c, fiber.StatusUnauthorized, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msgBadLogin})
 	} else if err != nil {
@@ -51,10 +51,9 @@ func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 	fail := func(status int, msg string) error {
 		return h.render(c, status, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication", "Error": msg})
 	}
-	ticket, ok, wait := h.limiter.Reserve(ip, key, h.trustedDevice(c, key))
-	if !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return fail(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	ticket, err := h.reserve(c, ip, key, h.trustedDevice(c, key), msgTooManyFailures)
+	if err != nil {
+		return fail(statusOf(err))
 	}
 	actor := model.ActorFor(u, ip.String())
 	kind, err := h.store.VerifySecondFactor(u.ID, postField(c, "code"), actor)
@@ -66,7 +65,7 @@ func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 		return err
 	}
 	h.limiter.Refund(ticket)
-	h.logins.del(id)
+	h.logins.Delete(id)
 	h.clearPendingCookie(c)
 	method := "password+totp"
 	if kind == model.CodeRecovery {

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -17,19 +17,22 @@ import (
 // RP ID: the browser would not offer it here, and it cannot verify.
 var errOtherRP = errors.New("passkey registered for another relying party id")
 
-// passkeyLoginRefusal is the check both steps of a passkey login begin
-// with: passkeys must be available here, and ip must not be throttled. It
-// returns the status and message for ceremonyError (setting Retry-After
-// for a throttled address), or status 0 to go on.
-func (h *Handler) passkeyLoginRefusal(c *fiber.Ctx, ip netip.Addr) (int, string) {
+// passkeyLoginGuard is the check both steps of a passkey login begin
+// with: passkeys must be available here, and the address must not be
+// throttled. It charges the attempt to the address (see reserve); a
+// refusal comes back as the error to answer with (ceremonyRefusal).
+func (h *Handler) passkeyLoginGuard(c *fiber.Ctx, ip netip.Addr) (throttle.Ticket, error) {
 	if ok, why := h.passkeysAvailable(c); !ok {
-		return fiber.StatusForbidden, why
+		return throttle.Ticket{}, errStatus(fiber.StatusForbidden, why)
 	}
-	if ok, wait := h.limiter.Allow(ip, "", false); !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return fiber.StatusTooManyRequests, "Too many failed attempts. Try again in " + humanDuration(wait) + "."
-	}
-	return 0, ""
+	return h.reserve(c, ip, "", false, msgTooManyFailures)
+}
+
+// ceremonyRefusal answers a ceremony with the status and safe message of
+// err, in the ceremonies' JSON form.
+func ceremonyRefusal(c *fiber.Ctx, err error) error {
+	status, msg := statusOf(err)
+	return ceremonyError(c, status, msg)
 }
 
 // passkeyLoginOptions starts a usernameless login: WebAuthn §5.5 options
@@ -39,18 +42,21 @@ func (h *Handler) passkeyLoginRefusal(c *fiber.Ctx, ip netip.Addr) (int, string)
 // autofill (conditional mediation). The challenge stays server-side.
 func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 	ip := h.clientIP(c)
-	if status, msg := h.passkeyLoginRefusal(c, ip); status != 0 {
-		return ceremonyError(c, status, msg)
+	ticket, err := h.passkeyLoginGuard(c, ip)
+	if err != nil {
+		return ceremonyRefusal(c, err)
 	}
-	if _, ok, wait := h.challenges.Reserve(ip, "", false); !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return ceremonyError(c, fiber.StatusTooManyRequests, "Too many passkey sign-ins were started from your address. Try again in "+humanDuration(wait)+".")
+	// Starting is no guess: a throttled address is refused above, but the
+	// start itself does not count as a failure.
+	h.limiter.Refund(ticket)
+	if ok, wait := h.loginStarts.Allow(ip); !ok {
+		return ceremonyRefusal(c, throttled(c, msgTooManyPasskeyStarts, wait))
 	}
 	assertion, session, err := h.rp.wa.BeginDiscoverableLogin()
 	if err != nil {
 		return err
 	}
-	h.ceremonies.login.putAt(session.Challenge, ceremony{login: true, session: *session, next: postField(c, "next")})
+	h.ceremonies.login.PutAt(session.Challenge, ceremony{login: true, session: *session, next: postField(c, "next")})
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(assertion)
 }
@@ -61,11 +67,12 @@ func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 // per-address login throttling.
 func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	ip := h.clientIP(c)
-	if status, msg := h.passkeyLoginRefusal(c, ip); status != 0 {
-		return ceremonyError(c, status, msg)
+	// The answer counts as a failed attempt until it has verified.
+	ticket, err := h.passkeyLoginGuard(c, ip)
+	if err != nil {
+		return ceremonyRefusal(c, err)
 	}
 	fail := func(status int, msg, reason string, u model.User) error {
-		h.limiter.Failure(ip, "")
 		actor := model.Actor{IP: ip.String()}
 		if u.ID != 0 {
 			actor = model.ActorFor(u, ip.String())
@@ -83,7 +90,7 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	if err != nil {
 		return fail(fiber.StatusBadRequest, "The browser's passkey answer could not be read.", describeWebAuthnError(err), model.User{})
 	}
-	cer, ok := h.ceremonies.login.take(parsed.Response.CollectedClientData.Challenge)
+	cer, ok := h.ceremonies.login.Take(parsed.Response.CollectedClientData.Challenge)
 	if !ok || !cer.login {
 		return fail(fiber.StatusBadRequest, "This sign-in request expired (after 5 minutes) or was already used. Try again.",
 			"unknown, used or expired challenge", model.User{})
@@ -129,7 +136,6 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	_, err = h.store.RecordPasskeyUse(cred.ID, use, actor)
 	switch {
 	case errors.Is(err, model.ErrPasskeyCloned):
-		h.limiter.Failure(ip, "")
 		slog.Warn("passkey login refused: signature counter went backwards (possible cloned authenticator)",
 			"user", owner.Username, "ip", ip.String(), "counter", use.SignCount)
 		return ceremonyError(c, fiber.StatusUnauthorized, "This passkey was refused: its signature counter went backwards, "+
@@ -138,9 +144,10 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 		return fail(fiber.StatusUnauthorized, "This passkey is not registered with this panel (any more). Sign in with your password.",
 			"passkey deleted during the login", owner)
 	case err != nil:
+		h.limiter.Refund(ticket) // nothing was decided
 		return err
 	}
-	h.limiter.Success(ip, strings.ToLower(owner.Username))
+	h.limiter.Refund(ticket)
 	if err := h.startSession(c, owner, "passkey"); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
 		return err
 	}
 	sess, _ := currentSession(c)
-	h.ceremonies.register.putAt(session.Challenge, ceremony{session: *session, userID: u.ID, sessionID: sess.ID, handle: handle, name: name})
+	h.ceremonies.register.PutAt(session.Challenge, ceremony{session: *session, userID: u.ID, sessionID: sess.ID, handle: handle, name: name})
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(creation)
 }
@@ -97,7 +97,7 @@ func (h *Handler) passkeyRegisterFinish(c *fiber.Ctx) error {
 		return ceremonyError(c, fiber.StatusBadRequest, "The browser's passkey answer could not be read.")
 	}
 	sess, _ := currentSession(c)
-	cer, ok := h.ceremonies.register.take(parsed.Response.CollectedClientData.Challenge)
+	cer, ok := h.ceremonies.register.Take(parsed.Response.CollectedClientData.Challenge)
 	if !ok || cer.login || cer.userID != u.ID || cer.sessionID != sess.ID {
 		return ceremonyError(c, fiber.StatusBadRequest, "This registration expired (after 5 minutes) or was already used. Try again.")
 	}

@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/cli"
 	"github.com/gatehouse-panel/gatehouse/handlers/control"
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -977,7 +979,7 @@ func TestPasskeyAPIAndCLI(t *testing.T) {
 // never a 5xx or a panic, and never in a session or a stored passkey.
 func FuzzPasskeyAnswers(f *testing.F) {
 	ta := newTestApp(f, func(c *Config) {
-		lc := DefaultLimiterConfig()
+		lc := throttle.DefaultConfig()
 		lc.IPFree = 1 << 30 // the fuzzer is one address
 		c.Limiter = &lc
 	})
@@ -1017,22 +1019,130 @@ func FuzzPasskeyAnswers(f *testing.F) {
 	})
 }
 
-// TestPasskeyLoginStartsThrottled checks that one address cannot start
-// passkey logins without bound: each start holds a server-side challenge
-// for minutes, and a flood would push real users' challenges out.
-func TestPasskeyLoginStartsThrottled(t *testing.T) {
+// TestPasskeyLoginThrottle: passkey answers count like password guesses
+// of their address. Each answer is charged before it is checked and a
+// verified one is refunded, so signing in many times costs nothing; after
+// the free failures the address waits, with 429 and Retry-After, for the
+// next answer and for a new start alike.
+func TestPasskeyLoginThrottle(t *testing.T) {
 	ta := newTestApp(t)
-	for i := 0; i < 31; i++ {
-		if r, _ := pkLoginOptions(t, ta, ""); r.Status != fiber.StatusOK {
-			t.Fatalf("start %d: status %d", i+1, r.Status)
+	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d.register(t, ta, ta.Session(t, ta.Admin), "laptop")
+	login := func() *thResponse {
+		t.Helper()
+		d.cred.Counter++
+		return d.login(t, ta)
+	}
+	free := throttle.DefaultConfig().IPFree
+	for i := range 3 * free {
+		if r := login(); r.Status != fiber.StatusOK {
+			t.Fatalf("sign-in %d: %d %s", i+1, r.Status, r.Body)
 		}
 	}
+	for i := 0; i <= free; i++ {
+		if r := pkLoginFinish(t, ta, `{"id":"AA"}`); r.Status != fiber.StatusBadRequest {
+			t.Fatalf("unreadable answer %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	const msg = "Too many failed attempts. Try again in 1 second."
 	r, _ := pkLoginOptions(t, ta, "")
-	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Fatalf("32nd start in a minute: status %d, Retry-After %q; want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || pkErr(r) != msg {
+		t.Fatalf("start from a throttled address: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
-	ta.Clock.Advance(2 * time.Minute)
-	if r, _ := pkLoginOptions(t, ta, ""); r.Status != fiber.StatusOK {
-		t.Fatalf("after the window: status %d", r.Status)
+	r = pkLoginFinish(t, ta, `{"id":"AA"}`)
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || pkErr(r) != msg {
+		t.Fatalf("answer from a throttled address: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
+	ta.Clock.Advance(time.Second)
+	if r := login(); r.Status != fiber.StatusOK {
+		t.Fatalf("sign-in after the wait: %d %s", r.Status, r.Body)
+	}
+}
+
+// pkStartFrom starts a passkey login through a real client (see
+// thClientFrom) at the listener base. The Host header names the panel's
+// public URL, where passkeys are available.
+func pkStartFrom(t *testing.T, c *http.Client, base string) *thResponse {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+"/login/passkey/options", strings.NewReader(url.Values{"next": {""}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = strings.TrimPrefix(thPublicURL, "http://")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST /login/passkey/options: %v", err)
+	}
+	return thRead(t, resp)
+}
+
+// pkWantStart checks the answer to a passkey login start: the status, and
+// for 429 the Retry-After and the message.
+func pkWantStart(t *testing.T, r *thResponse, status int, retry string) {
+	t.Helper()
+	if r.Status != status || r.Header.Get("Retry-After") != retry {
+		t.Fatalf("start: status %d, Retry-After %q; want %d, %q (%s)", r.Status, r.Header.Get("Retry-After"), status, retry, thTrim(r.Body))
+	}
+	if status != fiber.StatusTooManyRequests {
+		return
+	}
+	secs, _ := strconv.Atoi(retry)
+	wait := humanDuration(time.Duration(secs) * time.Second)
+	if want := msgTooManyPasskeyStarts + " Try again in " + wait + "."; pkErr(r) != want {
+		t.Fatalf("429 message %q, want %q", pkErr(r), want)
+	}
+}
+
+// TestPasskeyLoginStartsThrottled checks the rate at which one address may
+// start passkey logins, not only a burst: each start holds a server-side
+// challenge for minutes, and a flood would push real users' challenges
+// out. Over a real listener (app.Test's peer is always 0.0.0.0), 30 starts
+// spread over a minute from one address pass, the 31st within that minute
+// is refused with 429 and Retry-After, another address still starts, and
+// from then on the first may start again as its old starts leave the
+// window. The starts are not failures: 30 of them do not throttle the
+// address's password logins.
+func TestPasskeyLoginStartsThrottled(t *testing.T) {
+	ta := newTestApp(t)
+	base := thServe(t, ta)
+	busy := thClientFrom(t, "127.0.0.2")
+	other := thClientFrom(t, "127.0.0.3")
+	for i := range 30 {
+		if i > 0 {
+			ta.Clock.Advance(2 * time.Second) // at 0s, 2s, …, 58s
+		}
+		pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
+	}
+	ta.Clock.Advance(time.Second) // 59s: the first start is 59s old
+	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "1")
+	pkWantStart(t, pkStartFrom(t, other, base), fiber.StatusOK, "")
+	ta.Clock.Advance(time.Second) // 60s: the first start left the window
+	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
+	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "2")
+	ta.Clock.Advance(time.Minute) // all of them left the window
+	for range 30 {
+		pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
+	}
+	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "60")
+	thLoginAs(t, busy, base, "admin", thAdminPassword, fiber.StatusSeeOther, "")
+}
+
+// TestPasskeyLoginStartsPerPrefix: behind a trusted proxy, the limit holds
+// for the forwarded client, and an IPv6 client is one /64: rotating the
+// low bits of its address gets it nothing, while the next /64 is another
+// client.
+func TestPasskeyLoginStartsPerPrefix(t *testing.T) {
+	ta := newTestApp(t, apiTrustTestPeer)
+	start := func(client string) *thResponse {
+		t.Helper()
+		return pkPost(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", "next=", nil,
+			map[string]string{"X-Forwarded-For": client})
+	}
+	for i := range 30 {
+		pkWantStart(t, start(fmt.Sprintf("2001:db8:1:2::%x", i+1)), fiber.StatusOK, "")
+	}
+	pkWantStart(t, start("2001:db8:1:2:ffff:ffff:ffff:ffff"), fiber.StatusTooManyRequests, "60")
+	pkWantStart(t, start("2001:db8:1:3::1"), fiber.StatusOK, "")
+	pkWantStart(t, start("198.51.100.1"), fiber.StatusOK, "")
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -91,7 +92,7 @@ func newTestApp(t testing.TB, opts ...func(*Config)) *testApp {
 		t.Fatalf("model.Open: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
-	lc := DefaultLimiterConfig()
+	lc := throttle.DefaultConfig()
 	cfg := Config{PublicURL: thPublicURL, Limiter: &lc, Version: "test"}
 	for _, o := range opts {
 		o(&cfg)

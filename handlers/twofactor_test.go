@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -644,7 +645,7 @@ func TestTwoFactorLoginThrottle(t *testing.T) {
 		strings.Repeat("1", 100),         // overlong
 		recovery[0][:len(recovery[0])-1], // a recovery code missing a character
 	}
-	free := DefaultLimiterConfig().IPFree
+	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
 		r := tfCode(t, ta, pending, wrong[i%len(wrong)])
 		thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
@@ -793,7 +794,7 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 		return ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"password": {pw}}})
 	}
-	free := DefaultLimiterConfig().IPFree
+	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
 		thCheck(t, off("wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
 	}

@@ -42,7 +42,7 @@ func (h *Handler) twoFactorShow(c *fiber.Ctx) error {
 		return err
 	}
 	sess, _ := currentSession(c)
-	id := h.enrolls.put(enrollment{E: e, SessionID: sess.ID})
+	id := h.enrolls.Put(enrollment{E: e, SessionID: sess.ID})
 	return h.renderEnroll(c, fiber.StatusOK, u, id, e, "")
 }
 
@@ -75,7 +75,7 @@ func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
 	}
 	id := postField(c, "enrollment")
 	sess, _ := currentSession(c)
-	pe, ok := h.enrolls.get(id)
+	pe, ok := h.enrolls.Get(id)
 	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
 		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
 	}
@@ -87,7 +87,7 @@ func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.enrolls.del(id)
+	h.enrolls.Delete(id)
 	if u, err = h.store.User(u.ID); err != nil {
 		return err
 	}
@@ -108,8 +108,8 @@ func (h *Handler) renderRecoveryCodes(c *fiber.Ctx, u model.User, codes []string
 func (h *Handler) twoFactorCancel(c *fiber.Ctx) error {
 	id := postField(c, "enrollment")
 	sess, _ := currentSession(c)
-	if pe, ok := h.enrolls.get(id); ok && pe.SessionID == sess.ID {
-		h.enrolls.del(id)
+	if pe, ok := h.enrolls.Get(id); ok && pe.SessionID == sess.ID {
+		h.enrolls.Delete(id)
 	}
 	if !isHTMX(c) {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
@@ -141,10 +141,9 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	if pw == "" {
 		return "Enter your password to confirm.", nil
 	}
-	ticket, ok, wait := h.limiter.Reserve(ip, key, true)
-	if !ok {
-		c.Set(fiber.HeaderRetryAfter, retryAfterSeconds(wait))
-		return "", errStatus(fiber.StatusTooManyRequests, "Too many failed attempts. Try again in "+humanDuration(wait)+".")
+	ticket, err := h.reserve(c, ip, key, true, msgTooManyFailures)
+	if err != nil {
+		return "", err
 	}
 	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
 		if errors.Is(err, model.ErrInvalidCredentials) {

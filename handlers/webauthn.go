@@ -12,6 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/pending"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -127,8 +128,8 @@ func (h *Handler) initPasskeys() error {
 	// Two stores: anyone may start a login, so a flood of login
 	// ceremonies must not push out the registrations of signed-in users.
 	h.ceremonies = passkeyCeremonies{
-		login:    newPendingStore[ceremony](ceremonyTTL, 10000, h.now),
-		register: newPendingStore[ceremony](ceremonyTTL, 1000, h.now),
+		login:    pending.New[ceremony](ceremonyTTL, 10000, h.now),
+		register: pending.New[ceremony](ceremonyTTL, 1000, h.now),
 	}
 	return nil
 }
@@ -174,7 +175,7 @@ func (h *Handler) passkeysAvailable(c *fiber.Ctx) (bool, string) {
 
 // passkeyCeremonies hold the pending WebAuthn ceremonies by challenge.
 type passkeyCeremonies struct {
-	login, register *pendingStore[ceremony]
+	login, register *pending.Store[ceremony]
 }
 
 // ceremony is the server-side state of one WebAuthn ceremony between its
