@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -131,8 +130,11 @@ func (h *Handler) App() *fiber.App {
 	// unguarded, so the first renders racing each other is a data race
 	// (fiber v2.52 ctx.go renderExtensions). Render once before any
 	// listener serves. The login page needs no state and writes nothing.
-	if resp, err := app.Test(httptest.NewRequest(fiber.MethodGet, "/login", nil), -1); err == nil {
-		resp.Body.Close()
+	// app.Test serves the request in memory, without a listener.
+	if req, err := http.NewRequest(fiber.MethodGet, "http://localhost/login", nil); err == nil {
+		if resp, err := app.Test(req, -1); err == nil {
+			resp.Body.Close()
+		}
 	}
 	return app
 }
