@@ -36,6 +36,8 @@ import (
 
 	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/launcher/flags"
+
+	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 )
 
 const (
@@ -309,7 +311,7 @@ func TestHTTPSEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Pebble, the gatehouse binary and Chromium")
 	}
-	tools := e2eTools(t, "pebble", "pebble-challtestsrv", "certutil", chromiumPath)
+	tools := e2eTools(t, "pebble", "pebble-challtestsrv", "certutil", browsertest.ChromiumPath)
 	start := time.Now()
 	dir := t.TempDir()
 	bin := e2eBinary(t)
@@ -450,8 +452,8 @@ func TestHTTPSEndToEnd(t *testing.T) {
 	})
 
 	t.Run("passkeys in Chromium", func(t *testing.T) {
-		browser := func(home string) *browserUI {
-			return newBrowserUI(t, base, func(l *launcher.Launcher) {
+		browser := func(home string) *browsertest.UI {
+			return browsertest.New(t, base, func(l *launcher.Launcher) {
 				l.Env(append(e2eEnv(), "HOME="+home)...)
 				l.Set(flags.Flag("host-resolver-rules"), "MAP "+e2eDomain+" 127.0.0.1")
 				l.Set(flags.Flag("no-proxy-server"))
@@ -460,7 +462,7 @@ func TestHTTPSEndToEnd(t *testing.T) {
 		// Without the root Chromium refuses the panel: the certificate
 		// is really checked.
 		untrusting := browser(t.TempDir())
-		if err := untrusting.page.Timeout(browserWait).Navigate(base + "/login"); err == nil || !strings.Contains(err.Error(), "ERR_CERT_AUTHORITY_INVALID") {
+		if err := untrusting.Page.Timeout(browsertest.Wait).Navigate(base + "/login"); err == nil || !strings.Contains(err.Error(), "ERR_CERT_AUTHORITY_INVALID") {
 			t.Fatalf("Chromium without Pebble's root: navigation error %v, want ERR_CERT_AUTHORITY_INVALID", err)
 		}
 
@@ -480,12 +482,12 @@ func TestHTTPSEndToEnd(t *testing.T) {
 			}
 		}
 		b := browser(home)
-		b.navigate("/login")
-		b.el("#username")
-		b.waitJS("a secure context over https", `() => window.isSecureContext && location.protocol === "https:"`)
-		b.screenshot("https-login.png")
-		runPasskeyScenario(t, b, e2ePassword, nil)
-		b.checkConsole()
+		b.Navigate("/login")
+		b.El("#username")
+		b.WaitJS("a secure context over https", `() => window.isSecureContext && location.protocol === "https:"`)
+		b.Screenshot("https-login.png")
+		browsertest.RunPasskeyScenario(t, b, e2ePassword, nil)
+		b.CheckConsole()
 	})
 
 	gh.stop()
