@@ -200,7 +200,9 @@ func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, 
 		t.Fatal(err)
 	}
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	h, err := handlers.New(store, handlers.Config{PublicURL: base, Version: "test"}, audit)
+	cfg := handlers.DefaultConfig()
+	cfg.PublicURL, cfg.Version = base, "test"
+	h, err := handlers.New(store, cfg, audit)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package handlers_test
+package server_test
 
 // End-to-end over real HTTPS: the real `gatehouse serve --domain` binary
 // gets its certificate from a local ACME server (Let's Encrypt's Pebble,
@@ -97,8 +97,8 @@ func e2eTools(t *testing.T, names ...string) map[string]string {
 func e2eBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gatehouse")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = ".." // the module root
+	// The main package by its import path: no path to the module root.
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/gatehouse-panel/gatehouse")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
