@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -28,6 +27,7 @@ import (
 	"github.com/gatehouse-panel/gatehouse/handlers"
 	"github.com/gatehouse-panel/gatehouse/handlers/cli"
 	"github.com/gatehouse-panel/gatehouse/handlers/control"
+	"github.com/gatehouse-panel/gatehouse/handlers/server"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -37,20 +37,15 @@ var (
 	commit  = "unknown"
 )
 
-// Config is everything `serve` reads from flags and the environment.
+// Config is everything `serve` reads from flags and the environment: the
+// data directory, and the configuration of each package, which the flags
+// fill in place (see parseServe). The defaults are those packages' own.
 type Config struct {
-	DataDir        string
-	Listen         string
-	Domains        []string
-	HTTPPort       int
-	HTTPSPort      int
-	ACMEEmail      string
-	ACMECA         string
-	ACMECARoot     string
-	TrustedProxies []netip.Prefix
-	PublicURL      string
-	SessionIdle    time.Duration
-	SessionMax     time.Duration
+	// DataDir holds the database (--data); the serving side keeps its
+	// certificates there too.
+	DataDir  string
+	Server   server.Config
+	Handlers handlers.Config
 }
 
 func main() {
@@ -87,7 +82,100 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cli.Run(context.Background(), append([]string{cmd}, args...), stdin, stdout, stderr)
 }
 
-// envList splits a comma-separated environment value.
+// parseServe reads serve's flags, with defaults from the environment, and
+// where neither is given the defaults of the packages that own them.
+func parseServe(args []string, getenv func(string) string) (Config, error) {
+	c := Config{Server: server.DefaultConfig(), Handlers: handlers.DefaultConfig()}
+	fs, envErrs := serveFlags(&c, getenv)
+	if err := fs.Parse(args); err != nil {
+		var bad *pflag.InvalidValueError
+		if errors.As(err, &bad) {
+			return c, fmt.Errorf("--%s %q: %w", bad.GetFlag().Name, bad.GetValue(), errors.Unwrap(bad))
+		}
+		return c, err
+	}
+	for _, e := range envErrs {
+		if !fs.Changed(e.flag) {
+			return c, e.err
+		}
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Arg(0))
+	}
+	if c.Handlers.Sessions.Max < c.Handlers.Sessions.Idle {
+		return c, fmt.Errorf("--session-max %q: %w", fs.Lookup("session-max").Value, errSessionMax)
+	}
+	if c.DataDir == "" {
+		c.DataDir = model.DefaultDataDir()
+	}
+	if err := c.Server.Check(); err != nil {
+		return c, err
+	}
+	// What the HTTP side needs to know of the serving configuration.
+	c.Server.DataDir = c.DataDir
+	c.Handlers.PublicURL = c.Server.PublicURL()
+	c.Handlers.Domains = c.Server.Domains
+	c.Handlers.Version = version
+	return c, nil
+}
+
+// envError is a bad value of the environment variable of a flag; it counts
+// only when no flag replaces that value.
+type envError struct {
+	flag string
+	err  error
+}
+
+// serveFlags binds serve's flags to the fields of c, which hold the
+// defaults; a set environment variable replaces a default.
+func serveFlags(c *Config, getenv func(string) string) (*pflag.FlagSet, []envError) {
+	env := func(name, fallback string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return fallback
+	}
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.StringVar(&c.DataDir, "data", env("GATEHOUSE_DATA", ""), "data directory (default /var/lib/gatehouse when it holds a database, else ./data)")
+	fs.StringVar(&c.Server.Listen, "listen", env("GATEHOUSE_LISTEN", c.Server.Listen), "address for plain HTTP without a domain")
+	fs.StringSliceVar(&c.Server.Domains, "domain", envList(getenv("GATEHOUSE_DOMAINS")), "domain to serve over HTTPS with an ACME certificate (repeatable)")
+	fs.StringVar(&c.Server.ACMEEmail, "acme-email", env("GATEHOUSE_ACME_EMAIL", ""), "contact email for the ACME account")
+	fs.StringVar(&c.Server.ACMECA, "acme-ca", env("GATEHOUSE_ACME_CA", ""), "ACME directory URL (default Let's Encrypt production)")
+	fs.StringVar(&c.Server.ACMECARoot, "acme-ca-root", env("GATEHOUSE_ACME_CA_ROOT", ""), "PEM file of a root that signs the ACME server's certificate")
+	fs.StringVar(&c.Server.URL, "public-url", env("GATEHOUSE_PUBLIC_URL", ""), "URL users reach the panel at (needed behind a TLS-terminating proxy)")
+	// Flags of other types parse into their fields too.
+	proxies := &prefixesValue{p: &c.Handlers.TrustedProxies}
+	var envErrs []envError
+	for _, f := range []struct {
+		value            pflag.Value
+		name, env, usage string
+	}{
+		{newParsedValue(&c.Server.HTTPPort, strconv.Itoa, parsePort), "http-port", "GATEHOUSE_HTTP_PORT",
+			"HTTP port for ACME challenges and the HTTPS redirect (with --domain)"},
+		{newParsedValue(&c.Server.HTTPSPort, strconv.Itoa, parsePort), "https-port", "GATEHOUSE_HTTPS_PORT",
+			"HTTPS port (with --domain)"},
+		{proxies, "trusted-proxy", "GATEHOUSE_TRUSTED_PROXIES",
+			"CIDR or address of a reverse proxy whose X-Forwarded-* headers are believed (repeatable)"},
+		{newParsedValue(&c.Handlers.Sessions.Idle, shortDuration, parseSessionIdle), "session-idle", "GATEHOUSE_SESSION_IDLE",
+			"log out after this long without a request"},
+		{newParsedValue(&c.Handlers.Sessions.Max, shortDuration, parseSessionMax), "session-max", "GATEHOUSE_SESSION_MAX",
+			"log out this long after login"},
+	} {
+		if v := getenv(f.env); v != "" {
+			if err := f.value.Set(v); err != nil {
+				// Reported like a bad flag.
+				envErrs = append(envErrs, envError{f.name, fmt.Errorf("--%s %q: %w", f.name, v, err)})
+			}
+		}
+		fs.Var(f.value, f.name, f.usage)
+	}
+	// The environment's list is a default: the first flag replaces it.
+	proxies.changed = false
+	return fs, envErrs
+}
+
+// envList splits a comma-separated list, as environment variables and
+// list flags hold them.
 func envList(v string) []string {
 	var out []string
 	for _, s := range strings.Split(v, ",") {
@@ -98,67 +186,113 @@ func envList(v string) []string {
 	return out
 }
 
-func parseServe(args []string, getenv func(string) string) (Config, error) {
-	def := func(env, fallback string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		return fallback
-	}
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	var c Config
-	var proxies []string
-	var idle, max string
-	fs.StringVar(&c.DataDir, "data", def("GATEHOUSE_DATA", ""), "data directory (default /var/lib/gatehouse when it holds a database, else ./data)")
-	fs.StringVar(&c.Listen, "listen", def("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "address for plain HTTP without a domain")
-	fs.StringSliceVar(&c.Domains, "domain", envList(getenv("GATEHOUSE_DOMAINS")), "domain to serve over HTTPS with an ACME certificate (repeatable)")
-	var httpPort, httpsPort string
-	fs.StringVar(&httpPort, "http-port", def("GATEHOUSE_HTTP_PORT", "80"), "HTTP port for ACME challenges and the HTTPS redirect (with --domain)")
-	fs.StringVar(&httpsPort, "https-port", def("GATEHOUSE_HTTPS_PORT", "443"), "HTTPS port (with --domain)")
-	fs.StringVar(&c.ACMEEmail, "acme-email", def("GATEHOUSE_ACME_EMAIL", ""), "contact email for the ACME account")
-	fs.StringVar(&c.ACMECA, "acme-ca", def("GATEHOUSE_ACME_CA", ""), "ACME directory URL (default Let's Encrypt production)")
-	fs.StringVar(&c.ACMECARoot, "acme-ca-root", def("GATEHOUSE_ACME_CA_ROOT", ""), "PEM file of a root that signs the ACME server's certificate")
-	fs.StringSliceVar(&proxies, "trusted-proxy", envList(getenv("GATEHOUSE_TRUSTED_PROXIES")), "CIDR or address of a reverse proxy whose X-Forwarded-* headers are believed (repeatable)")
-	fs.StringVar(&c.PublicURL, "public-url", def("GATEHOUSE_PUBLIC_URL", ""), "URL users reach the panel at (needed behind a TLS-terminating proxy)")
-	fs.StringVar(&idle, "session-idle", def("GATEHOUSE_SESSION_IDLE", "1h"), "log out after this long without a request")
-	fs.StringVar(&max, "session-max", def("GATEHOUSE_SESSION_MAX", "12h"), "log out this long after login")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Arg(0))
-	}
-	if c.DataDir == "" {
-		c.DataDir = model.DefaultDataDir()
-	}
-	for _, p := range proxies {
-		pr, err := parsePrefix(p)
-		if err != nil {
-			return c, fmt.Errorf("--trusted-proxy %q: %w", p, err)
-		}
-		c.TrustedProxies = append(c.TrustedProxies, pr)
-	}
-	var err error
-	if c.SessionIdle, err = time.ParseDuration(idle); err != nil || c.SessionIdle <= 0 {
-		return c, fmt.Errorf("--session-idle %q: want a positive duration such as 30m", idle)
-	}
-	if c.SessionMax, err = time.ParseDuration(max); err != nil || c.SessionMax < c.SessionIdle {
-		return c, fmt.Errorf("--session-max %q: want a duration such as 12h, at least --session-idle", max)
-	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return c, fmt.Errorf("--listen %q: want host:port", c.Listen)
-	}
-	if c.HTTPPort, err = strconv.Atoi(httpPort); err != nil {
-		return c, fmt.Errorf("--http-port %q: want a port number", httpPort)
-	}
-	if c.HTTPSPort, err = strconv.Atoi(httpsPort); err != nil {
-		return c, fmt.Errorf("--https-port %q: want a port number", httpsPort)
-	}
-	if err := c.checkDomains(); err != nil {
-		return c, err
-	}
-	return c, nil
+// parsedValue is a flag that parses its text into a field of a package's
+// Config; its text stays as typed, for help and messages.
+type parsedValue[T any] struct {
+	p     *T
+	text  string
+	parse func(string) (T, error)
 }
+
+// newParsedValue binds a flag to *p, whose value is the default; format
+// writes that default for the help.
+func newParsedValue[T any](p *T, format func(T) string, parse func(string) (T, error)) *parsedValue[T] {
+	return &parsedValue[T]{p: p, text: format(*p), parse: parse}
+}
+
+func (v *parsedValue[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	*v.p, v.text = x, s
+	return nil
+}
+
+func (v *parsedValue[T]) String() string { return v.text }
+
+// Type is "string", as pflag shows it in the help: the flag takes text,
+// checked when it is parsed.
+func (v *parsedValue[T]) Type() string { return "string" }
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, errors.New("want a port number")
+	}
+	return n, nil
+}
+
+func parseSessionIdle(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 30m")
+	}
+	return d, nil
+}
+
+// errSessionMax is the one message for a --session-max that cannot be.
+var errSessionMax = errors.New("want a duration such as 12h, at least --session-idle")
+
+func parseSessionMax(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errSessionMax
+	}
+	return d, nil
+}
+
+// shortDuration writes d as a person would type it: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// prefixesValue is the repeatable --trusted-proxy flag: CIDRs or single
+// addresses, comma-separated or one per flag. As with pflag's own lists,
+// the first flag replaces the default (from the environment); later ones
+// add to it.
+type prefixesValue struct {
+	p       *[]netip.Prefix
+	changed bool
+}
+
+func (v *prefixesValue) Set(s string) error {
+	var list []netip.Prefix
+	for _, e := range envList(s) {
+		p, err := parsePrefix(e)
+		if err != nil {
+			return err
+		}
+		list = append(list, p)
+	}
+	if !v.changed {
+		*v.p = nil
+	}
+	*v.p, v.changed = append(*v.p, list...), true
+	return nil
+}
+
+// String is empty for no proxies, which the help then leaves out.
+func (v *prefixesValue) String() string {
+	if len(*v.p) == 0 {
+		return ""
+	}
+	var s []string
+	for _, p := range *v.p {
+		s = append(s, p.String())
+	}
+	return "[" + strings.Join(s, ",") + "]"
+}
+
+// Type is "strings", as pflag shows its own lists in the help.
+func (v *prefixesValue) Type() string { return "strings" }
 
 // parsePrefix accepts a CIDR or a single address.
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -175,23 +309,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// publicURL is the address printed at start and used for origin checks.
-func (c Config) publicURL() string {
-	if c.PublicURL != "" {
-		return strings.TrimSuffix(c.PublicURL, "/")
-	}
-	if len(c.Domains) > 0 {
-		return c.httpsPublicURL()
-	}
-	host, port, _ := net.SplitHostPort(c.Listen)
-	if ip, err := netip.ParseAddr(host); (err == nil && (ip.IsLoopback() || ip.IsUnspecified())) || host == "" || host == "localhost" {
-		// Browsers treat http://localhost as a secure context (and as a
-		// valid WebAuthn RP ID); http://127.0.0.1 is not.
-		return "http://localhost:" + port
-	}
-	return "http://" + c.Listen
 }
 
 func serve(cfg Config, stdout io.Writer) error {
@@ -221,14 +338,7 @@ func serve(cfg Config, stdout io.Writer) error {
 	// this point would wait here forever.
 	defer func() { stop(); audit.Wait() }()
 
-	h, err := handlers.New(store, handlers.Config{
-		PublicURL:      cfg.publicURL(),
-		TrustedProxies: cfg.TrustedProxies,
-		Domains:        cfg.Domains,
-		SessionIdle:    cfg.SessionIdle,
-		SessionMax:     cfg.SessionMax,
-		Version:        version,
-	}, audit)
+	h, err := handlers.New(store, cfg.Handlers, audit)
 	if err != nil {
 		return err
 	}
@@ -246,35 +356,19 @@ func serve(cfg Config, stdout io.Writer) error {
 	defer ctl.Close()
 	go ctl.Serve(ctx)
 
-	app := h.App()
-	srv, err := bindServers(cfg, app)
+	srv, err := server.Bind(cfg.Server, h.App())
 	if err != nil {
 		return err
 	}
-	errc, err := srv.serve(ctx)
+	errc, err := srv.Serve(ctx)
 	if err != nil {
-		srv.shutdown(context.Background())
+		srv.Shutdown(context.Background())
 		return err
 	}
-	go purgeSessions(ctx, store, cfg)
+	go purgeSessions(ctx, store, cfg.Handlers.Sessions)
 
-	url := cfg.publicURL()
-	fmt.Fprintf(stdout, "Gatehouse %s is running at %s (data in %s)\n", version, url, cfg.DataDir)
-	if created {
-		pwFile := filepath.Join(cfg.DataDir, model.InitialPasswordFile)
-		switch {
-		case generated == "":
-			fmt.Fprintln(stdout, "Log in as admin with the password from GATEHOUSE_ADMIN_PASSWORD.")
-		case isTerminal(stdout):
-			fmt.Fprintf(stdout, "Log in as admin with password: %s\n(also saved in %s until you change it)\n", generated, pwFile)
-		default:
-			// A journal must never hold a password.
-			fmt.Fprintf(stdout, "Log in as admin; the password is in %s (removed once you change it).\n", pwFile)
-		}
-	} else if _, err := os.Stat(filepath.Join(cfg.DataDir, model.InitialPasswordFile)); err == nil {
-		fmt.Fprintf(stdout, "The first admin password is still in %s.\n", filepath.Join(cfg.DataDir, model.InitialPasswordFile))
-	}
-	slog.Info("listening", "addr", srv.addrs(), "url", url, "data", cfg.DataDir)
+	announce(stdout, cfg, generated, created)
+	slog.Info("listening", "addr", srv.Addrs(), "url", cfg.Handlers.PublicURL, "data", cfg.DataDir)
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		slog.Warn("sd_notify failed", "err", err)
 	}
@@ -288,11 +382,31 @@ func serve(cfg Config, stdout io.Writer) error {
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	srv.shutdown(shutdownCtx)
+	srv.Shutdown(shutdownCtx)
 	return nil
 }
 
-func purgeSessions(ctx context.Context, store *model.Store, cfg Config) {
+// announce tells the operator where the panel runs and how to log in the
+// first time.
+func announce(stdout io.Writer, cfg Config, generated string, created bool) {
+	fmt.Fprintf(stdout, "Gatehouse %s is running at %s (data in %s)\n", version, cfg.Handlers.PublicURL, cfg.DataDir)
+	pwFile := filepath.Join(cfg.DataDir, model.InitialPasswordFile)
+	if created {
+		switch {
+		case generated == "":
+			fmt.Fprintln(stdout, "Log in as admin with the password from GATEHOUSE_ADMIN_PASSWORD.")
+		case isTerminal(stdout):
+			fmt.Fprintf(stdout, "Log in as admin with password: %s\n(also saved in %s until you change it)\n", generated, pwFile)
+		default:
+			// A journal must never hold a password.
+			fmt.Fprintf(stdout, "Log in as admin; the password is in %s (removed once you change it).\n", pwFile)
+		}
+	} else if _, err := os.Stat(pwFile); err == nil {
+		fmt.Fprintf(stdout, "The first admin password is still in %s.\n", pwFile)
+	}
+}
+
+func purgeSessions(ctx context.Context, store *model.Store, policy model.SessionPolicy) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -300,7 +414,7 @@ func purgeSessions(ctx context.Context, store *model.Store, cfg Config) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := store.PurgeSessions(model.SessionPolicy{Idle: cfg.SessionIdle, Max: cfg.SessionMax}); err != nil {
+			if n, err := store.PurgeSessions(policy); err != nil {
 				slog.Error("purge sessions", "err", err)
 			} else if n > 0 {
 				slog.Info("expired sessions removed", "count", n)

@@ -75,7 +75,7 @@ func (h *Handler) requireSession(c *fiber.Ctx) error {
 func (h *Handler) setSessionCookie(c *fiber.Ctx, token string) {
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: token, Path: "/", HTTPOnly: true,
 		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteLaxMode,
-		Expires: h.now().Add(h.cfg.SessionMax)})
+		Expires: h.now().Add(h.cfg.Sessions.Max)})
 }
 
 func (h *Handler) clearSessionCookie(c *fiber.Ctx) {

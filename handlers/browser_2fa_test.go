@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -60,11 +61,11 @@ func b2faOathtool(t *testing.T, secret string, at time.Time) string {
 }
 
 // b2faEval evaluates js and returns its result as a string.
-func (b *browserUI) b2faEval(js string, args ...any) string {
-	b.t.Helper()
-	r, err := b.page.Timeout(browserWait).Eval(js, args...)
+func b2faEval(b *browsertest.UI, js string, args ...any) string {
+	b.T.Helper()
+	r, err := b.Page.Timeout(browsertest.Wait).Eval(js, args...)
 	if err != nil {
-		b.t.Fatalf("eval %s: %v", js, err)
+		b.T.Fatalf("eval %s: %v", js, err)
 	}
 	return r.Value.Str()
 }
@@ -75,17 +76,17 @@ func (b *browserUI) b2faEval(js string, args ...any) string {
 // time step, then with a recovery code, and turn 2FA off again with the
 // password. Console errors and CSP violations fail the test.
 func TestBrowserTwoFactor(t *testing.T) {
-	requireChromium(t)
+	browsertest.RequireChromium(t)
 	b2faNeed(t, "oathtool", "oathtool")
 	b2faNeed(t, "zbarimg", "zbar-tools")
 
 	clock := &b2faClock{t: time.Now().UTC().Truncate(time.Second)}
 	store, base := startBrowserApp(t, func(o *model.Options) { o.Now = clock.Now })
-	b := newBrowserUI(t, base)
+	b := browsertest.New(t, base)
 	// No request may carry a password or a code in its URL.
 	var mu sync.Mutex
 	var leaks []string
-	go b.page.EachEvent(func(e *proto.NetworkRequestWillBeSent) {
+	go b.Page.EachEvent(func(e *proto.NetworkRequestWillBeSent) {
 		if strings.Contains(e.Request.URL, "password=") || strings.Contains(e.Request.URL, "code=") {
 			mu.Lock()
 			leaks = append(leaks, e.Request.Method+" "+e.Request.URL)
@@ -102,30 +103,30 @@ func TestBrowserTwoFactor(t *testing.T) {
 	dialogOpen := `() => document.getElementById("dialog").open`
 	dialogClosed := `() => !document.getElementById("dialog").open`
 
-	b.navigate("/login")
-	b.login("admin", "admin-pass-1")
-	if got := b.text(sw); got != "Off" {
+	b.Navigate("/login")
+	b.Login("admin", "admin-pass-1")
+	if got := b.Text(sw); got != "Off" {
 		t.Errorf("the 2FA switch shows %q, want Off", got)
 	}
 
 	// 1. Open the dialog and cancel: nothing changes.
-	b.click(sw)
-	b.waitJS("the 2FA dialog to open", dialogOpen)
-	b.el(`img[data-testid="qr"]`)
-	b.click(`#twofactor button[hx-post$="/2fa/cancel"]`)
-	b.waitJS("Cancel to close the dialog", dialogClosed)
+	b.Click(sw)
+	b.WaitJS("the 2FA dialog to open", dialogOpen)
+	b.El(`img[data-testid="qr"]`)
+	b.Click(`#twofactor button[hx-post$="/2fa/cancel"]`)
+	b.WaitJS("Cancel to close the dialog", dialogClosed)
 	if u, _ := store.User(admin.ID); u.TOTPEnabled {
 		t.Fatal("Cancel turned 2FA on")
 	}
 
 	// 2. Turn it on: QR code, URL and secret; read the secret like a person
 	// typing it into an app.
-	b.click(sw)
-	b.waitJS("the 2FA dialog to open", dialogOpen)
-	b.waitFocus("#enroll-code")
-	b.waitJS("the QR code to load", `() => { const i = document.querySelector('img[data-testid="qr"]'); return i.complete && i.naturalWidth >= 200 }`)
-	secret := b.text(`[data-testid="secret"]`)
-	otpURL := b.value("#otpauth-url")
+	b.Click(sw)
+	b.WaitJS("the 2FA dialog to open", dialogOpen)
+	b.WaitFocus("#enroll-code")
+	b.WaitJS("the QR code to load", `() => { const i = document.querySelector('img[data-testid="qr"]'); return i.complete && i.naturalWidth >= 200 }`)
+	secret := b.Text(`[data-testid="secret"]`)
+	otpURL := b.Value("#otpauth-url")
 	if !strings.HasPrefix(otpURL, "otpauth://totp/Gatehouse:admin?") || !strings.Contains(otpURL, "secret="+strings.ReplaceAll(secret, " ", "")) {
 		t.Errorf("the dialog shows the URL %q and the secret %q", otpURL, secret)
 	}
@@ -135,7 +136,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		}
 	}
 	// The QR code the browser shows decodes (zbarimg) to the URL shown.
-	src := b.b2faEval(`() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
+	src := b2faEval(b, `() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
 	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
 	if err != nil {
 		t.Fatalf("QR src %.40q: %v", src, err)
@@ -151,9 +152,9 @@ func TestBrowserTwoFactor(t *testing.T) {
 	if got := strings.TrimRight(string(out), "\n"); got != otpURL {
 		t.Errorf("the QR code holds %q, the dialog shows %q", got, otpURL)
 	}
-	b.click(`button[data-copy="#otpauth-url"]`)
-	b.waitText(`button[data-copy="#otpauth-url"]`, "Copied")
-	b.screenshot("2fa-enroll.png")
+	b.Click(`button[data-copy="#otpauth-url"]`)
+	b.WaitText(`button[data-copy="#otpauth-url"]`, "Copied")
+	b.Screenshot("2fa-enroll.png")
 
 	// A wrong code: a message, the dialog stays, 2FA stays off.
 	code := b2faOathtool(t, secret, clock.Now())
@@ -161,74 +162,74 @@ func TestBrowserTwoFactor(t *testing.T) {
 	for i := range wrong {
 		wrong[i] = '0' + (wrong[i]-'0'+5)%10
 	}
-	b.fill("#enroll-code", string(wrong))
-	b.click(`#twofactor button.primary[type=submit]`)
-	b.waitText(`#twofactor .field-error[data-field=code]`, "That code is not right")
-	b.waitJS("the dialog to stay open", dialogOpen)
+	b.Fill("#enroll-code", string(wrong))
+	b.Click(`#twofactor button.primary[type=submit]`)
+	b.WaitText(`#twofactor .field-error[data-field=code]`, "That code is not right")
+	b.WaitJS("the dialog to stay open", dialogOpen)
 	if u, _ := store.User(admin.ID); u.TOTPEnabled {
 		t.Fatal("a wrong code turned 2FA on")
 	}
 	// The right code, from oathtool.
-	b.fill("#enroll-code", code)
-	b.click(`#twofactor button.primary[type=submit]`)
-	b.waitJS("ten recovery codes", `() => document.querySelectorAll("#recovery-codes li").length === 10`)
-	b.screenshot("2fa-recovery-codes.png")
-	codes := strings.Fields(b.text("#recovery-codes"))
+	b.Fill("#enroll-code", code)
+	b.Click(`#twofactor button.primary[type=submit]`)
+	b.WaitJS("ten recovery codes", `() => document.querySelectorAll("#recovery-codes li").length === 10`)
+	b.Screenshot("2fa-recovery-codes.png")
+	codes := strings.Fields(b.Text("#recovery-codes"))
 	if len(codes) != 10 {
 		t.Fatalf("recovery codes %q", codes)
 	}
 	// Copy without clipboard access (a denied permission): the codes get
 	// selected for copying by hand, and no error reaches the console.
-	b.b2faEval(`() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
-	b.click(`button[data-copy="#recovery-codes"]`)
-	b.waitText(`button[data-copy="#recovery-codes"]`, "Ctrl+C")
-	if sel := b.b2faEval(`() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
+	b2faEval(b, `() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
+	b.Click(`button[data-copy="#recovery-codes"]`)
+	b.WaitText(`button[data-copy="#recovery-codes"]`, "Ctrl+C")
+	if sel := b2faEval(b, `() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
 		t.Errorf("after a refused copy the selection is %q, want the codes", sel)
 	}
 	// The list behind the dialog already shows the switch on.
-	b.waitJS("the switch to turn on", `(s) => { const e = document.querySelector(s); return e && e.getAttribute("aria-checked") === "true" }`, sw)
-	b.click(`#twofactor a[data-close-dialog]`)
-	b.waitJS("Done to close the dialog", dialogClosed)
-	b.waitText(sw, "On")
-	b.waitText(row+` [data-testid="recovery-left"]`, "10 recovery codes left")
+	b.WaitJS("the switch to turn on", `(s) => { const e = document.querySelector(s); return e && e.getAttribute("aria-checked") === "true" }`, sw)
+	b.Click(`#twofactor a[data-close-dialog]`)
+	b.WaitJS("Done to close the dialog", dialogClosed)
+	b.WaitText(sw, "On")
+	b.WaitText(row+` [data-testid="recovery-left"]`, "10 recovery codes left")
 	if u, _ := store.User(admin.ID); !u.TOTPEnabled {
 		t.Fatal("2FA is not on in the store")
 	}
 
 	// 3. Log out; log in with the password and the NEXT step's code (the
 	// enrolment's step is used up).
-	b.submitPage(`form.logout button[type=submit]`)
-	b.el("#username")
-	b.submitLogin("admin", "admin-pass-1")
-	b.waitFocus("#code")
-	b.fill("#code", code)
-	b.submitPage(`form[action="/login"] button[type=submit]`)
-	b.waitText("#login-error", "Invalid code")
+	b.SubmitPage(`form.logout button[type=submit]`)
+	b.El("#username")
+	b.SubmitLogin("admin", "admin-pass-1")
+	b.WaitFocus("#code")
+	b.Fill("#code", code)
+	b.SubmitPage(`form[action="/login"] button[type=submit]`)
+	b.WaitText("#login-error", "Invalid code")
 	clock.Advance(30 * time.Second)
-	b.fill("#code", b2faOathtool(t, secret, clock.Now()))
-	b.submitPage(`form[action="/login"] button[type=submit]`)
-	b.waitText(`[data-testid=me]`, "admin")
-	b.el("table.users")
+	b.Fill("#code", b2faOathtool(t, secret, clock.Now()))
+	b.SubmitPage(`form[action="/login"] button[type=submit]`)
+	b.WaitText(`[data-testid=me]`, "admin")
+	b.El("table.users")
 
 	// 4. Log out; log in with a recovery code.
-	b.submitPage(`form.logout button[type=submit]`)
-	b.el("#username")
-	b.submitLogin("admin", "admin-pass-1")
-	b.fill("#code", codes[4])
-	b.submitPage(`form[action="/login"] button[type=submit]`)
-	b.waitText(`[data-testid=me]`, "admin")
-	b.waitText(row+` [data-testid="recovery-left"]`, "9 recovery codes left")
+	b.SubmitPage(`form.logout button[type=submit]`)
+	b.El("#username")
+	b.SubmitLogin("admin", "admin-pass-1")
+	b.Fill("#code", codes[4])
+	b.SubmitPage(`form[action="/login"] button[type=submit]`)
+	b.WaitText(`[data-testid=me]`, "admin")
+	b.WaitText(row+` [data-testid="recovery-left"]`, "9 recovery codes left")
 
 	// 5. Turn 2FA off from the switch, re-entering the password.
-	b.click(sw)
-	b.waitJS("the 2FA dialog to open", dialogOpen)
-	b.waitFocus("#reauth-password")
-	b.fill("#reauth-password", "admin-pass-1")
-	b.click(`#twofactor button.danger[type=submit]`)
-	b.waitJS("the dialog to close", dialogClosed)
-	b.waitText("#flash", "Two-factor authentication of admin is off.")
-	b.waitText(sw, "Off")
-	b.waitJS("the switch to turn off", `(s) => document.querySelector(s).getAttribute("aria-checked") === "false"`, sw)
+	b.Click(sw)
+	b.WaitJS("the 2FA dialog to open", dialogOpen)
+	b.WaitFocus("#reauth-password")
+	b.Fill("#reauth-password", "admin-pass-1")
+	b.Click(`#twofactor button.danger[type=submit]`)
+	b.WaitJS("the dialog to close", dialogClosed)
+	b.WaitText("#flash", "Two-factor authentication of admin is off.")
+	b.WaitText(sw, "Off")
+	b.WaitJS("the switch to turn off", `(s) => document.querySelector(s).getAttribute("aria-checked") === "false"`, sw)
 	if u, _ := store.User(admin.ID); u.TOTPEnabled || len(u.TOTPSecret) != 0 {
 		t.Errorf("2FA still on in the store: %+v", u)
 	}
@@ -238,7 +239,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		}
 	}
 
-	b.checkConsole()
+	b.CheckConsole()
 	mu.Lock()
 	defer mu.Unlock()
 	for _, l := range leaks {

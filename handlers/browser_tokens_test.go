@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -24,45 +25,45 @@ const btokZone = "America/New_York"
 // see the last use in the list, Modify its white list so that the call is
 // refused, see a bad entry refused next to the field, and delete it.
 func TestBrowserAccessTokens(t *testing.T) {
-	requireChromium(t)
+	browsertest.RequireChromium(t)
 	store, base := startBrowserApp(t)
-	b := newBrowserUI(t, base)
+	b := browsertest.New(t, base)
 	t.Cleanup(func() {
 		if t.Failed() {
-			b.screenshot("token-failure.png")
+			b.Screenshot("token-failure.png")
 		}
 	})
-	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: btokZone}).Call(b.page); err != nil {
+	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: btokZone}).Call(b.Page); err != nil {
 		t.Fatalf("time zone: %v", err)
 	}
 	if err := (proto.BrowserGrantPermissions{Origin: base,
 		Permissions: []proto.BrowserPermissionType{proto.BrowserPermissionTypeClipboardReadWrite, proto.BrowserPermissionTypeClipboardSanitizedWrite},
-	}).Call(b.page.Browser()); err != nil {
+	}).Call(b.Page.Browser()); err != nil {
 		t.Fatalf("clipboard permission: %v", err)
 	}
 	admin, err := store.UserByName("admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.navigate("/login")
-	b.login("admin", "admin-pass-1")
+	b.Navigate("/login")
+	b.Login("admin", "admin-pass-1")
 
 	// 1. Open the dialog from the user's row: no tokens yet.
-	b.click(fmt.Sprintf(`#user-%d [data-testid=access-tokens]`, admin.ID))
-	b.waitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
+	b.Click(fmt.Sprintf(`#user-%d [data-testid=access-tokens]`, admin.ID))
+	b.WaitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
 	btokWaitText(b, "#tokens h2", "Access Tokens of admin")
 	btokWaitText(b, "#tokens table.tokens", "No access tokens yet.")
 
 	// 2. Create: white list 127.0.0.1, expiry by the 30-day quick pick.
 	btokFill(b, "#token-ips", "127.0.0.1")
-	b.click(`#token-form [data-expires-days="30"]`)
-	picked := b.value("#token-expires")
+	b.Click(`#token-form [data-expires-days="30"]`)
+	picked := b.Value("#token-expires")
 	clicked := time.Now()
-	b.click(`#token-form button[type=submit]`)
-	b.el("#token-value")
+	b.Click(`#token-form button[type=submit]`)
+	b.El("#token-value")
 	btokWaitText(b, "[data-testid=token-created]", "shown only this once")
-	b.screenshot("token-created.png")
-	value := b.value("#token-value")
+	b.Screenshot("token-created.png")
+	value := b.Value("#token-value")
 	if !model.WellFormedToken(value) {
 		t.Fatalf("the dialog shows %q, not a token", value)
 	}
@@ -86,9 +87,9 @@ func TestBrowserAccessTokens(t *testing.T) {
 	}
 
 	// 3. Copy: the Copy button puts exactly the value on the clipboard.
-	b.click(`[data-testid=token-created] button[data-copy]`)
+	b.Click(`[data-testid=token-created] button[data-copy]`)
 	btokWaitText(b, `[data-testid=token-created] button[data-copy]`, "Copied")
-	clip, err := b.page.Timeout(browserWait).Eval(`() => navigator.clipboard.readText()`)
+	clip, err := b.Page.Timeout(browsertest.Wait).Eval(`() => navigator.clipboard.readText()`)
 	if err != nil {
 		t.Fatalf("read the clipboard: %v", err)
 	}
@@ -101,26 +102,26 @@ func TestBrowserAccessTokens(t *testing.T) {
 		t.Fatalf("GET /api/v1/me with the new token: %d %s", status, body)
 	}
 	// The list shows the use at once (it is written to disk in batches).
-	b.click(fmt.Sprintf(`#token-%s [data-testid=modify]`, tok.ID))
+	b.Click(fmt.Sprintf(`#token-%s [data-testid=modify]`, tok.ID))
 	btokWaitText(b, "#token-form h3", "Modify token")
-	b.waitJS("the Modify form to show the expiry as picked, in the browser's time zone ("+picked+")",
+	b.WaitJS("the Modify form to show the expiry as picked, in the browser's time zone ("+picked+")",
 		`(want) => document.querySelector("#token-expires").value === want`, picked)
 	btokWaitText(b, fmt.Sprintf(`#token-%s [data-testid=last-used]`, tok.ID), "from 127.0.0.1")
-	if strings.Contains(b.pageHTML(), value) {
+	if strings.Contains(pageHTML(b), value) {
 		t.Error("the value is shown again after leaving the creation answer")
 	}
 
 	// 5. Modify: a bad entry is refused next to the field, nothing saved.
 	btokFill(b, "#token-ips", "10.0.0.1/8")
-	b.click(`#token-form button[type=submit]`)
+	b.Click(`#token-form button[type=submit]`)
 	btokWaitText(b, `#token-form .field-error[data-field=ips]`, "did you mean 10.0.0.0/8?")
-	b.waitJS("the white list marked invalid", `() => document.querySelector("#token-ips").getAttribute("aria-invalid") === "true"`)
+	b.WaitJS("the white list marked invalid", `() => document.querySelector("#token-ips").getAttribute("aria-invalid") === "true"`)
 	if got, _ := store.Token(admin.ID, tok.ID); strings.Join(got.IPs, ",") != "127.0.0.1" {
 		t.Fatalf("a refused Modify saved %q", got.IPs)
 	}
-	b.screenshot("token-modify-error.png")
+	b.Screenshot("token-modify-error.png")
 	btokFill(b, "#token-ips", "10.0.0.0/8")
-	b.click(`#token-form button[type=submit]`)
+	b.Click(`#token-form button[type=submit]`)
 	btokWaitText(b, "[data-testid=token-flash]", "modified")
 	btokWaitText(b, fmt.Sprintf(`#token-%s [data-testid=ips]`, tok.ID), "10.0.0.0/8")
 	got, _ := store.Token(admin.ID, tok.ID)
@@ -132,22 +133,22 @@ func TestBrowserAccessTokens(t *testing.T) {
 	}
 
 	// 6. Delete, confirmed: the token stops working at once.
-	b.confirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
+	b.ConfirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
 	btokWaitText(b, "[data-testid=token-flash]", "deleted")
 	btokWaitText(b, "#tokens table.tokens", "No access tokens yet.")
 	if status, _ := btokCall(t, base, value); status != 401 {
 		t.Errorf("a deleted token got %d, want 401", status)
 	}
-	b.checkConsole()
+	b.CheckConsole()
 }
 
 // btokWaitText waits until selector matches a shown element whose text
 // contains want. Unlike waitText it never holds on to an element found
 // earlier: every action in the dialog swaps the whole dialog, and an
 // element found just before a swap never becomes visible again.
-func btokWaitText(b *browserUI, selector, want string) {
-	b.t.Helper()
-	b.waitJS(fmt.Sprintf("%q to show %q", selector, want),
+func btokWaitText(b *browsertest.UI, selector, want string) {
+	b.T.Helper()
+	b.WaitJS(fmt.Sprintf("%q to show %q", selector, want),
 		`(s, want) => { const e = document.querySelector(s); return !!e && e.isConnected && e.getClientRects().length > 0 && e.innerText.includes(want) }`,
 		selector, want)
 }
@@ -155,24 +156,24 @@ func btokWaitText(b *browserUI, selector, want string) {
 // btokFill types text into a field as b.fill does, and makes sure the
 // field then holds exactly text (typing again if a swap raced the keys),
 // so that a later failure is not a typing accident.
-func btokFill(b *browserUI, selector, text string) {
-	b.t.Helper()
+func btokFill(b *browsertest.UI, selector, text string) {
+	b.T.Helper()
 	for i := 0; i < 3; i++ {
-		b.fill(selector, text)
-		if b.value(selector) == text {
+		b.Fill(selector, text)
+		if b.Value(selector) == text {
 			return
 		}
-		b.t.Logf("%s holds %q after typing %q; typing again", selector, b.value(selector), text)
+		b.T.Logf("%s holds %q after typing %q; typing again", selector, b.Value(selector), text)
 	}
-	b.t.Fatalf("%s does not take the text %q", selector, text)
+	b.T.Fatalf("%s does not take the text %q", selector, text)
 }
 
 // pageHTML returns the page's current HTML.
-func (b *browserUI) pageHTML() string {
-	b.t.Helper()
-	html, err := b.page.Timeout(browserWait).HTML()
+func pageHTML(b *browsertest.UI) string {
+	b.T.Helper()
+	html, err := b.Page.Timeout(browsertest.Wait).HTML()
 	if err != nil {
-		b.t.Fatalf("page HTML: %v", err)
+		b.T.Fatalf("page HTML: %v", err)
 	}
 	return html
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -34,13 +33,20 @@ type Config struct {
 	// Domains are the names served over HTTPS with certmagic certificates
 	// (--domain); the first is the WebAuthn RP ID. See webauthn.go.
 	Domains []string
-	// Session lifetimes.
-	SessionIdle time.Duration
-	SessionMax  time.Duration
+	// Sessions bounds how long a login lasts (--session-idle and
+	// --session-max).
+	Sessions model.SessionPolicy
 	// Version is shown in the page footer and `gatehouse version`.
 	Version string
 	// Limiter configures login throttling; nil means throttle.DefaultConfig.
 	Limiter *throttle.Config
+}
+
+// DefaultConfig is the configuration without flags or environment; it
+// holds the only copy of the defaults (main uses them as flag defaults).
+// Callers set PublicURL and Version.
+func DefaultConfig() Config {
+	return Config{Sessions: model.SessionPolicy{Idle: time.Hour, Max: 12 * time.Hour}}
 }
 
 // Handler holds everything the routes need; it has no hidden state.
@@ -65,14 +71,14 @@ type Handler struct {
 	ceremonies passkeyCeremonies
 }
 
-// New builds a Handler. Templates are parsed here, so a broken template
-// stops the start instead of failing a request.
+// New builds a Handler from cfg (start from DefaultConfig). Templates are
+// parsed here, so a broken template stops the start instead of failing a
+// request.
 func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, error) {
-	if cfg.SessionIdle == 0 {
-		cfg.SessionIdle = time.Hour
-	}
-	if cfg.SessionMax == 0 {
-		cfg.SessionMax = 12 * time.Hour
+	if cfg.Sessions.Idle <= 0 || cfg.Sessions.Max <= 0 {
+		// A zero policy would end every session at once.
+		return nil, fmt.Errorf("handlers: session lifetimes %v (idle) and %v (max) must be positive: start from DefaultConfig",
+			cfg.Sessions.Idle, cfg.Sessions.Max)
 	}
 	if store.Key() == nil {
 		return nil, errors.New("handlers: the store has no secret key")
@@ -130,14 +136,17 @@ func (h *Handler) App() *fiber.App {
 	// unguarded, so the first renders racing each other is a data race
 	// (fiber v2.52 ctx.go renderExtensions). Render once before any
 	// listener serves. The login page needs no state and writes nothing.
-	if resp, err := app.Test(httptest.NewRequest(fiber.MethodGet, "/login", nil), -1); err == nil {
-		resp.Body.Close()
+	// app.Test serves the request in memory, without a listener.
+	if req, err := http.NewRequest(fiber.MethodGet, "http://localhost/login", nil); err == nil {
+		if resp, err := app.Test(req, -1); err == nil {
+			resp.Body.Close()
+		}
 	}
 	return app
 }
 
 func (h *Handler) sessionPolicy() model.SessionPolicy {
-	return model.SessionPolicy{Idle: h.cfg.SessionIdle, Max: h.cfg.SessionMax}
+	return h.cfg.Sessions
 }
 
 // httpError is an error with a status and a message safe to show.

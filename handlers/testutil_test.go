@@ -93,7 +93,8 @@ func newTestApp(t testing.TB, opts ...func(*Config)) *testApp {
 	}
 	t.Cleanup(func() { store.Close() })
 	lc := throttle.DefaultConfig()
-	cfg := Config{PublicURL: thPublicURL, Limiter: &lc, Version: "test"}
+	cfg := DefaultConfig()
+	cfg.PublicURL, cfg.Limiter, cfg.Version = thPublicURL, &lc, "test"
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -1,4 +1,4 @@
-package handlers_test
+package server_test
 
 // End-to-end over real HTTPS: the real `gatehouse serve --domain` binary
 // gets its certificate from a local ACME server (Let's Encrypt's Pebble,
@@ -36,6 +36,8 @@ import (
 
 	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/launcher/flags"
+
+	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 )
 
 const (
@@ -46,35 +48,18 @@ const (
 )
 
 // e2eTools finds the programs the test drives, or skips (fails with
-// CI=true) naming what is missing.
+// CI=true) naming what is missing. A name is an absolute file, a program
+// on $PATH, or one that `go install` put in e2eGoBin (scripts/test-deps.sh
+// installs Pebble there, which need not be on $PATH).
 func e2eTools(t *testing.T, names ...string) map[string]string {
 	t.Helper()
-	gobin := ""
-	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) == 2 {
-			gobin = strings.TrimSpace(lines[0])
-			if gobin == "" {
-				gobin = filepath.Join(strings.Split(strings.TrimSpace(lines[1]), string(os.PathListSeparator))[0], "bin")
-			}
-		}
-	}
+	gobin := e2eGoBin()
 	found := map[string]string{}
 	var missing []string
 	for _, name := range names {
-		if filepath.IsAbs(name) {
-			if _, err := os.Stat(name); err == nil {
-				found[name] = name
-				continue
-			}
-		} else if p, err := exec.LookPath(name); err == nil {
+		if p, ok := e2eFind(name, gobin); ok {
 			found[name] = p
 			continue
-		} else if p := filepath.Join(gobin, name); gobin != "" {
-			if _, err := os.Stat(p); err == nil {
-				found[name] = p
-				continue
-			}
 		}
 		missing = append(missing, name)
 	}
@@ -89,14 +74,80 @@ func e2eTools(t *testing.T, names ...string) map[string]string {
 	return found
 }
 
+// e2eFind is the path of the program name (see e2eTools).
+func e2eFind(name, gobin string) (string, bool) {
+	if filepath.IsAbs(name) {
+		_, err := os.Stat(name)
+		return name, err == nil
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, true
+	}
+	if gobin == "" {
+		return "", false
+	}
+	p := filepath.Join(gobin, name)
+	_, err := os.Stat(p)
+	return p, err == nil
+}
+
+// e2eGoBin is where `go install` puts programs: $GOBIN, or else the bin
+// folder of the first GOPATH entry; "" when the go tool cannot tell.
+// (Read as JSON: the plain output starts with an empty line when GOBIN is
+// unset, which trimming would lose.)
+func e2eGoBin() string {
+	out, err := exec.Command("go", "env", "-json", "GOBIN", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	var env struct{ GOBIN, GOPATH string }
+	if err := json.Unmarshal(out, &env); err != nil {
+		return ""
+	}
+	if env.GOBIN != "" {
+		return env.GOBIN
+	}
+	if first, _, _ := strings.Cut(env.GOPATH, string(os.PathListSeparator)); first != "" {
+		return filepath.Join(first, "bin")
+	}
+	return ""
+}
+
+// TestE2EFindsGoInstalledPrograms: a program that `go install` put in
+// GOPATH's bin folder is found without being on $PATH, also when GOBIN is
+// unset.
+func TestE2EFindsGoInstalledPrograms(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not found")
+	}
+	gopath := t.TempDir()
+	prog := filepath.Join(gopath, "bin", "gatehouse-test-tool")
+	if err := os.MkdirAll(filepath.Dir(prog), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Dir(goTool))
+	t.Setenv("GOPATH", gopath+string(os.PathListSeparator)+t.TempDir())
+	t.Setenv("GOBIN", "")
+	if got, ok := e2eFind("gatehouse-test-tool", e2eGoBin()); !ok || got != prog {
+		t.Errorf("found %q (%v), want %s", got, ok, prog)
+	}
+	if _, ok := e2eFind("gatehouse-no-such-tool", e2eGoBin()); ok {
+		t.Error("found a program that does not exist")
+	}
+}
+
 // e2eBinary builds the gatehouse binary (CGO off, like `make build`) into
 // the test's temporary directory; Go's build cache makes the second build
 // of a run quick.
 func e2eBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gatehouse")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = ".." // the module root
+	// The main package by its import path: no path to the module root.
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/gatehouse-panel/gatehouse")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -309,7 +360,7 @@ func TestHTTPSEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Pebble, the gatehouse binary and Chromium")
 	}
-	tools := e2eTools(t, "pebble", "pebble-challtestsrv", "certutil", chromiumPath)
+	tools := e2eTools(t, "pebble", "pebble-challtestsrv", "certutil", browsertest.ChromiumPath)
 	start := time.Now()
 	dir := t.TempDir()
 	bin := e2eBinary(t)
@@ -450,8 +501,8 @@ func TestHTTPSEndToEnd(t *testing.T) {
 	})
 
 	t.Run("passkeys in Chromium", func(t *testing.T) {
-		browser := func(home string) *browserUI {
-			return newBrowserUI(t, base, func(l *launcher.Launcher) {
+		browser := func(home string) *browsertest.UI {
+			return browsertest.New(t, base, func(l *launcher.Launcher) {
 				l.Env(append(e2eEnv(), "HOME="+home)...)
 				l.Set(flags.Flag("host-resolver-rules"), "MAP "+e2eDomain+" 127.0.0.1")
 				l.Set(flags.Flag("no-proxy-server"))
@@ -460,7 +511,7 @@ func TestHTTPSEndToEnd(t *testing.T) {
 		// Without the root Chromium refuses the panel: the certificate
 		// is really checked.
 		untrusting := browser(t.TempDir())
-		if err := untrusting.page.Timeout(browserWait).Navigate(base + "/login"); err == nil || !strings.Contains(err.Error(), "ERR_CERT_AUTHORITY_INVALID") {
+		if err := untrusting.Page.Timeout(browsertest.Wait).Navigate(base + "/login"); err == nil || !strings.Contains(err.Error(), "ERR_CERT_AUTHORITY_INVALID") {
 			t.Fatalf("Chromium without Pebble's root: navigation error %v, want ERR_CERT_AUTHORITY_INVALID", err)
 		}
 
@@ -480,12 +531,12 @@ func TestHTTPSEndToEnd(t *testing.T) {
 			}
 		}
 		b := browser(home)
-		b.navigate("/login")
-		b.el("#username")
-		b.waitJS("a secure context over https", `() => window.isSecureContext && location.protocol === "https:"`)
-		b.screenshot("https-login.png")
-		runPasskeyScenario(t, b, e2ePassword, nil)
-		b.checkConsole()
+		b.Navigate("/login")
+		b.El("#username")
+		b.WaitJS("a secure context over https", `() => window.isSecureContext && location.protocol === "https:"`)
+		b.Screenshot("https-login.png")
+		browsertest.RunPasskeyScenario(t, b, e2ePassword, nil)
+		b.CheckConsole()
 	})
 
 	gh.stop()

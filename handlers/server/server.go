@@ -1,21 +1,17 @@
-package main
-
-// The panel's listeners: plain HTTP on --listen, or, with --domain, HTTPS
-// through certmagic on --https-port and a small net/http server on
-// --http-port that answers ACME HTTP-01 challenges and redirects everything
-// else to HTTPS.
+// Package server binds and runs the panel's listeners: plain HTTP on
+// --listen, or, with --domain, HTTPS through certmagic on --https-port and
+// a small net/http server on --http-port that answers ACME HTTP-01
+// challenges and redirects everything else to HTTPS.
+package server
 
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,109 +22,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/mholt/acmez/v3"
 	"go.uber.org/zap"
-
-	"github.com/gatehouse-panel/gatehouse/model"
 )
 
-// certDir is certmagic's storage inside the data directory (its default
-// would be under $HOME, which a system service may not have).
-const certDir = "certmagic"
-
-// checkDomains normalises and validates the --domain values and the
-// settings that go with them.
-func (c *Config) checkDomains() error {
-	for i, d := range c.Domains {
-		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
-		if net.ParseIP(d) != nil {
-			return fmt.Errorf("--domain %q: an IP address cannot hold passkeys (browsers refuse it as WebAuthn relying party); use a DNS name", d)
-		}
-		if !validHostname(d) {
-			return fmt.Errorf("--domain %q: want a DNS name such as panel.example.com (no scheme, port or wildcard)", c.Domains[i])
-		}
-		c.Domains[i] = d
-	}
-	if len(c.Domains) == 0 {
-		return nil
-	}
-	for _, p := range []struct {
-		name string
-		v    int
-	}{{"--http-port", c.HTTPPort}, {"--https-port", c.HTTPSPort}} {
-		if p.v < 1 || p.v > 65535 {
-			return fmt.Errorf("%s %d: want a port from 1 to 65535", p.name, p.v)
-		}
-	}
-	if c.HTTPPort == c.HTTPSPort {
-		return fmt.Errorf("--http-port and --https-port are both %d: they must differ", c.HTTPPort)
-	}
-	if c.ACMECA != "" {
-		u, err := url.Parse(c.ACMECA)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("--acme-ca %q: want the URL of an ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory", c.ACMECA)
-		}
-	}
-	if c.ACMEEmail != "" {
-		if err := model.ValidateEmail(c.ACMEEmail); err != nil {
-			return fmt.Errorf("--acme-email: %w", err)
-		}
-	}
-	if c.ACMECARoot != "" {
-		if _, err := loadRoots(c.ACMECARoot); err != nil {
-			return fmt.Errorf("--acme-ca-root: %w", err)
-		}
-	}
-	return nil
-}
-
-// validHostname reports whether s is a DNS name of letter-digit-hyphen
-// labels (RFC 1123), at most 253 characters.
-func validHostname(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// loadRoots reads a PEM file of root certificates and adds them to the
-// system's roots, so that a private ACME server (Pebble in tests) is
-// trusted for talking to it and public ones still are.
-func loadRoots(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", file)
-	}
-	return pool, nil
-}
-
-// httpsPublicURL is the URL of the first domain on the HTTPS port.
-func (c Config) httpsPublicURL() string {
-	u := "https://" + c.Domains[0]
-	if c.HTTPSPort != 443 {
-		u += ":" + strconv.Itoa(c.HTTPSPort)
-	}
-	return u
-}
-
-// servers are the bound listeners of the panel.
-type servers struct {
+// Servers are the bound listeners of the panel.
+type Servers struct {
 	app  *fiber.App
 	main net.Listener // plain, or TLS with --domain
 	// With --domain only:
@@ -140,12 +37,13 @@ type servers struct {
 	stop    context.CancelFunc
 }
 
-// bindServers binds the listeners; nothing is served yet. With domains,
-// certificates come later (manage): the listeners must exist first, so
-// that the ACME server can reach our challenge answers, and systemd hears
-// READY=1 once they are bound, not when a certificate arrives.
-func bindServers(cfg Config, app *fiber.App) (*servers, error) {
-	s := &servers{app: app, domains: cfg.Domains}
+// Bind binds the listeners of cfg (checked with Config.Check) for app;
+// nothing is served yet. With domains, certificates come later (Serve):
+// the listeners must exist first, so that the ACME server can reach our
+// challenge answers, and systemd hears READY=1 once they are bound, not
+// when a certificate arrives.
+func Bind(cfg Config, app *fiber.App) (*Servers, error) {
+	s := &Servers{app: app, domains: cfg.Domains}
 	if len(cfg.Domains) == 0 {
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -247,12 +145,12 @@ func redirectToHTTPS(domains []string, httpsPort int) http.Handler {
 	})
 }
 
-// serve starts serving on the bound listeners and, with domains, starts
+// Serve starts serving on the bound listeners and, with domains, starts
 // certificate management in the background: certmagic obtains missing
 // certificates and renews them, retrying failures with exponential
 // back-off; it never stops the panel. The first error of a server is sent
 // on the returned channel.
-func (s *servers) serve(ctx context.Context) (<-chan error, error) {
+func (s *Servers) Serve(ctx context.Context) (<-chan error, error) {
 	errc := make(chan error, 2)
 	go func() { errc <- s.app.Listener(s.main) }()
 	if s.http == nil {
@@ -271,16 +169,16 @@ func (s *servers) serve(ctx context.Context) (<-chan error, error) {
 	return errc, nil
 }
 
-// addrs describes the listeners for the log.
-func (s *servers) addrs() string {
+// Addrs describes the listeners for the log.
+func (s *Servers) Addrs() string {
 	if s.http == nil {
 		return s.main.Addr().String()
 	}
 	return "https " + s.main.Addr().String() + ", http " + s.httpLn.Addr().String()
 }
 
-// shutdown stops the servers and certificate management.
-func (s *servers) shutdown(ctx context.Context) {
+// Shutdown stops the servers and certificate management.
+func (s *Servers) Shutdown(ctx context.Context) {
 	if s.stop != nil {
 		s.stop()
 	}
