@@ -396,9 +396,9 @@ func (s *Store) ClearPasskeys(userID int, by Actor) (int, error) {
 	return n, err
 }
 
-// deletePasskeysOf removes a deleted user's passkeys and user handle
-// (a deleteUserHooks entry, inside DeleteUser's transaction).
-func deletePasskeysOf(tx *Tx, userID int) error {
+// deletePasskeysOf removes a deleted user's passkeys and user handle: part
+// of DeleteUser's cascade, inside its transaction.
+func (tx *Tx) deletePasskeysOf(userID int) error {
 	list, err := tx.passkeysOf(userID)
 	if err != nil {
 		return err
@@ -414,5 +414,3 @@ func deletePasskeysOf(tx *Tx, userID int) error {
 	}
 	return nil
 }
-
-func init() { deleteUserHooks = append(deleteUserHooks, deletePasskeysOf) }

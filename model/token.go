@@ -354,9 +354,9 @@ func (s *Store) DeleteToken(userID int, tid string, by Actor) error {
 	})
 }
 
-// deleteTokensOf deletes every token of a user; DeleteUser calls it in its
-// transaction.
-func deleteTokensOf(tx *Tx, userID int) error {
+// deleteTokensOf deletes every token of a user: part of DeleteUser's
+// cascade, inside its transaction.
+func (tx *Tx) deleteTokensOf(userID int) error {
 	list, err := tx.tokensOf(userID)
 	if err != nil {
 		return err
@@ -368,8 +368,6 @@ func deleteTokensOf(tx *Tx, userID int) error {
 	}
 	return nil
 }
-
-func init() { deleteUserHooks = append(deleteUserHooks, deleteTokensOf) }
 
 // TokenByValue returns the token with the given value and its user, in one
 // read-only transaction: one read by key and the user's record. The user

@@ -262,10 +262,12 @@ func (s *Store) SetPassword(ctx context.Context, id int, password string, keepSe
 	return nil
 }
 
-// DeleteUser deletes the user with id and its sessions. The count check and
-// the delete run in one write transaction, and bbolt runs one write
-// transaction at a time, so two racing deletes can never remove the last
-// two users.
+// DeleteUser deletes the user with id and everything that belongs to it:
+// sessions, access tokens, passkeys and the passkey user handle (the TOTP
+// secret and recovery codes are fields of the user). The audit log keeps
+// its events. The count check and the deletes run in one write
+// transaction, and bbolt runs one write transaction at a time, so two
+// racing deletes can never remove the last two users.
 func (s *Store) DeleteUser(id int, by Actor) error {
 	return s.Update(func(tx *Tx) error {
 		u, err := tx.User(id)
@@ -282,10 +284,11 @@ func (s *Store) DeleteUser(id int, by Actor) error {
 		if err := tx.deleteSessionsOf(id, ""); err != nil {
 			return err
 		}
-		for _, hook := range deleteUserHooks {
-			if err := hook(tx, id); err != nil {
-				return err
-			}
+		if err := tx.deleteTokensOf(id); err != nil {
+			return err
+		}
+		if err := tx.deletePasskeysOf(id); err != nil {
+			return err
 		}
 		if err := tx.n.DeleteStruct(&u); err != nil {
 			return fmt.Errorf("model: delete user %d: %w", id, err)
@@ -293,10 +296,6 @@ func (s *Store) DeleteUser(id int, by Actor) error {
 		return tx.Audit(by, EventUserDeleted, u.ID, u.Username, "")
 	})
 }
-
-// deleteUserHooks remove records that belong to a user (tokens, passkeys)
-// inside DeleteUser's transaction.
-var deleteUserHooks []func(tx *Tx, userID int) error
 
 // Authenticate checks username and password. Unknown users cost the same
 // hashing work as known ones. When the stored hash uses old parameters it is
