@@ -55,8 +55,9 @@ type Handler struct {
 	public     *url.URL
 	enrolls    *pendingStore[enrollment]
 	logins     *pendingStore[pendingLogin]
-	// tokenUses batches the last-use times of access tokens (see Close).
-	tokenUses *tokenUseFlusher
+	// tokenUses batches the last-use times of access tokens; main runs
+	// and stops it.
+	tokenUses *model.TokenUseBuffer
 	// rp is the WebAuthn relying party and ceremonies its pending
 	// challenges (see webauthn.go).
 	rp         *relyingParty
@@ -64,8 +65,10 @@ type Handler struct {
 }
 
 // New builds a Handler. Templates are parsed here, so a broken template
-// stops the start instead of failing a request.
-func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, error) {
+// stops the start instead of failing a request. audit and tokenUses are
+// the batching writers that the caller runs (go audit.Run(ctx), go
+// tokenUses.Run(ctx)) and stops after the app has shut down.
+func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *model.TokenUseBuffer) (*Handler, error) {
 	if cfg.SessionIdle == 0 {
 		cfg.SessionIdle = time.Hour
 	}
@@ -75,7 +78,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 	if store.Key() == nil {
 		return nil, errors.New("handlers: the store has no secret key")
 	}
-	h := &Handler{store: store, cfg: cfg, now: store.Now, audit: audit}
+	h := &Handler{store: store, cfg: cfg, now: store.Now, audit: audit, tokenUses: tokenUses}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -96,7 +99,6 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 		IPMaxDelay: time.Minute, UserMaxFailures: 1 << 30, MaxIPs: 10000, MaxUsers: 1}, store.Now)
 	h.enrolls = newPendingStore[enrollment](enrollTTL, 10000, store.Now)
 	h.logins = newPendingStore[pendingLogin](pendingLoginTTL, 10000, store.Now)
-	h.tokenUses = newTokenUseFlusher(store, tokenUseInterval)
 	if err := h.initPasskeys(); err != nil {
 		return nil, err
 	}

@@ -1,11 +1,18 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
+
+// tokenUseInterval is how often a TokenUseBuffer writes last-use times:
+// one write transaction every few seconds at most, however many API
+// requests arrive.
+const tokenUseInterval = 5 * time.Second
 
 // TokenUse is when and from where a token was last used.
 type TokenUse struct {
@@ -42,18 +49,23 @@ func (s *Store) RecordTokenUses(uses map[string]TokenUse) error {
 }
 
 // TokenUseBuffer collects token uses in memory, so that an authenticated
-// request stays a read-only transaction; Flush writes them in one batch.
-// Its size is bounded by the number of genuine tokens, since only those
-// are recorded.
+// request stays a read-only transaction, and writes them in batches: Run
+// every few seconds, Flush at once. Its size is bounded by the number of
+// genuine tokens, since only those are recorded. Like AuditBuffer, it is
+// started by the caller (go b.Run(ctx)) and stopped by ending ctx, then
+// Wait.
 type TokenUseBuffer struct {
-	s       *Store
-	mu      sync.Mutex
-	pending map[string]TokenUse
+	s        *Store
+	interval time.Duration
+	mu       sync.Mutex
+	pending  map[string]TokenUse
+	done     chan struct{}
 }
 
-// NewTokenUseBuffer returns an empty buffer for s.
+// NewTokenUseBuffer returns an empty buffer for s; call Run to start
+// writing.
 func NewTokenUseBuffer(s *Store) *TokenUseBuffer {
-	return &TokenUseBuffer{s: s, pending: map[string]TokenUse{}}
+	return &TokenUseBuffer{s: s, interval: tokenUseInterval, pending: map[string]TokenUse{}, done: make(chan struct{})}
 }
 
 // Record notes that the token with hash was used at at from ip.
@@ -86,3 +98,28 @@ func (b *TokenUseBuffer) Flush() error {
 	b.mu.Unlock()
 	return b.s.RecordTokenUses(batch)
 }
+
+// Run writes pending uses every few seconds until ctx ends, then writes
+// what is left once more. End ctx only once nothing records any more (the
+// HTTP servers have shut down) and wait for Run before the store closes.
+func (b *TokenUseBuffer) Run(ctx context.Context) {
+	defer close(b.done)
+	t := time.NewTicker(b.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := b.Flush(); err != nil {
+				slog.Error("writing token last-use times failed", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := b.Flush(); err != nil {
+				slog.Error("writing token last-use times failed", "err", err)
+			}
+		}
+	}
+}
+
+// Wait returns after Run has returned.
+func (b *TokenUseBuffer) Wait() { <-b.done }

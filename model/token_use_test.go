@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -55,5 +56,49 @@ func TestTokenUses(t *testing.T) {
 	// Empty flushes write nothing and succeed.
 	if err := buf.Flush(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTokenUseBufferRun: Run writes recorded uses while it runs and, once
+// its context ends, what is left, before Wait returns.
+func TestTokenUseBufferRun(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	_, tok, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := NewTokenUseBuffer(s)
+	if buf.interval != tokenUseInterval {
+		t.Fatalf("interval %v, want %v", buf.interval, tokenUseInterval)
+	}
+	buf.interval = time.Millisecond // the test must not wait 5 s
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go buf.Run(ctx)
+	lastIP := func() string {
+		stored, err := s.Token(alice.ID, tok.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored.LastUsedIP
+	}
+	buf.Record(tok.Hash, clock.Now(), "192.0.2.1")
+	for deadline := time.Now().Add(10 * time.Second); lastIP() != "192.0.2.1"; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not write a recorded use")
+		}
+	}
+	cancel()
+	buf.Wait()
+
+	// Stopped before its first tick: the use is written on the way out.
+	buf = NewTokenUseBuffer(s)
+	ctx, cancel = context.WithCancel(context.Background())
+	go buf.Run(ctx)
+	buf.Record(tok.Hash, clock.Now().Add(time.Second), "192.0.2.2")
+	cancel()
+	buf.Wait()
+	if ip := lastIP(); ip != "192.0.2.2" {
+		t.Errorf("after Run stopped, last used from %q, want 192.0.2.2", ip)
 	}
 }
