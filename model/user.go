@@ -33,6 +33,14 @@ type User struct {
 	Passkeys int
 }
 
+// withoutSecrets returns u without the password hash, the sealed TOTP
+// secret and the recovery code hashes: a request that an access token
+// authenticates (and the token lookup cache) never needs them.
+func (u User) withoutSecrets() User {
+	u.PasswordHash, u.TOTPSecret, u.RecoveryHashes = "", nil, nil
+	return u
+}
+
 // Actor is who makes a change, for the audit log: a user, or the CLI.
 type Actor struct {
 	UserID int
