@@ -2,13 +2,14 @@ package model
 
 import "fmt"
 
-// TokenByValue returns the token with the given value and its user. The
-// user comes whole but without its secrets (see User.withoutSecrets),
-// which no API request needs. A malformed value (wrong prefix, length or
-// checksum) is refused without a lookup. Unknown tokens and tokens of
-// deleted users are ErrNotFound. Expiry and the white list are the
-// caller's to check (Expired, AllowsIP), after the token is proven
-// genuine.
+// TokenByValue returns the token with the given value and its user: the
+// sign-in of every API request that carries an access token. The user
+// comes whole but without its secrets (see User.withoutSecrets), which no
+// API request needs. A malformed value (wrong prefix, length or checksum)
+// is refused without a lookup. Unknown tokens and tokens of deleted users
+// are ErrNotFound; a user that SignInAllowed refuses is ErrSignInRefused
+// (and ErrNotFound). Expiry and the white list are the caller's to check
+// (Expired, AllowsIP), after the token is proven genuine.
 func (s *Store) TokenByValue(value string) (t Token, u User, err error) {
 	if !WellFormedToken(value) {
 		return Token{}, User{}, ErrNotFound
@@ -16,12 +17,18 @@ func (s *Store) TokenByValue(value string) (t Token, u User, err error) {
 	key := tokenKey(value)
 	gen := s.tokenGen.Load()
 	if e, ok := s.cachedToken(key, gen); ok {
-		return e.t, e.u, nil
+		t, u = e.t, e.u
+	} else {
+		if t, u, err = s.lookupToken(key); err != nil {
+			return Token{}, User{}, err
+		}
+		s.cacheToken(key, tokenCacheEntry{gen: gen, t: t, u: u})
 	}
-	if t, u, err = s.lookupToken(key); err != nil {
+	// Checked on every call, cached or not: the rule may depend on more
+	// than the records the cache's generation follows.
+	if err := refuseSignIn(u, ErrNotFound); err != nil {
 		return Token{}, User{}, err
 	}
-	s.cacheToken(key, tokenCacheEntry{gen: gen, t: t, u: u})
 	return t, u, nil
 }
 
