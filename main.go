@@ -338,17 +338,18 @@ func serve(cfg Config, stdout io.Writer) error {
 	// this point would wait here forever.
 	defer func() { stop(); audit.Wait() }()
 
-	h, err := handlers.New(store, cfg.Handlers, audit)
+	// Last uses of access tokens are written in batches. Run writes what is
+	// left when usesCtx ends: stopped by this defer, after the servers
+	// have shut down (the end of serve) and before the store closes.
+	uses := model.NewTokenUseBuffer(store)
+	usesCtx, stopUses := context.WithCancel(context.Background())
+	go uses.Run(usesCtx)
+	defer func() { stopUses(); uses.Wait() }()
+
+	h, err := handlers.New(store, cfg.Handlers, audit, uses)
 	if err != nil {
 		return err
 	}
-	// Runs after the app has shut down (below), before the store closes:
-	// writes the batched last-use times of access tokens.
-	defer func() {
-		if err := h.Close(); err != nil {
-			slog.Error("writing token last-use times", "err", err)
-		}
-	}()
 	ctl, err := control.Listen(store, cli.Exec)
 	if err != nil {
 		return err

@@ -128,7 +128,7 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 		return errStatus(fiber.StatusForbidden, "This access token may not be used from "+ip.String()+": the address is not on its IP white list.")
 	}
 	h.limiter.Refund(ticket)
-	h.tokenUses.record(t.Hash, now, ip.String())
+	h.tokenUses.Record(t.Hash, now, ip.String())
 	c.Locals(localsUser, u)
 	c.Locals(localsSession, nil) // the token, not a cookie, acts here
 	c.Locals(localsToken, t)

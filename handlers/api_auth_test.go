@@ -341,6 +341,7 @@ func TestAPITokenExpiryBoundaries(t *testing.T) {
 // batch is written stays deleted.
 func TestAPITokenLastUsed(t *testing.T) {
 	ta := apiNewApp(t, apiTrustTestPeer)
+	stopUses := thRunTokenUses(t, ta)
 	admin, adminTok := ta.apiToken(t, ta.Admin)
 	bob := thCreateUser(t, ta, "bob")
 	bobValue, bobTok := ta.apiToken(t, bob)
@@ -352,7 +353,7 @@ func TestAPITokenLastUsed(t *testing.T) {
 	if stored, _ := ta.Store.Token(bob.ID, bobTok.ID); !stored.LastUsedAt.IsZero() {
 		t.Error("the use was written per request")
 	}
-	if err := ta.H.tokenUses.flush(); err != nil {
+	if err := ta.Uses.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	stored, _ := ta.Store.Token(bob.ID, bobTok.ID)
@@ -363,18 +364,21 @@ func TestAPITokenLastUsed(t *testing.T) {
 	if adminStored.LastUsedIP != "2001:db8::9" {
 		t.Errorf("admin's token last used from %q", adminStored.LastUsedIP)
 	}
-	// Used, then deleted before the next batch: Close writes the batch and
-	// the token stays deleted.
+	// Used, then deleted before the next batch: stopping the writer (as
+	// main does at shutdown) writes the batch and the token stays deleted.
+	ta.Clock.Advance(time.Second)
 	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: bobValue, ClientIP: "203.0.113.51"}), 200)
 	apiWant(t, ta.API(t, apiCall{Method: "DELETE", Path: "/api/v1/users/2/tokens/" + bobTok.ID, Token: admin}), 204)
-	if err := ta.H.Close(); err != nil {
-		t.Fatal(err)
-	}
+	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: admin, ClientIP: "2001:db8::10"}), 200)
+	stopUses()
 	if _, err := ta.Store.Token(bob.ID, bobTok.ID); err == nil {
 		t.Error("writing the last uses brought a deleted token back")
 	}
-	if err := ta.H.Close(); err != nil {
-		t.Errorf("a second Close: %v", err)
+	if adminStored, _ := ta.Store.Token(ta.Admin.ID, adminTok.ID); adminStored.LastUsedIP != "2001:db8::10" {
+		t.Errorf("after the writer stopped, admin's token last used from %q, want 2001:db8::10", adminStored.LastUsedIP)
+	}
+	if err := ta.Uses.Flush(); err != nil {
+		t.Errorf("a flush with nothing left: %v", err)
 	}
 }
 

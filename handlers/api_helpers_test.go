@@ -243,8 +243,8 @@ func (ta *testApp) apiToken(t testing.TB, u model.User, ips ...string) (string, 
 // the store closes (cleanups run last-registered first).
 func apiCloseHandler(t testing.TB, ta *testApp) {
 	t.Cleanup(func() {
-		if err := ta.H.Close(); err != nil {
-			t.Errorf("Handler.Close: %v", err)
+		if err := ta.Uses.Flush(); err != nil {
+			t.Errorf("writing token last uses: %v", err)
 		}
 	})
 }

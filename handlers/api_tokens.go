@@ -17,7 +17,7 @@ func (h *Handler) tokensOf(userID int) ([]model.Token, error) {
 		return nil, err
 	}
 	for i := range list {
-		list[i] = h.tokenUses.latest(list[i])
+		list[i] = h.tokenUses.Latest(list[i])
 	}
 	return list, nil
 }
@@ -144,7 +144,7 @@ func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAPIToken(h.tokenUses.latest(updated), h.now()))
+	return c.JSON(toAPIToken(h.tokenUses.Latest(updated), h.now()))
 }
 
 // apiTokenDelete deletes a token; it stops working at once.

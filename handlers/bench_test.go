@@ -150,7 +150,7 @@ func benchPair(b *testing.B, xName string, x func(b *testing.B), yName string, y
 // request's rate as a fraction of the bare route's (aim: ≥ 0.75).
 func BenchmarkAPIMe(b *testing.B) {
 	ta := newTestApp(b)
-	b.Cleanup(func() { ta.H.Close() })
+	thRunTokenUses(b, ta)
 	values := benchTokens(b, ta, 10)
 	bearer := "Bearer " + values[0]
 	auth := func() string { return bearer }
@@ -186,7 +186,7 @@ func BenchmarkTokenLookup(b *testing.B) {
 	apps := map[int]*setup{}
 	for _, n := range sizes {
 		ta := newTestApp(b)
-		b.Cleanup(func() { ta.H.Close() })
+		thRunTokenUses(b, ta)
 		start := time.Now()
 		values := benchTokens(b, ta, n)
 		b.Logf("stored %d tokens in one transaction in %v", n, time.Since(start).Round(time.Millisecond))

@@ -202,15 +202,16 @@ func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, 
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	cfg := handlers.DefaultConfig()
 	cfg.PublicURL, cfg.Version = base, "test"
-	h, err := handlers.New(store, cfg, audit)
+	uses := model.NewTokenUseBuffer(store)
+	h, err := handlers.New(store, cfg, audit, uses)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Errorf("Handler.Close: %v", err)
-		}
-	})
+	// As in main: token last uses are written until the app has shut down
+	// (the cleanup registered below runs first), then once more.
+	usesCtx, stopUses := context.WithCancel(context.Background())
+	go uses.Run(usesCtx)
+	t.Cleanup(func() { stopUses(); uses.Wait() })
 	app := h.App()
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()

@@ -63,8 +63,9 @@ type Handler struct {
 	public      *url.URL
 	enrolls     *pending.Store[enrollment]
 	logins      *pending.Store[pendingLogin]
-	// tokenUses batches the last-use times of access tokens (see Close).
-	tokenUses *tokenUseFlusher
+	// tokenUses batches the last-use times of access tokens; main runs
+	// and stops it.
+	tokenUses *model.TokenUseBuffer
 	// rp is the WebAuthn relying party and ceremonies its pending
 	// challenges (see webauthn.go).
 	rp         *relyingParty
@@ -73,8 +74,10 @@ type Handler struct {
 
 // New builds a Handler from cfg (start from DefaultConfig). Templates are
 // parsed here, so a broken template stops the start instead of failing a
-// request.
-func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, error) {
+// request. audit and tokenUses are the batching writers that the caller
+// runs (go audit.Run(ctx), go tokenUses.Run(ctx)) and stops after the app
+// has shut down.
+func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *model.TokenUseBuffer) (*Handler, error) {
 	if cfg.Sessions.Idle <= 0 || cfg.Sessions.Max <= 0 {
 		// A zero policy would end every session at once.
 		return nil, fmt.Errorf("handlers: session lifetimes %v (idle) and %v (max) must be positive: start from DefaultConfig",
@@ -83,7 +86,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 	if store.Key() == nil {
 		return nil, errors.New("handlers: the store has no secret key")
 	}
-	h := &Handler{store: store, cfg: cfg, now: store.Now, audit: audit}
+	h := &Handler{store: store, cfg: cfg, now: store.Now, audit: audit, tokenUses: tokenUses}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -101,7 +104,6 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer) (*Handler, er
 	h.loginStarts = throttle.NewRate(throttle.DefaultRateConfig(), store.Now)
 	h.enrolls = pending.New[enrollment](enrollTTL, 10000, store.Now)
 	h.logins = pending.New[pendingLogin](pendingLoginTTL, 10000, store.Now)
-	h.tokenUses = newTokenUseFlusher(store, tokenUseInterval)
 	if err := h.initPasskeys(); err != nil {
 		return nil, err
 	}

@@ -38,7 +38,8 @@ func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 		return h.render(c, fiber.StatusUnauthorized, "pages/login", "", fiber.Map{"Title": "Log in",
 			"Error": "The login took too long (more than 5 minutes). Enter your username and password again."})
 	}
-	u, err := h.store.User(pl.UserID)
+	// Deleted, or refused by the sign-in check, since the password step.
+	u, err := h.store.UserForSignIn(pl.UserID)
 	if errors.Is(err, model.ErrNotFound) {
 		h.logins.Delete(id)
 		h.clearPendingCookie(c)

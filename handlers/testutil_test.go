@@ -76,6 +76,9 @@ type testApp struct {
 	Clock *thClock
 	Store *model.Store
 	Audit *model.AuditBuffer
+	// Uses batches token last uses; nothing runs it unless a test calls
+	// thRunTokenUses, so writes happen only when a test asks.
+	Uses  *model.TokenUseBuffer
 	H     *Handler
 	App   *fiber.App
 	Admin model.User
@@ -99,13 +102,26 @@ func newTestApp(t testing.TB, opts ...func(*Config)) *testApp {
 		o(&cfg)
 	}
 	audit := model.NewAuditBuffer(store, time.Second)
-	h, err := New(store, cfg, audit)
+	uses := model.NewTokenUseBuffer(store)
+	h, err := New(store, cfg, audit, uses)
 	if err != nil {
 		t.Fatalf("handlers.New: %v", err)
 	}
-	ta := &testApp{Dir: dir, Clock: clock, Store: store, Audit: audit, H: h, App: h.App()}
+	ta := &testApp{Dir: dir, Clock: clock, Store: store, Audit: audit, Uses: uses, H: h, App: h.App()}
 	ta.Admin = ta.CreateUser(t, "admin", thAdminPassword, "admin@example.com")
 	return ta
+}
+
+// thRunTokenUses runs the token last-use writer as main does, and returns
+// its stop: end Run (which writes what is left) and wait for it. Stop runs
+// at the latest when the test ends, before the store closes.
+func thRunTokenUses(t testing.TB, ta *testApp) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go ta.Uses.Run(ctx)
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); ta.Uses.Wait() }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // thTrustProxies is a newTestApp option that trusts the given CIDRs.

@@ -20,6 +20,10 @@ var (
 	ErrLastUser = errors.New("the last user cannot be deleted")
 	// ErrInvalidCredentials is the one answer to a wrong username or password.
 	ErrInvalidCredentials = errors.New("invalid username or password")
+	// ErrSignInRefused means that User.SignInAllowed refused the user: the
+	// account exists, and the secret may even be right, but it may not
+	// sign in.
+	ErrSignInRefused = errors.New("this user may not sign in")
 	// ErrBusy means too many password hashes are queued; try again shortly.
 	ErrBusy = errors.New("server busy, try again in a moment")
 	// ErrInUse means another process holds the database file lock.

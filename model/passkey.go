@@ -198,7 +198,9 @@ func (s *Store) AddPasskey(userID int, handle []byte, p Passkey, by Actor) (Pass
 }
 
 // PasskeyByCredentialID returns the passkey with the raw credential id and
-// its user (one read by key). Passkeys of deleted users are ErrNotFound.
+// its user (one read by key): the sign-in of a passkey login, so a user
+// that SignInAllowed refuses is ErrSignInRefused (and ErrNotFound).
+// Passkeys of deleted users are ErrNotFound.
 func (s *Store) PasskeyByCredentialID(credentialID []byte) (p Passkey, u User, handle []byte, err error) {
 	if len(credentialID) == 0 || len(credentialID) > 1023 { // WebAuthn §5.8.3: at most 1023 bytes
 		return Passkey{}, User{}, nil, ErrNotFound
@@ -212,8 +214,10 @@ func (s *Store) PasskeyByCredentialID(credentialID []byte) (p Passkey, u User, h
 			return mapErr(err)
 		}
 		handle = bytes.Clone(o.Handle)
-		u, err = tx.User(p.UserID)
-		return err
+		if u, err = tx.User(p.UserID); err != nil {
+			return err
+		}
+		return refuseSignIn(u, ErrNotFound)
 	})
 	if err != nil {
 		return Passkey{}, User{}, nil, fmt.Errorf("model: passkey: %w", err)
@@ -396,9 +400,9 @@ func (s *Store) ClearPasskeys(userID int, by Actor) (int, error) {
 	return n, err
 }
 
-// deletePasskeysOf removes a deleted user's passkeys and user handle
-// (a deleteUserHooks entry, inside DeleteUser's transaction).
-func deletePasskeysOf(tx *Tx, userID int) error {
+// deletePasskeysOf removes a deleted user's passkeys and user handle: part
+// of DeleteUser's cascade, inside its transaction.
+func (tx *Tx) deletePasskeysOf(userID int) error {
 	list, err := tx.passkeysOf(userID)
 	if err != nil {
 		return err
@@ -414,5 +418,3 @@ func deletePasskeysOf(tx *Tx, userID int) error {
 	}
 	return nil
 }
-
-func init() { deleteUserHooks = append(deleteUserHooks, deletePasskeysOf) }

@@ -60,8 +60,9 @@ func (s *Store) CreateSession(userID int, ip, userAgent string, by Actor, method
 }
 
 // SessionByToken returns the live session for a cookie value and its user,
-// in one read transaction. Expired sessions and sessions of deleted users
-// are ErrNotFound.
+// in one read transaction: the sign-in of every request with a session
+// cookie. Expired sessions and sessions of deleted users are ErrNotFound;
+// a user that SignInAllowed refuses is ErrSignInRefused (and ErrNotFound).
 func (s *Store) SessionByToken(token string, p SessionPolicy) (sess Session, u User, err error) {
 	if token == "" || len(token) > 128 {
 		return Session{}, User{}, ErrNotFound
@@ -74,8 +75,10 @@ func (s *Store) SessionByToken(token string, p SessionPolicy) (sess Session, u U
 		if sess.Expired(p, s.now()) {
 			return ErrNotFound
 		}
-		u, err = tx.User(sess.UserID)
-		return err
+		if u, err = tx.User(sess.UserID); err != nil {
+			return err
+		}
+		return refuseSignIn(u, ErrNotFound)
 	})
 	if err != nil {
 		return Session{}, User{}, err

@@ -309,7 +309,7 @@ func (s *Store) Now() time.Time { return s.now() }
 // Update runs fn in one read-write transaction: everything fn does commits
 // together or not at all.
 func (s *Store) Update(fn func(*Tx) error) error {
-	// Every write ends the token lookup cache's generation (token.go); the
+	// Every write ends the token lookup cache's generation (token_lookup.go); the
 	// bump comes after the commit, so a lookup that read the old data is
 	// never kept under the new generation.
 	defer s.tokenGen.Add(1)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -455,58 +454,6 @@ func TestDeleteUserDeletesTokens(t *testing.T) {
 	}
 }
 
-func TestTokenUses(t *testing.T) {
-	s, clock, alice := tokenStore(t)
-	exp := NewToken{ExpiresAt: clock.Now().Add(time.Hour)}
-	_, tok, err := s.CreateToken(alice.ID, exp, CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, gone, err := s.CreateToken(alice.ID, exp, CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := NewTokenUseBuffer(s)
-	t0 := clock.Now()
-	buf.Record(tok.Hash, t0.Add(2*time.Second), "192.0.2.2")
-	buf.Record(tok.Hash, t0.Add(time.Second), "192.0.2.1") // late report of an older use
-	buf.Record(gone.Hash, t0, "192.0.2.9")
-	if l := buf.Latest(tok); !l.LastUsedAt.Equal(t0.Add(2*time.Second)) || l.LastUsedIP != "192.0.2.2" {
-		t.Errorf("Latest = %v from %q", l.LastUsedAt, l.LastUsedIP)
-	}
-	if stored, _ := s.Token(alice.ID, tok.ID); !stored.LastUsedAt.IsZero() {
-		t.Error("a recorded use was written before Flush")
-	}
-	// Deleted between the use and the flush: it must stay deleted.
-	if err := s.DeleteToken(alice.ID, gone.ID, CLIActor); err != nil {
-		t.Fatal(err)
-	}
-	if err := buf.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	stored, err := s.Token(alice.ID, tok.ID)
-	if err != nil || !stored.LastUsedAt.Equal(t0.Add(2*time.Second)) || stored.LastUsedIP != "192.0.2.2" {
-		t.Errorf("after Flush: %+v, %v", stored, err)
-	}
-	if _, err := s.Token(alice.ID, gone.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Flush brought a deleted token back: %v", err)
-	}
-	if list, _ := s.Tokens(alice.ID); len(list) != 1 {
-		t.Errorf("%d tokens after Flush, want 1", len(list))
-	}
-	// An older use never replaces a newer stored one.
-	if err := s.RecordTokenUses(map[string]TokenUse{tok.Hash: {At: t0, IP: "198.51.100.1"}}); err != nil {
-		t.Fatal(err)
-	}
-	if stored, _ := s.Token(alice.ID, tok.ID); stored.LastUsedIP != "192.0.2.2" {
-		t.Errorf("an older use replaced a newer one: %q", stored.LastUsedIP)
-	}
-	// Empty flushes write nothing and succeed.
-	if err := buf.Flush(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestTokenValuesNeverStored: the bbolt file holds hashes only — neither a
 // token value nor its random part appears in its bytes.
 func TestTokenValuesNeverStored(t *testing.T) {
@@ -639,35 +586,4 @@ func FuzzDecodeTokenRecord(f *testing.F) {
 			t.Fatalf("re-encoding %+v: %+v, %v", tok, again, err)
 		}
 	})
-}
-
-// TestTokenUserHasNoSecrets: the user a token acts as is loaded without
-// secrets, and every other field matches the stored user (so the slim
-// decoder stays in step with User).
-func TestTokenUserHasNoSecrets(t *testing.T) {
-	s, clock, alice := tokenStore(t)
-	e, err := NewTOTPEnrollment(alice, clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := TOTPCode(e.Secret, TOTPStep(clock.Now()))
-	if _, err := s.EnableTOTP(e, code, CLIActor); err != nil {
-		t.Fatal(err)
-	}
-	value, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, got, err := s.TokenByValue(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := s.User(alice.ID)
-	if got.PasswordHash != "" || got.TOTPSecret != nil || got.RecoveryHashes != nil || got.TOTPLastStep != 0 {
-		t.Errorf("the token's user carries secrets: %+v", got)
-	}
-	want.PasswordHash, want.TOTPSecret, want.RecoveryHashes, want.TOTPLastStep, want.PasswordChangedAt = "", nil, nil, 0, time.Time{}
-	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) || !got.TOTPEnabled || got.Email != "alice@example.com" {
-		t.Errorf("token user %+v\nstored     %+v\n(a new User field? add it to tokenUserFields in token.go, or zero it here if it is a secret)", got, want)
-	}
 }

@@ -33,6 +33,55 @@ type User struct {
 	Passkeys int
 }
 
+// withoutSecrets returns u without the password hash, the sealed TOTP
+// secret and the recovery code hashes: a request that an access token
+// authenticates (and the token lookup cache) never needs them.
+func (u User) withoutSecrets() User {
+	u.PasswordHash, u.TOTPSecret, u.RecoveryHashes = "", nil, nil
+	return u
+}
+
+// SignInAllowed is THE check whether u may sign in: a rule such as a
+// "disabled" flag goes into signInRule, below, and then holds everywhere.
+// Handlers do not call it: each of the five entry points in this package
+// loads the user and calls it, so no way in can skip it:
+//
+//   - Store.Authenticate: password login (and the password re-entered
+//     for sensitive changes)
+//   - Store.SessionByToken: every request with a session cookie
+//   - Store.TokenByValue: every API request with an access token
+//   - Store.PasskeyByCredentialID: passkey login
+//   - Store.UserForSignIn: the second (2FA) step of a password login
+//
+// Each refuses with an error that is ErrSignInRefused and also that entry
+// point's usual failure (ErrInvalidCredentials or ErrNotFound), so a
+// caller that only knows the usual failure refuses the user too.
+func (u User) SignInAllowed() error {
+	if why := signInRule(u); why != nil {
+		return fmt.Errorf("model: user %d (%s): %w: %w", u.ID, u.Username, ErrSignInRefused, why)
+	}
+	return nil
+}
+
+// signInRule returns why u may not sign in, or nil. Today every user may;
+// a "disabled" flag would be one line here:
+//
+//	if u.Disabled { return errors.New("the account is disabled") }
+//
+// It is a variable only as the seam for tests (TestSignInRefusedEverywhere
+// swaps it to refuse a chosen user); nothing else assigns it.
+var signInRule = func(u User) error { return nil }
+
+// refuseSignIn returns nil when u may sign in, else SignInAllowed's
+// refusal wrapped so that it is also usual, the entry point's failure for
+// an unknown user or a wrong secret.
+func refuseSignIn(u User, usual error) error {
+	if err := u.SignInAllowed(); err != nil {
+		return fmt.Errorf("%w (%w)", err, usual)
+	}
+	return nil
+}
+
 // Actor is who makes a change, for the audit log: a user, or the CLI.
 type Actor struct {
 	UserID int
@@ -120,6 +169,21 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser, by Actor) (User, err
 func (s *Store) User(id int) (u User, err error) {
 	err = s.View(func(tx *Tx) error { u, err = tx.User(id); return err })
 	return u, err
+}
+
+// UserForSignIn returns the user with id for a sign-in that goes on after
+// its first step (the second, 2FA step of a password login): the user may
+// have changed since the password was checked, so SignInAllowed is asked
+// again. A refused user is ErrSignInRefused (and ErrNotFound).
+func (s *Store) UserForSignIn(id int) (User, error) {
+	u, err := s.User(id)
+	if err != nil {
+		return User{}, err
+	}
+	if err := refuseSignIn(u, ErrNotFound); err != nil {
+		return User{}, err
+	}
+	return u, nil
 }
 
 // UserByName returns the user named name, ignoring case.
@@ -262,10 +326,12 @@ func (s *Store) SetPassword(ctx context.Context, id int, password string, keepSe
 	return nil
 }
 
-// DeleteUser deletes the user with id and its sessions. The count check and
-// the delete run in one write transaction, and bbolt runs one write
-// transaction at a time, so two racing deletes can never remove the last
-// two users.
+// DeleteUser deletes the user with id and everything that belongs to it:
+// sessions, access tokens, passkeys and the passkey user handle (the TOTP
+// secret and recovery codes are fields of the user). The audit log keeps
+// its events. The count check and the deletes run in one write
+// transaction, and bbolt runs one write transaction at a time, so two
+// racing deletes can never remove the last two users.
 func (s *Store) DeleteUser(id int, by Actor) error {
 	return s.Update(func(tx *Tx) error {
 		u, err := tx.User(id)
@@ -282,10 +348,11 @@ func (s *Store) DeleteUser(id int, by Actor) error {
 		if err := tx.deleteSessionsOf(id, ""); err != nil {
 			return err
 		}
-		for _, hook := range deleteUserHooks {
-			if err := hook(tx, id); err != nil {
-				return err
-			}
+		if err := tx.deleteTokensOf(id); err != nil {
+			return err
+		}
+		if err := tx.deletePasskeysOf(id); err != nil {
+			return err
 		}
 		if err := tx.n.DeleteStruct(&u); err != nil {
 			return fmt.Errorf("model: delete user %d: %w", id, err)
@@ -294,13 +361,11 @@ func (s *Store) DeleteUser(id int, by Actor) error {
 	})
 }
 
-// deleteUserHooks remove records that belong to a user (tokens, passkeys)
-// inside DeleteUser's transaction.
-var deleteUserHooks []func(tx *Tx, userID int) error
-
-// Authenticate checks username and password. Unknown users cost the same
-// hashing work as known ones. When the stored hash uses old parameters it is
-// upgraded. Every failure is ErrInvalidCredentials (or ErrBusy).
+// Authenticate checks username and password: the sign-in of a password
+// login. Unknown users cost the same hashing work as known ones. When the
+// stored hash uses old parameters it is upgraded. Every failure is
+// ErrInvalidCredentials (or ErrBusy); a user that SignInAllowed refuses,
+// with the right password, is also ErrSignInRefused.
 func (s *Store) Authenticate(ctx context.Context, username, password string) (User, error) {
 	u, err := s.UserByName(username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -312,6 +377,11 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (Us
 	}
 	if !ok || u.ID == 0 {
 		return User{}, ErrInvalidCredentials
+	}
+	// Asked only once the password is right: a refusal tells nothing to
+	// someone who does not know it.
+	if err := refuseSignIn(u, ErrInvalidCredentials); err != nil {
+		return User{}, err
 	}
 	if rehash {
 		if hash, err := s.hasher.Hash(ctx, password); err == nil {

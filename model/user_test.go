@@ -217,6 +217,69 @@ func TestDeleteUser(t *testing.T) {
 	mustCreate(t, s, "Alice", "password1", "a@example.com")
 }
 
+// TestDeleteUserCascade: everything that belongs to a user goes in
+// DeleteUser's transaction (sessions, tokens, passkeys and the passkey
+// user handle), another user's records stay, and a refused delete (the
+// last user) removes nothing.
+func TestDeleteUserCascade(t *testing.T) {
+	clock := newFakeClock()
+	s := newStore(t, withClock(clock))
+	users := []User{mustCreate(t, s, "alice", "password1", "a@example.com"), mustCreate(t, s, "bob", "password1", "b@example.com")}
+	policy := SessionPolicy{Idle: time.Hour, Max: time.Hour}
+	type held struct{ session, token, credential string }
+	var records []held
+	for i, u := range users {
+		session, _, err := s.CreateSession(u.ID, "192.0.2.1", "test", CLIActor, "password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := s.CreateToken(u.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		credential := fmt.Sprintf("cred-%d", i)
+		if _, err := s.AddPasskey(u.ID, NewPasskeyHandle(), pkFixture(credential, "laptop"), CLIActor); err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, held{session, token, credential})
+	}
+	// exists reports, per kind of record, whether the user's is still there.
+	exists := func(i int) map[string]bool {
+		_, _, serr := s.SessionByToken(records[i].session, policy)
+		_, _, terr := s.TokenByValue(records[i].token)
+		_, _, _, perr := s.PasskeyByCredentialID([]byte(records[i].credential))
+		_, herr := s.PasskeyHandle(users[i].ID)
+		sessions, _ := s.SessionsOf(users[i].ID)
+		tokens, _ := s.Tokens(users[i].ID)
+		return map[string]bool{"session": serr == nil && len(sessions) == 1, "token": terr == nil && len(tokens) == 1,
+			"passkey": perr == nil, "passkey handle": herr == nil}
+	}
+	if err := s.DeleteUser(users[0].ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	for kind, ok := range exists(0) {
+		if ok {
+			t.Errorf("the deleted user's %s remains", kind)
+		}
+	}
+	for kind, ok := range exists(1) {
+		if !ok {
+			t.Errorf("the other user's %s went too", kind)
+		}
+	}
+	if err := s.DeleteUser(users[1].ID, CLIActor); !errors.Is(err, ErrLastUser) {
+		t.Fatalf("deleting the last user: %v", err)
+	}
+	for kind, ok := range exists(1) {
+		if !ok {
+			t.Errorf("a refused delete removed the user's %s", kind)
+		}
+	}
+	if ev := eventsWith(t, s, EventUserDeleted); len(ev) != 1 || ev[0].TargetID != users[0].ID {
+		t.Errorf("user.deleted events: %+v", ev)
+	}
+}
+
 func strp(s string) *string { return &s }
 
 func TestUpdateUser(t *testing.T) {

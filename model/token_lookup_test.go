@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -67,5 +68,35 @@ func TestTokenLookupCache(t *testing.T) {
 	}
 	if _, _, err := s.TokenByValue(value2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("token of a deleted user still found: %v", err)
+	}
+}
+
+// TestTokenUserHasNoSecrets: the user a token acts as is loaded without
+// secrets, and every other field matches the stored user.
+func TestTokenUserHasNoSecrets(t *testing.T) {
+	s, clock, alice := tokenStore(t)
+	e, err := NewTOTPEnrollment(alice, clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := TOTPCode(e.Secret, TOTPStep(clock.Now()))
+	if _, err := s.EnableTOTP(e, code, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	value, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := s.TokenByValue(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := s.User(alice.ID)
+	if got.PasswordHash != "" || got.TOTPSecret != nil || got.RecoveryHashes != nil {
+		t.Errorf("the token's user carries secrets: %+v", got)
+	}
+	want.PasswordHash, want.TOTPSecret, want.RecoveryHashes = "", nil, nil
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) || !got.TOTPEnabled || got.Email != "alice@example.com" {
+		t.Errorf("token user %+v\nstored     %+v", got, want)
 	}
 }
