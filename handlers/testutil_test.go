@@ -269,8 +269,10 @@ func thRead(t testing.TB, resp *http.Response) *thResponse {
 	return &thResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(b), Cookies: resp.Cookies()}
 }
 
-// Snapshot describes the users (with password hashes) and their sessions,
-// for "nothing changed" checks.
+// Snapshot describes the users (with password hashes and 2FA state), their
+// sessions, access tokens (id, white list, expiry) and passkeys (id, name),
+// for "nothing changed" checks: a refused request must not have ended a
+// session, changed or deleted a token, or removed a passkey either.
 func (ta *testApp) Snapshot(t testing.TB) string {
 	t.Helper()
 	users, err := ta.Store.Users()
@@ -290,6 +292,20 @@ func (ta *testApp) Snapshot(t testing.TB) string {
 		}
 		sort.Strings(ids)
 		b.WriteString(" sessions=" + strings.Join(ids, ",") + "\n")
+		tokens, err := ta.Store.Tokens(u.ID)
+		if err != nil {
+			t.Fatalf("Tokens: %v", err)
+		}
+		for _, tok := range tokens {
+			fmt.Fprintf(&b, "  token %s ips=%v expires=%s\n", tok.ID, tok.IPs, tok.ExpiresAt.Format(time.RFC3339))
+		}
+		passkeys, err := ta.Store.Passkeys(u.ID)
+		if err != nil {
+			t.Fatalf("Passkeys: %v", err)
+		}
+		for _, p := range passkeys {
+			fmt.Fprintf(&b, "  passkey %s %q\n", p.ID, p.Name)
+		}
 	}
 	return b.String()
 }
