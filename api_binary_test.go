@@ -16,9 +16,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/apitest"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
@@ -49,8 +51,34 @@ func newAPIBinClient(t *testing.T, src string, port int) *apiBinClient {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second}
 	tr := &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &apiBinClient{src: src, client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+	return &apiBinClient{src: src, client: &http.Client{Transport: binAPIChecked(t, tr), Timeout: 10 * time.Second},
 		base: "http://" + host + ":" + strconv.Itoa(port)}
+}
+
+// binAPISpec is the checker of the binary's API answers, loaded once.
+var binAPISpec struct {
+	once    sync.Once
+	checker *apitest.Checker
+	err     error
+}
+
+// binAPIChecked wraps next so that every exchange with the API is checked
+// against handlers/openapi.json, as the handler tests check theirs: the
+// real binary, over real connections, must answer what the document says.
+func binAPIChecked(t *testing.T, next http.RoundTripper) http.RoundTripper {
+	t.Helper()
+	binAPISpec.once.Do(func() {
+		spec, err := os.ReadFile(filepath.Join("handlers", "openapi.json"))
+		if err != nil {
+			binAPISpec.err = err
+			return
+		}
+		binAPISpec.checker, binAPISpec.err = apitest.New(spec)
+	})
+	if binAPISpec.err != nil {
+		t.Fatal(binAPISpec.err)
+	}
+	return binAPISpec.checker.Transport(next, func(err error) { t.Error(err) })
 }
 
 func (c *apiBinClient) do(t *testing.T, method, path, token string, body any) (int, map[string]any) {

@@ -3,16 +3,15 @@ package handlers
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3filter"
-
+	"github.com/gatehouse-panel/gatehouse/handlers/apitest"
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -382,37 +381,52 @@ func TestAPITokenLastUsed(t *testing.T) {
 	}
 }
 
-// TestAPIContractCheckHasTeeth: the contract check refuses answers that
-// do not match openapi.json, so that passing it means something.
+// TestAPIContractCheckHasTeeth: the contract check refuses exchanges that
+// do not match openapi.json, so that passing it means something. It uses a
+// checker of its own: these exchanges must not count as exercised answers.
 func TestAPIContractCheckHasTeeth(t *testing.T) {
-	_, router := apiLoadSpec(t)
-	req, _ := http.NewRequest("GET", thPublicURL+"/api/v1/me", nil)
-	route, params, err := router.FindRoute(req)
+	checker, err := apitest.New(openAPIDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	user := `{"id":1,"username":"admin","email":"a@example.com","two_factor":false,"passkeys":0,"created_at":"2025-01-01T00:00:00Z"}`
+	problem := func(status int) string {
+		return fmt.Sprintf(`{"type":"about:blank","title":"x","status":%d,"detail":"x"}`, status)
+	}
 	for name, tc := range map[string]struct {
-		status int
-		body   string
+		method, path, reqBody string
+		status                int
+		ct, body              string
 	}{
-		"missing fields":        {200, `{"id":1}`},
-		"extra secret field":    {200, `{"id":1,"username":"admin","email":"a@example.com","two_factor":false,"passkeys":0,"created_at":"2025-01-01T00:00:00Z","password_hash":"x"}`},
-		"undocumented status":   {418, `{"type":"about:blank","title":"x","status":418,"detail":"x"}`},
-		"problem without title": {404, `{"type":"about:blank","status":404,"detail":"x"}`},
+		"missing fields":        {"GET", "/api/v1/me", "", 200, "application/json", `{"id":1}`},
+		"extra secret field":    {"GET", "/api/v1/me", "", 200, "application/json", strings.TrimSuffix(user, "}") + `,"password_hash":"x"}`},
+		"undocumented status":   {"GET", "/api/v1/me", "", 418, "application/problem+json", problem(418)},
+		"problem without title": {"GET", "/api/v1/me", "", 404, "application/problem+json", `{"type":"about:blank","status":404,"detail":"x"}`},
+		"error as plain JSON":   {"GET", "/api/v1/me", "", 401, "application/json", problem(401)},
+		"a hash in an answer":   {"GET", "/api/v1/users", "", 200, "application/json", `{"items":[],"total":0,"x":"` + strings.Repeat("ab", 32) + `"}`},
+		"unknown path answered": {"GET", "/api/v1/nope", "", 200, "application/json", `{}`},
+		"invalid body accepted": {"POST", "/api/v1/users", `{"username":5,"password":"x","email":"a@example.com"}`, 201, "application/json", user},
+		"missing Retry-After":   {"GET", "/api/v1/me", "", 429, "application/problem+json", problem(429)},
 	} {
-		ct := "application/json"
-		if tc.status >= 400 {
-			ct = "application/problem+json"
+		req, _ := http.NewRequest(tc.method, thPublicURL+tc.path, nil)
+		if tc.reqBody != "" {
+			req.Header.Set("Content-Type", "application/json")
 		}
-		in := &openapi3filter.ResponseValidationInput{
-			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-			Status:                 tc.status,
-			Header:                 http.Header{"Content-Type": {ct}},
-			Options:                &openapi3filter.Options{IncludeResponseStatus: true},
-		}
-		in.SetBodyBytes([]byte(tc.body))
-		if err := openapi3filter.ValidateResponse(context.Background(), in); err == nil {
+		x := apitest.Exchange{Request: req, RequestBody: []byte(tc.reqBody), Status: tc.status,
+			Header: http.Header{"Content-Type": {tc.ct}}, Body: []byte(tc.body)}
+		if err := checker.Check(x); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	if missing := checker.Missing(); len(missing) != len(checker.Documented()) {
+		t.Errorf("refused exchanges were counted as exercised: %d of %d missing", len(missing), len(checker.Documented()))
+	}
+	// A good exchange passes and counts.
+	req, _ := http.NewRequest("GET", thPublicURL+"/api/v1/me", nil)
+	if err := checker.Check(apitest.Exchange{Request: req, Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(user)}); err != nil {
+		t.Errorf("a good answer was refused: %v", err)
+	}
+	if !checker.Seen("GET", "/api/v1/me", 200) || slices.Contains(checker.Missing(), apitest.Key("GET", "/api/v1/me", 200)) {
+		t.Error("a validated answer was not recorded")
 	}
 }

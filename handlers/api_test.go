@@ -118,26 +118,11 @@ func (s apiScenario) run(t *testing.T, mode apiAuthMode) {
 	})
 }
 
-// apiState describes users (with hashes and 2FA state) and every token,
-// for "nothing changed" checks.
+// apiState describes users (with hashes and 2FA state), sessions, tokens
+// and passkeys, for "nothing changed" checks (see testApp.Snapshot).
 func apiState(t testing.TB, ta *testApp) string {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString(ta.Snapshot(t))
-	users, err := ta.Store.Users()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range users {
-		list, err := ta.Store.Tokens(u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tok := range list {
-			fmt.Fprintf(&b, "token %s user %d ips %v exp %s\n", tok.ID, tok.UserID, tok.IPs, tok.ExpiresAt.Format(time.RFC3339))
-		}
-	}
-	return b.String()
+	return ta.Snapshot(t)
 }
 
 // TestAPIRoutes drives every route of the API table with a bearer token
@@ -379,18 +364,16 @@ func TestAPIRoutes(t *testing.T) {
 	// After every subtest: each operation of openapi.json answered with a
 	// success at least once.
 	t.Cleanup(func() {
-		doc, _ := apiLoadSpec(t)
-		apiSpec.mu.Lock()
-		defer apiSpec.mu.Unlock()
+		checker := apiChecker(t)
 		var missing []string
-		for path, item := range doc.Paths.Map() {
+		for path, item := range checker.Doc().Paths.Map() {
 			if path == "/healthz" || path == "/api/openapi.json" {
 				continue
 			}
 			for method := range item.Operations() {
 				ok := false
 				for _, code := range []int{200, 201, 204} {
-					ok = ok || apiSpec.covered[fmt.Sprintf("%s %s %d", method, path, code)]
+					ok = ok || checker.Seen(method, path, code)
 				}
 				if !ok {
 					missing = append(missing, method+" "+path)

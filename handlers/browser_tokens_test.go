@@ -5,12 +5,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/apitest"
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -187,7 +189,18 @@ func btokCall(t *testing.T, base, token string) (int, string) {
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	// The exchange is checked against openapi.json like every API call of
+	// the in-process tests.
+	spec, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := apitest.New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := checker.Transport(&http.Transport{DialContext: d.DialContext}, func(err error) { t.Error(err) })
+	client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)

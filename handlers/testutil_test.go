@@ -269,15 +269,12 @@ func (r thReq) Request() *http.Request {
 	return req
 }
 
-// Do sends r through app.Test (no timeout: argon2 is slow under -race).
-// app.Test always reports the peer as 0.0.0.0; use thServe for per-IP tests.
+// Do sends r through app.Test (see roundTrip: API answers are checked
+// against openapi.json). app.Test always reports the peer as 0.0.0.0; use
+// thServe for per-IP tests.
 func (ta *testApp) Do(t testing.TB, r thReq) *thResponse {
 	t.Helper()
-	resp, err := ta.App.Test(r.Request(), -1)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.Method, r.URL, err)
-	}
-	return thRead(t, resp)
+	return ta.roundTrip(t, r.Request())
 }
 
 func thRead(t testing.TB, resp *http.Response) *thResponse {
@@ -290,8 +287,10 @@ func thRead(t testing.TB, resp *http.Response) *thResponse {
 	return &thResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(b), Cookies: resp.Cookies()}
 }
 
-// Snapshot describes the users (with password hashes) and their sessions,
-// for "nothing changed" checks.
+// Snapshot describes the users (with password hashes and 2FA state), their
+// sessions, access tokens (id, white list, expiry) and passkeys (id, name),
+// for "nothing changed" checks: a refused request must not have ended a
+// session, changed or deleted a token, or removed a passkey either.
 func (ta *testApp) Snapshot(t testing.TB) string {
 	t.Helper()
 	users, err := ta.Store.Users()
@@ -311,6 +310,20 @@ func (ta *testApp) Snapshot(t testing.TB) string {
 		}
 		sort.Strings(ids)
 		b.WriteString(" sessions=" + strings.Join(ids, ",") + "\n")
+		tokens, err := ta.Store.Tokens(u.ID)
+		if err != nil {
+			t.Fatalf("Tokens: %v", err)
+		}
+		for _, tok := range tokens {
+			fmt.Fprintf(&b, "  token %s ips=%v expires=%s\n", tok.ID, tok.IPs, tok.ExpiresAt.Format(time.RFC3339))
+		}
+		passkeys, err := ta.Store.Passkeys(u.ID)
+		if err != nil {
+			t.Fatalf("Passkeys: %v", err)
+		}
+		for _, p := range passkeys {
+			fmt.Fprintf(&b, "  passkey %s %q\n", p.ID, p.Name)
+		}
 	}
 	return b.String()
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -526,19 +528,135 @@ func FuzzParseIPList(f *testing.F) {
 	})
 }
 
+// FuzzTokenTimes checks what the API's and the browser form's expiry
+// parsers make of any input: an accepted value is a UTC instant in whole
+// seconds that says what was typed (formatted again, it parses back to
+// itself), and the expiry rule accepts it exactly when it lies after now
+// and at most ten years ahead.
 func FuzzTokenTimes(f *testing.F) {
-	for _, s := range []string{"90d", "12h", "2030-01-02T03:04:05Z", "2030-01-02T15:04", "-60", "x", ""} {
+	for _, s := range []string{"2030-01-02T03:04:05Z", "2030-01-02T03:04:05.999999999-07:00", "2030-01-02T15:04", "2030-01-02T15:04:05",
+		" 2030-01-02T15:04 ", "2035-03-01T12:00:00Z", "2035-03-01T12:00:01Z", "2025-03-01T12:00:00Z", "-60", "x", ""} {
 		f.Add(s, "0")
 	}
+	f.Add("2030-01-02T15:04", "-120")
+	f.Add("2030-01-02T23:30", "960")
+	f.Add("2030-01-02T15:04", "961")
+	f.Add("2030-01-02T15:04", "")
+	f.Add("2030-01-02T15:04:05+02:00", "300")
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, value, tz string) {
-		if got, err := ParseLocalExpiry(value, tz); err == nil && (got.Location() != time.UTC || got.IsZero()) {
-			t.Fatalf("ParseLocalExpiry(%q, %q) = %v", value, tz, got)
+		// The API: RFC 3339, sub-second digits dropped.
+		if got, err := ParseTokenExpiry(value); err == nil {
+			typed, perr := time.Parse(time.RFC3339, value)
+			switch {
+			case perr != nil || len(value) > 64:
+				t.Fatalf("ParseTokenExpiry accepted %q, which is not an RFC 3339 time of at most 64 bytes", value)
+			case got.Location() != time.UTC || got.Nanosecond() != 0:
+				t.Fatalf("ParseTokenExpiry(%q) = %v: not UTC in whole seconds", value, got)
+			case !got.Equal(typed.Truncate(time.Second)):
+				t.Fatalf("ParseTokenExpiry(%q) = %v, want %v", value, got, typed.Truncate(time.Second))
+			}
+			if again, err := ParseTokenExpiry(got.Format(time.RFC3339)); err != nil || !again.Equal(got) {
+				t.Fatalf("ParseTokenExpiry(%q) = %v does not round-trip: %v, %v", value, got, again, err)
+			}
+			fuzzExpiryRule(t, got, now)
 		}
-		if _, err := ParseTokenExpiry(value); err == nil {
-			_ = ValidateTokenExpiry(time.Time{}, now)
+		// The browser form: datetime-local in the browser's zone, whose
+		// offset is tz (minutes to add to local time to get UTC).
+		got, err := ParseLocalExpiry(value, tz)
+		if err != nil {
+			return
 		}
-		_ = WellFormedToken(value)
+		// Year 1 parses to the zero time, which the rule refuses as
+		// missing: a wrong message for a date nobody types, but no hole.
+		if got.Location() != time.UTC {
+			t.Fatalf("ParseLocalExpiry(%q, %q) = %v: not a UTC time", value, tz, got)
+		}
+		typed := strings.TrimSpace(value)
+		if api, err := ParseTokenExpiry(typed); err == nil {
+			if !got.Equal(api) {
+				t.Fatalf("ParseLocalExpiry(%q, %q) = %v, but the RFC 3339 time says %v", value, tz, got, api)
+			}
+		} else {
+			offset := 0
+			if tz != "" {
+				if offset, err = strconv.Atoi(tz); err != nil || offset < -16*60 || offset > 16*60 {
+					t.Fatalf("ParseLocalExpiry(%q, %q) accepted a bad offset", value, tz)
+				}
+			}
+			wall, err := time.Parse("2006-01-02T15:04", typed)
+			if err != nil {
+				wall, err = time.Parse("2006-01-02T15:04:05", typed)
+			}
+			if err != nil {
+				t.Fatalf("ParseLocalExpiry(%q, %q) accepted what is neither RFC 3339 nor datetime-local", value, tz)
+			}
+			if want := wall.Add(time.Duration(offset) * time.Minute); !got.Equal(want) {
+				t.Fatalf("ParseLocalExpiry(%q, %q) = %v, want %v (local time plus the offset)", value, tz, got, want)
+			}
+			local := got.Add(-time.Duration(offset) * time.Minute).Format("2006-01-02T15:04:05")
+			if again, err := ParseLocalExpiry(local, tz); err != nil || !again.Equal(got) {
+				t.Fatalf("ParseLocalExpiry(%q, %q) = %v does not round-trip through %q: %v, %v", value, tz, got, local, again, err)
+			}
+		}
+		fuzzExpiryRule(t, got, now)
+	})
+}
+
+// fuzzExpiryRule checks ValidateTokenExpiry on a parsed expiry: it accepts
+// exactly the times after now and at most ten years ahead (inclusive).
+func fuzzExpiryRule(t *testing.T, exp, now time.Time) {
+	t.Helper()
+	inBounds := exp.After(now) && !exp.After(now.AddDate(TokenMaxLifetimeYears, 0, 0))
+	if err := ValidateTokenExpiry(exp, now); (err == nil) != inBounds {
+		t.Fatalf("ValidateTokenExpiry(%v, now %v) = %v, but in bounds = %v", exp, now, err, inBounds)
+	}
+}
+
+// FuzzWellFormedToken checks the token checksum: a value built from any
+// 32 bytes, the way NewTokenValue builds one from random bytes, is well
+// formed, and changing any one character, swapping two different
+// neighbours in its random part, or cutting or extending it makes it not;
+// whatever is accepted has the token's shape.
+func FuzzWellFormedToken(f *testing.F) {
+	f.Add([]byte("0123456789abcdef0123456789abcdef"), uint16(0), byte('G'))
+	f.Add([]byte{}, uint16(4), byte('1'))
+	f.Add(bytes.Repeat([]byte{0xff}, 32), uint16(52), byte('z'))
+	f.Add([]byte(NewTokenValue()), uint16(47), byte(' '))
+	f.Fuzz(func(t *testing.T, raw []byte, pos uint16, c byte) {
+		if s := string(raw); WellFormedToken(s) {
+			if len(s) != TokenValueLen || !strings.HasPrefix(s, TokenPrefix) || strings.Trim(s[len(TokenPrefix):], base62Alphabet) != "" {
+				t.Fatalf("WellFormedToken accepted %q", s)
+			}
+		}
+		var random [tokenRandomBytes]byte
+		copy(random[:], raw)
+		v := TokenPrefix + base62(new(big.Int).SetBytes(random[:]), tokenBodyLen)
+		sum := tokenChecksum(v)
+		v += string(sum[:])
+		if !WellFormedToken(v) {
+			t.Fatalf("WellFormedToken(%q) = false for a value made like a new token", v)
+		}
+		i := int(pos) % len(v)
+		if c != v[i] {
+			if changed := v[:i] + string([]byte{c}) + v[i+1:]; WellFormedToken(changed) {
+				t.Fatalf("%q with character %d changed to %q is still well formed: %q", v, i, c, changed)
+			}
+		}
+		// A swap of two neighbours in the random part (a typo) changes at
+		// most 16 bits in a row, which CRC-32 always detects.
+		if j := len(TokenPrefix) + int(pos)%(tokenBodyLen-1); v[j] != v[j+1] {
+			swapped := v[:j] + string([]byte{v[j+1], v[j]}) + v[j+2:]
+			if WellFormedToken(swapped) {
+				t.Fatalf("%q with characters %d and %d swapped is still well formed", v, j, j+1)
+			}
+		}
+		if WellFormedToken(v[:len(v)-1]) || WellFormedToken(v+string(base62Alphabet[int(c)%62])) {
+			t.Fatalf("%q cut or extended is still well formed", v)
+		}
+		if fresh := NewTokenValue(); !WellFormedToken(fresh) {
+			t.Fatalf("WellFormedToken(%q) = false for a new token", fresh)
+		}
 	})
 }
 
