@@ -18,8 +18,8 @@ import (
 )
 
 // The JSON API (/api/v1) shares the model calls of the pages. It answers
-// with JSON, and with RFC 9457 problem+json for every error (see
-// errorHandler and problem in handler.go).
+// with JSON, and with RFC 9457 problem+json for every error (its route
+// group is marked for errorHandler, see errors.go).
 
 const (
 	// apiBodyLimit bounds API request bodies.
@@ -133,12 +133,6 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	c.Locals(localsSession, nil) // the token, not a cookie, acts here
 	c.Locals(localsToken, t)
 	return c.Next()
-}
-
-// apiActor is the audit actor of an API request.
-func (h *Handler) apiActor(c *fiber.Ctx) model.Actor {
-	me, _ := currentUser(c)
-	return model.ActorFor(me, h.clientIP(c).String())
 }
 
 // apiNotFound answers unknown /api paths.
@@ -269,19 +263,6 @@ func jsonTypeName(t reflect.Type) string {
 		return "a number"
 	}
 	return "an object"
-}
-
-// problemFields returns the per-field messages an error carries, for the
-// errors member of a problem answer.
-func problemFields(err error) map[string]string {
-	var jf *jsonFieldError
-	if errors.As(err, &jf) {
-		return map[string]string{jf.field: jf.msg}
-	}
-	if v, ok := model.AsValidation(err); ok {
-		return v.Fields
-	}
-	return nil
 }
 
 // apiTime is a time answered as an RFC 3339 string in UTC, whole seconds.

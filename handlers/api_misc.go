@@ -101,7 +101,7 @@ func (h *Handler) apiPasskeyDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.store.DeletePasskey(u.ID, c.Params("pid"), h.apiActor(c))
+	err = h.store.DeletePasskey(u.ID, c.Params("pid"), h.actor(c))
 	if errors.Is(err, model.ErrNotFound) {
 		return errStatus(fiber.StatusNotFound, "This user has no passkey with this id.")
 	}

@@ -67,7 +67,7 @@ func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
 	exp, expErr := apiExpiry(in.ExpiresAt)
 	// An unreadable expires_at arrives as a zero time, which the model
 	// refuses too: one answer then names every invalid field.
-	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: in.IPs, ExpiresAt: exp}, h.apiActor(c))
+	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: in.IPs, ExpiresAt: exp}, h.actor(c))
 	if err != nil {
 		return mergeValidation(err, expErr)
 	}
@@ -140,7 +140,7 @@ func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
 		}
 		p.ExpiresAt = &exp
 	}
-	updated, err := h.store.UpdateToken(u.ID, t.ID, p, h.apiActor(c))
+	updated, err := h.store.UpdateToken(u.ID, t.ID, p, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (h *Handler) apiTokenDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteToken(u.ID, t.ID, h.apiActor(c)); err != nil {
+	if err := h.store.DeleteToken(u.ID, t.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -60,7 +60,7 @@ func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email}, h.apiActor(c))
+	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email}, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email}, h.apiActor(c))
+	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email}, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
 		return err
 	}
 	sess, _ := currentSession(c)
-	if err := h.store.SetPassword(c.UserContext(), u.ID, in.Password, sess.ID, h.apiActor(c)); err != nil {
+	if err := h.store.SetPassword(c.UserContext(), u.ID, in.Password, sess.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -116,7 +116,7 @@ func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteUser(u.ID, h.apiActor(c)); err != nil {
+	if err := h.store.DeleteUser(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -134,7 +134,7 @@ func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
 	if _, bearer := currentToken(c); !bearer && !h.reauthFresh(c) {
 		return errStatus(fiber.StatusForbidden, "Turning two-factor authentication off from a browser session needs your password: use the 2FA switch in the panel, or an access token.")
 	}
-	if err := h.store.DisableTOTP(u.ID, h.apiActor(c)); err != nil {
+	if err := h.store.DisableTOTP(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

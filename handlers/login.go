@@ -98,6 +98,7 @@ func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error 
 			return err
 		}
 	}
+	// u is not the request's user yet: the actor is named explicitly.
 	ip := h.clientIP(c).String()
 	token, _, err := h.store.CreateSession(u.ID, ip, string(c.Request().Header.UserAgent()), model.ActorFor(u, ip), method)
 	if err != nil {
@@ -110,8 +111,7 @@ func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error 
 
 func (h *Handler) logout(c *fiber.Ctx) error {
 	sess, _ := currentSession(c)
-	u, _ := currentUser(c)
-	if err := h.store.EndSession(sess.ID, model.ActorFor(u, h.clientIP(c).String())); err != nil {
+	if err := h.store.EndSession(sess.ID, h.actor(c)); err != nil {
 		return err
 	}
 	h.clearSessionCookie(c)

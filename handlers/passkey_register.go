@@ -111,8 +111,7 @@ func (h *Handler) passkeyRegisterFinish(c *fiber.Ctx) error {
 	if rk := cred.Extensions.RK; rk != nil && !*rk {
 		return ceremonyError(c, fiber.StatusBadRequest, "This authenticator cannot store a passkey (a discoverable credential). Use another one.")
 	}
-	me, _ := currentUser(c)
-	p, err := h.store.AddPasskey(u.ID, cer.handle, fromCredential(cred, h.rp.id, cer.name), model.ActorFor(me, h.clientIP(c).String()))
+	p, err := h.store.AddPasskey(u.ID, cer.handle, fromCredential(cred, h.rp.id, cer.name), h.actor(c))
 	if errors.Is(err, model.ErrConflict) {
 		return ceremonyError(c, fiber.StatusConflict, "This passkey is already registered.")
 	}

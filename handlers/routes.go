@@ -9,9 +9,22 @@ import (
 
 // routes is the one table of every route.
 func (h *Handler) routes(app *fiber.App) {
-	app.Use(recover.New())
-	app.Use(refuseEncodedBodies)
-	app.Use(h.securityHeaders)
+	app.Use(recover.New(), h.deriveRequestFacts)
+	// The route groups whose callers read JSON answer every error in
+	// problem+json (errors.go): the API, /healthz, and the passkey
+	// ceremonies that app.js calls with fetch(). They are marked here,
+	// before any middleware that may refuse a request (a compressed body,
+	// a foreign origin, a missing session or CSRF token), so that those
+	// refusals take that form too; their handlers follow below. The
+	// ceremonies of a registration share their path with the Passkeys
+	// dialog page, so they are marked by method and path.
+	app.Use("/api/*", problemAnswers)
+	app.Use("/healthz", problemAnswers)
+	loginPasskey := app.Group("/login/passkey", problemAnswers)
+	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
+	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
+
+	app.Use(refuseEncodedBodies, h.securityHeaders)
 	app.Get("/healthz", h.health)
 	app.Get("/assets/:hash/*", h.serveAsset)
 
@@ -19,11 +32,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/login", h.loginShow)
 	app.Post("/login", h.loginSubmit)
-	app.Post("/login/passkey/options", h.passkeyLoginOptions)
-	app.Post("/login/passkey", h.passkeyLoginFinish)
+	loginPasskey.Post("/options", h.passkeyLoginOptions)
+	loginPasskey.Post("", h.passkeyLoginFinish)
 
 	// The JSON API, before the session-only group: apiAuth takes a bearer
-	// token or the session with its CSRF header, and answers problem+json.
+	// token or the session with its CSRF header.
 	app.Get("/api/openapi.json", h.apiOpenAPI)
 	api := app.Group("/api/v1", h.apiAuth)
 	api.Get("/me", h.apiMe)

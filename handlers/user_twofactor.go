@@ -79,8 +79,7 @@ func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
 	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
 		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
 	}
-	me, _ := currentUser(c)
-	codes, err := h.store.EnableTOTP(pe.E, postField(c, "code"), model.ActorFor(me, h.clientIP(c).String()))
+	codes, err := h.store.EnableTOTP(pe.E, postField(c, "code"), h.actor(c))
 	if v, ok := model.AsValidation(err); ok && !errors.Is(err, model.ErrConflict) {
 		return h.renderEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
 	}
@@ -147,7 +146,7 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	}
 	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
 		if errors.Is(err, model.ErrInvalidCredentials) {
-			h.audit.Add(model.ActorFor(me, ip.String()), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
+			h.audit.Add(h.actor(c), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
 			return "That password is not right.", nil
 		}
 		h.limiter.Refund(ticket)
@@ -174,8 +173,7 @@ func (h *Handler) twoFactorDisable(c *fiber.Ctx) error {
 			"NeedPassword": true, "PasswordError": msg,
 		})
 	}
-	me, _ := currentUser(c)
-	if err := h.store.DisableTOTP(u.ID, model.ActorFor(me, h.clientIP(c).String())); err != nil {
+	if err := h.store.DisableTOTP(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	if !isHTMX(c) {
@@ -196,8 +194,7 @@ func (h *Handler) recoveryRegenerate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	me, _ := currentUser(c)
-	codes, err := h.store.RegenerateRecoveryCodes(u.ID, model.ActorFor(me, h.clientIP(c).String()))
+	codes, err := h.store.RegenerateRecoveryCodes(u.ID, h.actor(c))
 	if err != nil {
 		return err
 	}
