@@ -100,13 +100,13 @@ func pkPost(t testing.TB, ta *testApp, path, contentType, body string, s *thSess
 	return thRead(t, resp)
 }
 
-// pkErr returns the "error" of a JSON answer.
+// pkErr returns the detail of a problem+json answer.
 func pkErr(r *thResponse) string {
 	var v struct {
-		Error string `json:"error"`
+		Detail string `json:"detail"`
 	}
 	_ = json.Unmarshal([]byte(r.Body), &v)
-	return v.Error
+	return v.Detail
 }
 
 // registerOptions asks for registration options for s's own user.
