@@ -76,7 +76,7 @@ func (h *Handler) apiAudit(c *fiber.Ctx) error {
 
 // apiPasskeys lists a user's passkeys.
 func (h *Handler) apiPasskeys(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (h *Handler) apiPasskeys(c *fiber.Ctx) error {
 
 // apiPasskeyDelete deletes one of a user's passkeys.
 func (h *Handler) apiPasskeyDelete(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}

@@ -1,26 +1,12 @@
 package handlers
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
-
-// apiUserParam loads the user named by the :id route parameter.
-func (h *Handler) apiUserParam(c *fiber.Ctx) (model.User, error) {
-	id, err := c.ParamsInt("id")
-	if err != nil || id <= 0 {
-		return model.User{}, errStatus(fiber.StatusNotFound, "No user with this id.")
-	}
-	u, err := h.store.User(id)
-	if errors.Is(err, model.ErrNotFound) {
-		return model.User{}, errStatus(fiber.StatusNotFound, "No user with this id.")
-	}
-	return u, err
-}
 
 // apiMe answers the acting user.
 func (h *Handler) apiMe(c *fiber.Ctx) error {
@@ -43,7 +29,7 @@ func (h *Handler) apiUsers(c *fiber.Ctx) error {
 
 // apiUserGet answers one user.
 func (h *Handler) apiUserGet(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -71,7 +57,7 @@ func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
 // apiUserPatch changes a user's username or email; a missing field keeps
 // its value.
 func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -92,7 +78,7 @@ func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
 // apiUserPassword sets a user's password: {password} → 204. The user's
 // sessions end, except the browser session making the change.
 func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -112,7 +98,7 @@ func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
 // apiUserDelete deletes a user with its sessions, tokens and passkeys;
 // 409 for the last user.
 func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -127,7 +113,7 @@ func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
 // its password within the last 5 minutes, as the panel's own switch asks,
 // or the API would be a way around that prompt.
 func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ func TestErrorFormByRouteGroup(t *testing.T) {
 		{"api foreign origin", thReq{Method: "POST", URL: "/api/v1/users", Session: s, CSRFHeader: s.CSRF, Headers: foreign}, nil, 403, true, "another site"},
 		{"api without csrf", thReq{Method: "DELETE", URL: "/api/v1/users/2", Session: s}, nil, 403, true, "X-CSRF-Token"},
 		{"api unknown path", thReq{Method: "GET", URL: "/api/v2/users", Session: s}, nil, 404, true, "No such API route"},
+		{"api no user", thReq{Method: "GET", URL: "/api/v1/users/99", Session: s}, nil, 404, true, "This user does not exist"},
 		// /healthz.
 		{"healthz post", thReq{Method: "POST", URL: "/healthz"}, nil, 401, true, ""},
 		// The passkey ceremonies.
