@@ -78,8 +78,7 @@ func (h *Handler) apiAuth(c *fiber.Ctx) error {
 	}
 	if !safeMethod(c.Method()) {
 		sess, _ := currentSession(c)
-		got := c.Get(csrfHeader)
-		if got == "" || !model.MACEqual(got, h.csrfToken(sess.ID)) {
+		if !h.csrfValid(c, sess, csrfHeaderOnly) {
 			return errAPICSRF
 		}
 	}
@@ -141,17 +140,15 @@ func (h *Handler) apiNotFound(c *fiber.Ctx) error {
 }
 
 // decodeJSON reads the request body into dst: Content-Type
-// application/json, no Content-Encoding, at most 64 KiB, valid UTF-8
-// (checked first: encoding/json would silently replace invalid bytes), one
-// JSON object with no unknown fields and nothing after it. Every failure
-// is a 4xx.
+// application/json, at most 64 KiB, valid UTF-8 (checked first:
+// encoding/json would silently replace invalid bytes), one JSON object
+// with no unknown fields and nothing after it. Every failure is a 4xx.
+// Compressed bodies never get here: refuseEncodedBodies refuses them in
+// front of every route.
 func decodeJSON(c *fiber.Ctx, dst any) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		return errStatus(fiber.StatusUnsupportedMediaType, "The body must be JSON, sent with Content-Type: application/json.")
-	}
-	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
-		return errStatus(fiber.StatusUnsupportedMediaType, "Compressed request bodies are not accepted.")
 	}
 	// The raw body: c.Body() would decompress without a bound.
 	body := c.Request().Body()
