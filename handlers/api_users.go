@@ -108,10 +108,10 @@ func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// apiUserTwoFactorOff turns a user's TOTP off. A bearer token is already
-// a credential: no extra prompt. A browser session must have re-entered
-// its password within the last 5 minutes, as the panel's own switch asks,
-// or the API would be a way around that prompt.
+// apiUserTwoFactorOff turns a user's two-factor authentication off. A
+// bearer token is already a credential: no extra prompt. A browser session
+// must have re-entered its password within the last 5 minutes, as the
+// panel's own switch asks, or the API would be a way around that prompt.
 func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {

@@ -99,7 +99,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := fmt.Sprintf("#user-%d", admin.ID)
-	sw := row + ` a[data-testid="2fa"]`
+	sw := row + ` a[data-testid="twofactor"]`
 	dialogOpen := `() => document.getElementById("dialog").open`
 	dialogClosed := `() => !document.getElementById("dialog").open`
 

@@ -40,7 +40,7 @@ func (h *Handler) loginShow(c *fiber.Ctx) error {
 // gets the same message.
 func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	if _, hasCode := formField(c, "code"); hasCode && c.Cookies(pendingCookie) != "" {
-		return h.loginSecondStep(c)
+		return h.loginTwoFactor(c)
 	}
 	username := postField(c, "username")
 	password := postField(c, "password")
@@ -82,7 +82,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		id := h.logins.Put(pendingLogin{UserID: u.ID, Next: next})
 		c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: id, Path: "/login", HTTPOnly: true,
 			Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: h.now().Add(pendingLoginTTL)})
-		return h.render(c, fiber.StatusOK, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication"})
+		return h.render(c, fiber.StatusOK, "pages/login_twofactor", "", fiber.Map{"Title": "Two-factor authentication"})
 	}
 	if err := h.startSession(c, u, "password"); err != nil {
 		return err

@@ -61,7 +61,7 @@ func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 
 // passkeyLoginFinish verifies the assertion of a passkey login (WebAuthn
 // §7.2) and starts a session. With user verification required this is a
-// complete login: no TOTP step follows. Failures count towards the
+// complete login: no second-factor step follows. Failures count towards the
 // per-address login throttling.
 func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	ip := h.clientIP(c)

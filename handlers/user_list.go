@@ -54,7 +54,7 @@ func (h *Handler) renderList(c *fiber.Ctx, status int, edit *rowData, data fiber
 	}
 	data["Title"] = "Users"
 	data["Rows"] = rows
-	return h.render(c, status, "pages/users_list", "partials/users_table", data)
+	return h.render(c, status, "pages/user_list", "partials/user_table", data)
 }
 
 // userRow renders one row in display mode (used when an inline edit is
