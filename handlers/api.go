@@ -304,7 +304,7 @@ type apiUser struct {
 }
 
 func toAPIUser(u model.User) apiUser {
-	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, TwoFactor: u.TOTPEnabled,
+	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, TwoFactor: u.TwoFactor,
 		Passkeys: u.Passkeys, CreatedAt: apiTime(u.CreatedAt)}
 }
 

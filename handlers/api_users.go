@@ -120,7 +120,7 @@ func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
 	if _, bearer := currentToken(c); !bearer && !h.reauthFresh(c) {
 		return errStatus(fiber.StatusForbidden, "Turning two-factor authentication off from a browser session needs your password: use the 2FA switch in the panel, or an access token.")
 	}
-	if err := h.store.DisableTOTP(u.ID, h.actor(c)); err != nil {
+	if err := h.store.DisableTwoFactor(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

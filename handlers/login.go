@@ -77,7 +77,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	h.limiter.Refund(ticket)
-	if u.TOTPEnabled {
+	if u.TwoFactor {
 		// Half logged in: this grants nothing but the code form, for 5 minutes.
 		id := h.logins.Put(pendingLogin{UserID: u.ID, Next: next})
 		c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: id, Path: "/login", HTTPOnly: true,

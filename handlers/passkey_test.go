@@ -315,7 +315,7 @@ func enableTOTP(t testing.TB, ta *testApp, u model.User) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ta.Store.EnableTOTP(e, code, model.CLIActor); err != nil {
+	if _, err := ta.Store.EnableTwoFactor(e, code, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -34,7 +34,7 @@ func (h *Handler) userTwoFactorShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if u.TOTPEnabled {
+	if u.TwoFactor {
 		return h.renderTwoFactorManage(c, fiber.StatusOK, u, "")
 	}
 	e, err := model.NewTOTPEnrollment(u, h.now())
@@ -79,7 +79,7 @@ func (h *Handler) userTwoFactorEnable(c *fiber.Ctx) error {
 	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
 		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
 	}
-	codes, err := h.store.EnableTOTP(pe.E, postField(c, "code"), h.actor(c))
+	codes, err := h.store.EnableTwoFactor(pe.E, postField(c, "code"), h.actor(c))
 	if v, ok := model.AsValidation(err); ok && !errors.Is(err, model.ErrConflict) {
 		return h.renderTwoFactorEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
 	}
@@ -173,7 +173,7 @@ func (h *Handler) userTwoFactorDisable(c *fiber.Ctx) error {
 			"NeedPassword": true, "PasswordError": msg,
 		})
 	}
-	if err := h.store.DisableTOTP(u.ID, h.actor(c)); err != nil {
+	if err := h.store.DisableTwoFactor(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	if !isHTMX(c) {
