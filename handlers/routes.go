@@ -15,12 +15,13 @@ func (h *Handler) routes(app *fiber.App) {
 	// ceremonies that app.js calls with fetch(). They are marked here,
 	// before any middleware that may refuse a request (a compressed body,
 	// a foreign origin, a missing session or CSRF token), so that those
-	// refusals take that form too; their handlers follow below. The
-	// ceremonies of a registration share their path with the Passkeys
-	// dialog page, so they are marked by method and path.
+	// refusals take that form too; their handlers follow below. The two
+	// steps of a passkey registration share their path with the Passkeys
+	// dialog, a page, so they are marked by method and path: problemAnswers
+	// passes them on to their handlers in the settings group.
 	app.Use("/api/*", problemAnswers)
 	app.Use("/healthz", problemAnswers)
-	loginPasskey := app.Group("/login/passkey", problemAnswers)
+	app.Use("/login/passkey", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
 
@@ -32,8 +33,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/login", h.loginShow)
 	app.Post("/login", h.loginSubmit)
-	loginPasskey.Post("/options", h.passkeyLoginOptions)
-	loginPasskey.Post("", h.passkeyLoginFinish)
+	app.Post("/login/passkey/options", h.passkeyLoginOptions)
+	app.Post("/login/passkey", h.passkeyLoginFinish)
 
 	// The JSON API, before the session-only group: apiAuth takes a bearer
 	// token or the session with its CSRF header.
