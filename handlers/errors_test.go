@@ -14,7 +14,8 @@ import (
 // group, whether a handler or a middleware in front of it refused: RFC
 // 9457 problem+json for the API, /healthz and the passkey ceremonies, a
 // page (or the flash area, for htmx) everywhere else. Paths shared by a
-// ceremony and a page (the Passkeys dialog) answer by method.
+// ceremony and a page (the Passkeys dialog) answer by method. The API's
+// answers are checked against openapi.json too.
 func TestErrorFormByRouteGroup(t *testing.T) {
 	ta := newTestApp(t)
 	bob := thCreateUser(t, ta, "bob")
@@ -71,6 +72,9 @@ func TestErrorFormByRouteGroup(t *testing.T) {
 			}
 			r := thRead(t, resp)
 			thCheck(t, r, tc.status, []string{tc.want}, nil, nil)
+			if strings.HasPrefix(tc.req.URL, "/api/") {
+				apiCheckContract(t, req, &apiResponse{thResponse: r})
+			}
 			ct := r.Header.Get("Content-Type")
 			if !tc.problem {
 				if !strings.HasPrefix(ct, "text/html") {
