@@ -18,8 +18,8 @@ import (
 )
 
 // The JSON API (/api/v1) shares the model calls of the pages. It answers
-// with JSON, and with RFC 9457 problem+json for every error (see
-// errorHandler and problem in handler.go).
+// with JSON, and with RFC 9457 problem+json for every error (its route
+// group is marked for errorHandler, see errors.go).
 
 const (
 	// apiBodyLimit bounds API request bodies.
@@ -78,8 +78,7 @@ func (h *Handler) apiAuth(c *fiber.Ctx) error {
 	}
 	if !safeMethod(c.Method()) {
 		sess, _ := currentSession(c)
-		got := c.Get(csrfHeader)
-		if got == "" || !model.MACEqual(got, h.csrfToken(sess.ID)) {
+		if !h.csrfValid(c, sess, csrfHeaderOnly) {
 			return errAPICSRF
 		}
 	}
@@ -135,29 +134,21 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	return c.Next()
 }
 
-// apiActor is the audit actor of an API request.
-func (h *Handler) apiActor(c *fiber.Ctx) model.Actor {
-	me, _ := currentUser(c)
-	return model.ActorFor(me, h.clientIP(c).String())
-}
-
 // apiNotFound answers unknown /api paths.
 func (h *Handler) apiNotFound(c *fiber.Ctx) error {
 	return errStatus(fiber.StatusNotFound, "No such API route: see /api/openapi.json.")
 }
 
 // decodeJSON reads the request body into dst: Content-Type
-// application/json, no Content-Encoding, at most 64 KiB, valid UTF-8
-// (checked first: encoding/json would silently replace invalid bytes), one
-// JSON object with no unknown fields and nothing after it. Every failure
-// is a 4xx.
+// application/json, at most 64 KiB, valid UTF-8 (checked first:
+// encoding/json would silently replace invalid bytes), one JSON object
+// with no unknown fields and nothing after it. Every failure is a 4xx.
+// Compressed bodies never get here: refuseEncodedBodies refuses them in
+// front of every route.
 func decodeJSON(c *fiber.Ctx, dst any) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		return errStatus(fiber.StatusUnsupportedMediaType, "The body must be JSON, sent with Content-Type: application/json.")
-	}
-	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
-		return errStatus(fiber.StatusUnsupportedMediaType, "Compressed request bodies are not accepted.")
 	}
 	// The raw body: c.Body() would decompress without a bound.
 	body := c.Request().Body()
@@ -271,19 +262,6 @@ func jsonTypeName(t reflect.Type) string {
 	return "an object"
 }
 
-// problemFields returns the per-field messages an error carries, for the
-// errors member of a problem answer.
-func problemFields(err error) map[string]string {
-	var jf *jsonFieldError
-	if errors.As(err, &jf) {
-		return map[string]string{jf.field: jf.msg}
-	}
-	if v, ok := model.AsValidation(err); ok {
-		return v.Fields
-	}
-	return nil
-}
-
 // apiTime is a time answered as an RFC 3339 string in UTC, whole seconds.
 type apiTime time.Time
 
@@ -326,7 +304,7 @@ type apiUser struct {
 }
 
 func toAPIUser(u model.User) apiUser {
-	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, TwoFactor: u.TOTPEnabled,
+	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, TwoFactor: u.TwoFactor,
 		Passkeys: u.Passkeys, CreatedAt: apiTime(u.CreatedAt)}
 }
 

@@ -76,7 +76,7 @@ func (h *Handler) apiAudit(c *fiber.Ctx) error {
 
 // apiPasskeys lists a user's passkeys.
 func (h *Handler) apiPasskeys(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -97,11 +97,11 @@ func (h *Handler) apiPasskeys(c *fiber.Ctx) error {
 
 // apiPasskeyDelete deletes one of a user's passkeys.
 func (h *Handler) apiPasskeyDelete(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
-	err = h.store.DeletePasskey(u.ID, c.Params("pid"), h.apiActor(c))
+	err = h.store.DeletePasskey(u.ID, c.Params("pid"), h.actor(c))
 	if errors.Is(err, model.ErrNotFound) {
 		return errStatus(fiber.StatusNotFound, "This user has no passkey with this id.")
 	}

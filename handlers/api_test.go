@@ -202,10 +202,10 @@ func TestAPIRoutes(t *testing.T) {
 		{name: "2fa off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204,
 			setup: func(t *testing.T, f *apiFixture) { apiEnableTOTP(t, f); apiReauth(t, f) },
 			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
-				if u := thUser(t, f.ta, "bob"); u.TOTPEnabled || len(u.TOTPSecret) != 0 || len(u.RecoveryHashes) != 0 {
-					t.Errorf("bob after 2FA off: enabled=%v secret=%d codes=%d", u.TOTPEnabled, len(u.TOTPSecret), len(u.RecoveryHashes))
+				if u := thUser(t, f.ta, "bob"); u.TwoFactor || len(u.TOTPSecret) != 0 || len(u.RecoveryHashes) != 0 {
+					t.Errorf("bob after 2FA off: enabled=%v secret=%d codes=%d", u.TwoFactor, len(u.TOTPSecret), len(u.RecoveryHashes))
 				}
-				if ev := f.ta.AuditEvents(t, model.EventTOTPReset); len(ev) != 1 || ev[0].Actor != "admin" {
+				if ev := f.ta.AuditEvents(t, model.EventTwoFactorReset); len(ev) != 1 || ev[0].Actor != "admin" {
 					t.Errorf("2fa reset events: %+v", ev)
 				}
 			}},
@@ -420,14 +420,14 @@ func TestAPITwoFactorOffNeedsReauth(t *testing.T) {
 	path := fmt.Sprintf("/api/v1/users/%d/2fa", f.bob.ID)
 	r := f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true})
 	apiWant(t, r, 403, "needs your password")
-	if u := thUser(t, f.ta, "bob"); !u.TOTPEnabled {
+	if u := thUser(t, f.ta, "bob"); !u.TwoFactor {
 		t.Fatal("2FA turned off without re-authentication")
 	}
 	apiReauth(t, f)
 	f.ta.Clock.Advance(5*time.Minute + time.Second)
 	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true}), 403)
 	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Token: f.adminToken}), 204)
-	if u := thUser(t, f.ta, "bob"); u.TOTPEnabled {
+	if u := thUser(t, f.ta, "bob"); u.TwoFactor {
 		t.Fatal("2FA still on after DELETE with a bearer token")
 	}
 }
@@ -442,7 +442,7 @@ func apiEnableTOTP(t *testing.T, f *apiFixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.ta.Store.EnableTOTP(e, code, model.ActorFor(f.bob, "192.0.2.1")); err != nil {
+	if _, err := f.ta.Store.EnableTwoFactor(e, code, model.ActorFor(f.bob, "192.0.2.1")); err != nil {
 		t.Fatal(err)
 	}
 }

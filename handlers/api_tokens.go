@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,7 +23,7 @@ func (h *Handler) tokensOf(userID int) ([]model.Token, error) {
 
 // apiTokens lists a user's tokens.
 func (h *Handler) apiTokens(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -53,7 +52,7 @@ func apiExpiry(s string) (time.Time, error) {
 // apiTokenCreate creates a token: {ips, expires_at} → 201 with the value
 // in "token", the only time it is shown.
 func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -67,7 +66,7 @@ func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
 	exp, expErr := apiExpiry(in.ExpiresAt)
 	// An unreadable expires_at arrives as a zero time, which the model
 	// refuses too: one answer then names every invalid field.
-	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: in.IPs, ExpiresAt: exp}, h.apiActor(c))
+	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: in.IPs, ExpiresAt: exp}, h.actor(c))
 	if err != nil {
 		return mergeValidation(err, expErr)
 	}
@@ -95,23 +94,10 @@ func mergeValidation(err, parseErr error) error {
 	return merged
 }
 
-// apiTokenParam loads the token :tid of the user :id.
-func (h *Handler) apiTokenParam(c *fiber.Ctx) (model.User, model.Token, error) {
-	u, err := h.apiUserParam(c)
-	if err != nil {
-		return model.User{}, model.Token{}, err
-	}
-	t, err := h.store.Token(u.ID, c.Params("tid"))
-	if errors.Is(err, model.ErrNotFound) {
-		return model.User{}, model.Token{}, errStatus(fiber.StatusNotFound, "This user has no token with this id.")
-	}
-	return u, t, err
-}
-
 // apiTokenPatch changes a token's white list or expiry: a missing field
 // keeps its value, "ips": [] means any address.
 func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
-	u, t, err := h.apiTokenParam(c)
+	u, t, err := h.tokenParam(c)
 	if err != nil {
 		return err
 	}
@@ -140,7 +126,7 @@ func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
 		}
 		p.ExpiresAt = &exp
 	}
-	updated, err := h.store.UpdateToken(u.ID, t.ID, p, h.apiActor(c))
+	updated, err := h.store.UpdateToken(u.ID, t.ID, p, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -149,11 +135,11 @@ func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
 
 // apiTokenDelete deletes a token; it stops working at once.
 func (h *Handler) apiTokenDelete(c *fiber.Ctx) error {
-	u, t, err := h.apiTokenParam(c)
+	u, t, err := h.tokenParam(c)
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteToken(u.ID, t.ID, h.apiActor(c)); err != nil {
+	if err := h.store.DeleteToken(u.ID, t.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

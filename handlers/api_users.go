@@ -1,26 +1,12 @@
 package handlers
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
-
-// apiUserParam loads the user named by the :id route parameter.
-func (h *Handler) apiUserParam(c *fiber.Ctx) (model.User, error) {
-	id, err := c.ParamsInt("id")
-	if err != nil || id <= 0 {
-		return model.User{}, errStatus(fiber.StatusNotFound, "No user with this id.")
-	}
-	u, err := h.store.User(id)
-	if errors.Is(err, model.ErrNotFound) {
-		return model.User{}, errStatus(fiber.StatusNotFound, "No user with this id.")
-	}
-	return u, err
-}
 
 // apiMe answers the acting user.
 func (h *Handler) apiMe(c *fiber.Ctx) error {
@@ -43,7 +29,7 @@ func (h *Handler) apiUsers(c *fiber.Ctx) error {
 
 // apiUserGet answers one user.
 func (h *Handler) apiUserGet(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -60,7 +46,7 @@ func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email}, h.apiActor(c))
+	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email}, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -71,7 +57,7 @@ func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
 // apiUserPatch changes a user's username or email; a missing field keeps
 // its value.
 func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -82,7 +68,7 @@ func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email}, h.apiActor(c))
+	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email}, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -92,7 +78,7 @@ func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
 // apiUserPassword sets a user's password: {password} → 204. The user's
 // sessions end, except the browser session making the change.
 func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -103,7 +89,7 @@ func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
 		return err
 	}
 	sess, _ := currentSession(c)
-	if err := h.store.SetPassword(c.UserContext(), u.ID, in.Password, sess.ID, h.apiActor(c)); err != nil {
+	if err := h.store.SetPassword(c.UserContext(), u.ID, in.Password, sess.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -112,29 +98,29 @@ func (h *Handler) apiUserPassword(c *fiber.Ctx) error {
 // apiUserDelete deletes a user with its sessions, tokens and passkeys;
 // 409 for the last user.
 func (h *Handler) apiUserDelete(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteUser(u.ID, h.apiActor(c)); err != nil {
+	if err := h.store.DeleteUser(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// apiUserTwoFactorOff turns a user's TOTP off. A bearer token is already
-// a credential: no extra prompt. A browser session must have re-entered
-// its password within the last 5 minutes, as the panel's own switch asks,
-// or the API would be a way around that prompt.
+// apiUserTwoFactorOff turns a user's two-factor authentication off. A
+// bearer token is already a credential: no extra prompt. A browser session
+// must have re-entered its password within the last 5 minutes, as the
+// panel's own switch asks, or the API would be a way around that prompt.
 func (h *Handler) apiUserTwoFactorOff(c *fiber.Ctx) error {
-	u, err := h.apiUserParam(c)
+	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
 	if _, bearer := currentToken(c); !bearer && !h.reauthFresh(c) {
 		return errStatus(fiber.StatusForbidden, "Turning two-factor authentication off from a browser session needs your password: use the 2FA switch in the panel, or an access token.")
 	}
-	if err := h.store.DisableTOTP(u.ID, h.apiActor(c)); err != nil {
+	if err := h.store.DisableTwoFactor(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

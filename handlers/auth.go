@@ -24,6 +24,15 @@ func currentUser(c *fiber.Ctx) (model.User, bool) {
 	return u, ok
 }
 
+// actor is the audit actor of the request: the acting user (of the
+// session or the access token) at the client's address. Where the user
+// who acts is not yet the request's user (a login, a refused access
+// token), callers name it explicitly with model.ActorFor.
+func (h *Handler) actor(c *fiber.Ctx) model.Actor {
+	me, _ := currentUser(c)
+	return model.ActorFor(me, h.clientIP(c).String())
+}
+
 func currentSession(c *fiber.Ctx) (model.Session, bool) {
 	s, ok := c.Locals(localsSession).(model.Session)
 	return s, ok

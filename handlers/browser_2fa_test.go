@@ -99,7 +99,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := fmt.Sprintf("#user-%d", admin.ID)
-	sw := row + ` a[data-testid="2fa"]`
+	sw := row + ` a[data-testid="twofactor"]`
 	dialogOpen := `() => document.getElementById("dialog").open`
 	dialogClosed := `() => !document.getElementById("dialog").open`
 
@@ -115,7 +115,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.El(`img[data-testid="qr"]`)
 	b.Click(`#twofactor button[hx-post$="/2fa/cancel"]`)
 	b.WaitJS("Cancel to close the dialog", dialogClosed)
-	if u, _ := store.User(admin.ID); u.TOTPEnabled {
+	if u, _ := store.User(admin.ID); u.TwoFactor {
 		t.Fatal("Cancel turned 2FA on")
 	}
 
@@ -166,7 +166,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.Click(`#twofactor button.primary[type=submit]`)
 	b.WaitText(`#twofactor .field-error[data-field=code]`, "That code is not right")
 	b.WaitJS("the dialog to stay open", dialogOpen)
-	if u, _ := store.User(admin.ID); u.TOTPEnabled {
+	if u, _ := store.User(admin.ID); u.TwoFactor {
 		t.Fatal("a wrong code turned 2FA on")
 	}
 	// The right code, from oathtool.
@@ -192,7 +192,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.WaitJS("Done to close the dialog", dialogClosed)
 	b.WaitText(sw, "On")
 	b.WaitText(row+` [data-testid="recovery-left"]`, "10 recovery codes left")
-	if u, _ := store.User(admin.ID); !u.TOTPEnabled {
+	if u, _ := store.User(admin.ID); !u.TwoFactor {
 		t.Fatal("2FA is not on in the store")
 	}
 
@@ -230,10 +230,10 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.WaitText("#flash", "Two-factor authentication of admin is off.")
 	b.WaitText(sw, "Off")
 	b.WaitJS("the switch to turn off", `(s) => document.querySelector(s).getAttribute("aria-checked") === "false"`, sw)
-	if u, _ := store.User(admin.ID); u.TOTPEnabled || len(u.TOTPSecret) != 0 {
+	if u, _ := store.User(admin.ID); u.TwoFactor || len(u.TOTPSecret) != 0 {
 		t.Errorf("2FA still on in the store: %+v", u)
 	}
-	for _, want := range []string{model.EventTOTPEnabled, model.EventRecoveryCodeUsed, model.EventTOTPDisabled} {
+	for _, want := range []string{model.EventTwoFactorEnabled, model.EventRecoveryCodeUsed, model.EventTwoFactorDisabled} {
 		if n := countAudit(t, store, want); n != 1 {
 			t.Errorf("%d %s events, want 1", n, want)
 		}

@@ -60,6 +60,29 @@ func (h *Handler) sameOrigin(c *fiber.Ctx, origin string) bool {
 	return strings.EqualFold(u.Scheme, scheme) && strings.EqualFold(u.Host, string(c.Request().Host()))
 }
 
+// csrfSource says where a request may carry its CSRF token.
+type csrfSource int
+
+const (
+	// csrfHeaderOnly: the X-CSRF-Token header only (the API: a body is
+	// JSON, never a form).
+	csrfHeaderOnly csrfSource = iota
+	// csrfHeaderOrForm: the header (htmx, fetch) or the _csrf form field
+	// (plain forms without JavaScript).
+	csrfHeaderOrForm
+)
+
+// csrfValid reports whether the request carries the CSRF token of the
+// cookie session sess, where from allows: the one comparison of every
+// CSRF check.
+func (h *Handler) csrfValid(c *fiber.Ctx, sess model.Session, from csrfSource) bool {
+	got := c.Get(csrfHeader)
+	if got == "" && from == csrfHeaderOrForm {
+		got = postField(c, "_csrf")
+	}
+	return got != "" && model.MACEqual(got, h.csrfToken(sess.ID))
+}
+
 // requireCSRF refuses a state-changing request of a cookie session without
 // the session's CSRF token, in the X-CSRF-Token header (htmx, fetch) or the
 // _csrf form field (plain forms).
@@ -71,11 +94,7 @@ func (h *Handler) requireCSRF(c *fiber.Ctx) error {
 	if !ok {
 		return c.Next() // requireSession (or bearer auth) decides
 	}
-	got := c.Get(csrfHeader)
-	if got == "" {
-		got = postField(c, "_csrf")
-	}
-	if got == "" || !model.MACEqual(got, h.csrfToken(sess.ID)) {
+	if !h.csrfValid(c, sess, csrfHeaderOrForm) {
 		return errStatus(fiber.StatusForbidden, "The form has expired or came from another site. Reload the page and try again.")
 	}
 	return c.Next()

@@ -1,16 +1,22 @@
-// Package handlers owns Gatehouse's HTTP side: the routes, the pages and
-// htmx fragments of the User tab, login and sessions, CSRF protection and
-// throttling, and the control socket that the CLI uses while the panel runs.
+// Package handlers is Gatehouse's HTTP side: the one route table
+// (routes.go), the pages and htmx fragments of the User tab (user_*.go,
+// token_*.go, passkey_*.go), login with its second factor and passkeys,
+// sessions and CSRF protection (auth.go, csrf.go), the JSON API (api*.go),
+// and the errors of all of them (errors.go). A handler parses its input,
+// calls the model and renders; the rules live in package model.
+//
+// The command line (handlers/cli), the control socket it uses while the
+// panel runs (handlers/control), the throttling engines (handlers/throttle),
+// the pending-ceremony stores (handlers/pending) and the listeners
+// (handlers/server) are packages of their own.
 package handlers
 
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -149,84 +155,4 @@ func (h *Handler) App() *fiber.App {
 
 func (h *Handler) sessionPolicy() model.SessionPolicy {
 	return h.cfg.Sessions
-}
-
-// httpError is an error with a status and a message safe to show.
-type httpError struct {
-	status int
-	msg    string
-	err    error
-}
-
-func (e *httpError) Error() string {
-	if e.err != nil {
-		return e.msg + ": " + e.err.Error()
-	}
-	return e.msg
-}
-
-func (e *httpError) Unwrap() error { return e.err }
-
-func errStatus(status int, msg string) error { return &httpError{status: status, msg: msg} }
-
-// statusOf maps an error to an HTTP status and a message safe to show.
-func statusOf(err error) (int, string) {
-	var he *httpError
-	var fe *fiber.Error
-	switch {
-	case errors.As(err, &he):
-		return he.status, he.msg
-	case errors.As(err, &fe):
-		return fe.Code, fe.Message
-	case errors.Is(err, model.ErrLastUser):
-		return fiber.StatusConflict, "The last user cannot be deleted: create another user first."
-	case errors.Is(err, model.ErrConflict):
-		if v, ok := model.AsValidation(err); ok {
-			return fiber.StatusConflict, v.Error()
-		}
-		return fiber.StatusConflict, "This change conflicts with existing data."
-	case errors.Is(err, model.ErrNotFound):
-		return fiber.StatusNotFound, "Not found."
-	case errors.Is(err, model.ErrBusy):
-		return fiber.StatusTooManyRequests, "The server is busy. Try again in a moment."
-	}
-	if v, ok := model.AsValidation(err); ok {
-		return fiber.StatusUnprocessableEntity, v.Error()
-	}
-	return fiber.StatusInternalServerError, "Something went wrong on the server. The error was logged."
-}
-
-// errorHandler is the one place that turns errors into answers: it logs
-// server errors once and shows a safe message.
-func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
-	status, msg := statusOf(err)
-	if status >= 500 {
-		slog.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	if status == fiber.StatusTooManyRequests && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
-		c.Set(fiber.HeaderRetryAfter, "1")
-	}
-	if strings.HasPrefix(c.Path(), "/api/") || c.Path() == "/healthz" {
-		return h.problem(c, status, msg, problemFields(err))
-	}
-	c.Status(status)
-	if isHTMX(c) {
-		// Show the message in the page's flash area, wherever the request
-		// meant to swap.
-		c.Set("HX-Retarget", "#flash")
-		c.Set("HX-Reswap", "innerHTML")
-		return c.Render("partials/flash", fiber.Map{"Error": msg})
-	}
-	return c.Render("pages/error", h.pageData(c, fiber.Map{"Title": http.StatusText(status), "Error": msg, "Status": status}), "layouts/base")
-}
-
-// problem writes an RFC 9457 problem+json answer.
-func (h *Handler) problem(c *fiber.Ctx, status int, detail string, fields map[string]string) error {
-	body := fiber.Map{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail}
-	if len(fields) > 0 {
-		body["errors"] = fields
-	}
-	c.Status(status)
-	c.Set(fiber.HeaderContentType, "application/problem+json")
-	return c.JSON(body, "application/problem+json")
 }

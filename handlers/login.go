@@ -40,7 +40,7 @@ func (h *Handler) loginShow(c *fiber.Ctx) error {
 // gets the same message.
 func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	if _, hasCode := formField(c, "code"); hasCode && c.Cookies(pendingCookie) != "" {
-		return h.loginSecondStep(c)
+		return h.loginTwoFactor(c)
 	}
 	username := postField(c, "username")
 	password := postField(c, "password")
@@ -77,12 +77,12 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	h.limiter.Refund(ticket)
-	if u.TOTPEnabled {
+	if u.TwoFactor {
 		// Half logged in: this grants nothing but the code form, for 5 minutes.
 		id := h.logins.Put(pendingLogin{UserID: u.ID, Next: next})
 		c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: id, Path: "/login", HTTPOnly: true,
 			Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: h.now().Add(pendingLoginTTL)})
-		return h.render(c, fiber.StatusOK, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication"})
+		return h.render(c, fiber.StatusOK, "pages/login_twofactor", "", fiber.Map{"Title": "Two-factor authentication"})
 	}
 	if err := h.startSession(c, u, "password"); err != nil {
 		return err
@@ -98,6 +98,7 @@ func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error 
 			return err
 		}
 	}
+	// u is not the request's user yet: the actor is named explicitly.
 	ip := h.clientIP(c).String()
 	token, _, err := h.store.CreateSession(u.ID, ip, string(c.Request().Header.UserAgent()), model.ActorFor(u, ip), method)
 	if err != nil {
@@ -110,8 +111,7 @@ func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error 
 
 func (h *Handler) logout(c *fiber.Ctx) error {
 	sess, _ := currentSession(c)
-	u, _ := currentUser(c)
-	if err := h.store.EndSession(sess.ID, model.ActorFor(u, h.clientIP(c).String())); err != nil {
+	if err := h.store.EndSession(sess.ID, h.actor(c)); err != nil {
 		return err
 	}
 	h.clearSessionCookie(c)

@@ -80,8 +80,7 @@ func (h *Handler) passkeyDelete(c *fiber.Ctx) error {
 			name = p.Name
 		}
 	}
-	me, _ := currentUser(c)
-	err = h.store.DeletePasskey(u.ID, pid, model.ActorFor(me, h.clientIP(c).String()))
+	err = h.store.DeletePasskey(u.ID, pid, h.actor(c))
 	if errors.Is(err, model.ErrNotFound) {
 		return h.renderPasskeys(c, fiber.StatusNotFound, u, "", "This passkey does not exist (any more).")
 	}

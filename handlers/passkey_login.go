@@ -17,22 +17,20 @@ import (
 // RP ID: the browser would not offer it here, and it cannot verify.
 var errOtherRP = errors.New("passkey registered for another relying party id")
 
+// errPasskeyUnknown refuses a passkey login with a passkey the panel does
+// not know (any more).
+var errPasskeyUnknown = errStatus(fiber.StatusUnauthorized,
+	"This passkey is not registered with this panel (any more). Sign in with your password.")
+
 // passkeyLoginGuard is the check both steps of a passkey login begin
 // with: passkeys must be available here, and the address must not be
 // throttled. It charges the attempt to the address (see reserve); a
-// refusal comes back as the error to answer with (ceremonyRefusal).
+// refusal comes back as the error to answer with.
 func (h *Handler) passkeyLoginGuard(c *fiber.Ctx, ip netip.Addr) (throttle.Ticket, error) {
 	if ok, why := h.passkeysAvailable(c); !ok {
 		return throttle.Ticket{}, errStatus(fiber.StatusForbidden, why)
 	}
 	return h.reserve(c, ip, "", false, msgTooManyFailures)
-}
-
-// ceremonyRefusal answers a ceremony with the status and safe message of
-// err, in the ceremonies' JSON form.
-func ceremonyRefusal(c *fiber.Ctx, err error) error {
-	status, msg := statusOf(err)
-	return ceremonyError(c, status, msg)
 }
 
 // passkeyLoginOptions starts a usernameless login: WebAuthn §5.5 options
@@ -44,13 +42,13 @@ func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 	ip := h.clientIP(c)
 	ticket, err := h.passkeyLoginGuard(c, ip)
 	if err != nil {
-		return ceremonyRefusal(c, err)
+		return err
 	}
 	// Starting is no guess: a throttled address is refused above, but the
 	// start itself does not count as a failure.
 	h.limiter.Refund(ticket)
 	if ok, wait := h.loginStarts.Allow(ip); !ok {
-		return ceremonyRefusal(c, throttled(c, msgTooManyPasskeyStarts, wait))
+		return throttled(c, msgTooManyPasskeyStarts, wait)
 	}
 	assertion, session, err := h.rp.wa.BeginDiscoverableLogin()
 	if err != nil {
@@ -63,36 +61,39 @@ func (h *Handler) passkeyLoginOptions(c *fiber.Ctx) error {
 
 // passkeyLoginFinish verifies the assertion of a passkey login (WebAuthn
 // §7.2) and starts a session. With user verification required this is a
-// complete login: no TOTP step follows. Failures count towards the
+// complete login: no second-factor step follows. Failures count towards the
 // per-address login throttling.
 func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	ip := h.clientIP(c)
 	// The answer counts as a failed attempt until it has verified.
 	ticket, err := h.passkeyLoginGuard(c, ip)
 	if err != nil {
-		return ceremonyRefusal(c, err)
+		return err
 	}
-	fail := func(status int, msg, reason string, u model.User) error {
+	// fail audits a failed login, of u when the passkey named one (the
+	// user is not signed in, so the actor is named explicitly), and
+	// returns refusal.
+	fail := func(refusal error, reason string, u model.User) error {
 		actor := model.Actor{IP: ip.String()}
 		if u.ID != 0 {
 			actor = model.ActorFor(u, ip.String())
 		}
 		h.audit.Add(actor, model.EventLoginFailed, u.ID, u.Username, "passkey: "+truncate(reason, 200))
-		return ceremonyError(c, status, msg)
+		return refusal
 	}
-	body, msg := ceremonyBody(c)
-	if msg != "" {
-		return fail(fiber.StatusBadRequest, msg, msg, model.User{})
+	body, err := ceremonyBody(c)
+	if err != nil {
+		return fail(err, err.Error(), model.User{})
 	}
 	// Fiber's c.Body is reused after the handler: parse a copy
 	// (ParseCredentialRequestResponseBytes, not the net/http helper).
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return fail(fiber.StatusBadRequest, "The browser's passkey answer could not be read.", describeWebAuthnError(err), model.User{})
+		return fail(errStatus(fiber.StatusBadRequest, "The browser's passkey answer could not be read."), describeWebAuthnError(err), model.User{})
 	}
 	cer, ok := h.ceremonies.login.Take(parsed.Response.CollectedClientData.Challenge)
 	if !ok || !cer.login {
-		return fail(fiber.StatusBadRequest, "This sign-in request expired (after 5 minutes) or was already used. Try again.",
+		return fail(errStatus(fiber.StatusBadRequest, "This sign-in request expired (after 5 minutes) or was already used. Try again."),
 			"unknown, used or expired challenge", model.User{})
 	}
 	var (
@@ -116,10 +117,9 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	_, cred, err := h.rp.wa.ValidatePasskeyLogin(lookup, cer.session, parsed)
 	if err != nil {
 		if !found {
-			return fail(fiber.StatusUnauthorized, "This passkey is not registered with this panel (any more). Sign in with your password.",
-				describeWebAuthnError(err), owner)
+			return fail(errPasskeyUnknown, describeWebAuthnError(err), owner)
 		}
-		return fail(fiber.StatusUnauthorized, "This passkey was not accepted. Try again, or sign in with your password.",
+		return fail(errStatus(fiber.StatusUnauthorized, "This passkey was not accepted. Try again, or sign in with your password."),
 			describeWebAuthnError(err), owner)
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
@@ -138,11 +138,10 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 	case errors.Is(err, model.ErrPasskeyCloned):
 		slog.Warn("passkey login refused: signature counter went backwards (possible cloned authenticator)",
 			"user", owner.Username, "ip", ip.String(), "counter", use.SignCount)
-		return ceremonyError(c, fiber.StatusUnauthorized, "This passkey was refused: its signature counter went backwards, "+
+		return errStatus(fiber.StatusUnauthorized, "This passkey was refused: its signature counter went backwards, "+
 			"which can mean that it was copied. Sign in with your password and check your passkeys.")
 	case errors.Is(err, model.ErrNotFound):
-		return fail(fiber.StatusUnauthorized, "This passkey is not registered with this panel (any more). Sign in with your password.",
-			"passkey deleted during the login", owner)
+		return fail(errPasskeyUnknown, "passkey deleted during the login", owner)
 	case err != nil:
 		h.limiter.Refund(ticket) // nothing was decided
 		return err

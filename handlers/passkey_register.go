@@ -15,21 +15,20 @@ import (
 // passkeyOwnUser is the check both steps of a registration begin with: it
 // loads the :id user and checks that it is the acting user (only the
 // person who will use a passkey can create it, on their device), and that
-// passkeys are available here. A refusal is the status and message for
-// ceremonyError; status 0 means go on.
-func (h *Handler) passkeyOwnUser(c *fiber.Ctx) (model.User, int, string) {
+// passkeys are available here. It returns the refusal to answer with.
+func (h *Handler) passkeyOwnUser(c *fiber.Ctx) (model.User, error) {
 	u, err := h.userParam(c)
 	if err != nil {
-		return model.User{}, fiber.StatusForbidden, "This user does not exist (any more). Reload the page."
+		return model.User{}, errStatus(fiber.StatusForbidden, "This user does not exist (any more). Reload the page.")
 	}
 	me, _ := currentUser(c)
 	if me.ID != u.ID {
-		return model.User{}, fiber.StatusForbidden, "Only " + u.Username + " can add a passkey, signed in as " + u.Username + ": a passkey is created on the device of the person who uses it."
+		return model.User{}, errStatus(fiber.StatusForbidden, "Only "+u.Username+" can add a passkey, signed in as "+u.Username+": a passkey is created on the device of the person who uses it.")
 	}
 	if ok, why := h.passkeysAvailable(c); !ok {
-		return model.User{}, fiber.StatusConflict, why
+		return model.User{}, errStatus(fiber.StatusConflict, why)
 	}
-	return u, 0, ""
+	return u, nil
 }
 
 // passkeyRegisterOptions starts the registration of a passkey for the
@@ -39,13 +38,13 @@ func (h *Handler) passkeyOwnUser(c *fiber.Ctx) (model.User, int, string) {
 // extension so we learn whether the credential really is discoverable. The
 // name is checked here, before the user touches the authenticator.
 func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
-	u, status, msg := h.passkeyOwnUser(c)
-	if status != 0 {
-		return ceremonyError(c, status, msg)
+	u, err := h.passkeyOwnUser(c)
+	if err != nil {
+		return err
 	}
 	name := strings.TrimSpace(postField(c, "name"))
 	if err := model.ValidatePasskeyName(name); err != nil {
-		return ceremonyError(c, fiber.StatusUnprocessableEntity, sentence(err.Error()))
+		return errStatus(fiber.StatusUnprocessableEntity, sentence(err.Error()))
 	}
 	handle, err := h.store.PasskeyHandle(u.ID)
 	if errors.Is(err, model.ErrNotFound) {
@@ -83,38 +82,37 @@ func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
 // stores it with the name given at the start. The ceremony must have been
 // begun by this browser session for this user.
 func (h *Handler) passkeyRegisterFinish(c *fiber.Ctx) error {
-	u, status, msg := h.passkeyOwnUser(c)
-	if status != 0 {
-		return ceremonyError(c, status, msg)
+	u, err := h.passkeyOwnUser(c)
+	if err != nil {
+		return err
 	}
-	body, msg := ceremonyBody(c)
-	if msg != "" {
-		return ceremonyError(c, fiber.StatusBadRequest, msg)
+	body, err := ceremonyBody(c)
+	if err != nil {
+		return err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		slog.Info("passkey registration refused", "user", u.Username, "reason", describeWebAuthnError(err))
-		return ceremonyError(c, fiber.StatusBadRequest, "The browser's passkey answer could not be read.")
+		return errStatus(fiber.StatusBadRequest, "The browser's passkey answer could not be read.")
 	}
 	sess, _ := currentSession(c)
 	cer, ok := h.ceremonies.register.Take(parsed.Response.CollectedClientData.Challenge)
 	if !ok || cer.login || cer.userID != u.ID || cer.sessionID != sess.ID {
-		return ceremonyError(c, fiber.StatusBadRequest, "This registration expired (after 5 minutes) or was already used. Try again.")
+		return errStatus(fiber.StatusBadRequest, "This registration expired (after 5 minutes) or was already used. Try again.")
 	}
 	cred, err := h.rp.wa.CreateCredential(&waUser{u: u, handle: cer.handle}, cer.session, parsed)
 	if err != nil {
 		slog.Info("passkey registration refused", "user", u.Username, "reason", describeWebAuthnError(err))
-		return ceremonyError(c, fiber.StatusBadRequest, "The passkey was not accepted. Try again.")
+		return errStatus(fiber.StatusBadRequest, "The passkey was not accepted. Try again.")
 	}
 	// credProps (WebAuthn §10.1.3): a client that says the credential is
 	// not discoverable made one we cannot use for usernameless login.
 	if rk := cred.Extensions.RK; rk != nil && !*rk {
-		return ceremonyError(c, fiber.StatusBadRequest, "This authenticator cannot store a passkey (a discoverable credential). Use another one.")
+		return errStatus(fiber.StatusBadRequest, "This authenticator cannot store a passkey (a discoverable credential). Use another one.")
 	}
-	me, _ := currentUser(c)
-	p, err := h.store.AddPasskey(u.ID, cer.handle, fromCredential(cred, h.rp.id, cer.name), model.ActorFor(me, h.clientIP(c).String()))
+	p, err := h.store.AddPasskey(u.ID, cer.handle, fromCredential(cred, h.rp.id, cer.name), h.actor(c))
 	if errors.Is(err, model.ErrConflict) {
-		return ceremonyError(c, fiber.StatusConflict, "This passkey is already registered.")
+		return errStatus(fiber.StatusConflict, "This passkey is already registered.")
 	}
 	if err != nil {
 		return err

@@ -100,13 +100,13 @@ func pkPost(t testing.TB, ta *testApp, path, contentType, body string, s *thSess
 	return thRead(t, resp)
 }
 
-// pkErr returns the "error" of a JSON answer.
+// pkErr returns the detail of a problem+json answer.
 func pkErr(r *thResponse) string {
 	var v struct {
-		Error string `json:"error"`
+		Detail string `json:"detail"`
 	}
 	_ = json.Unmarshal([]byte(r.Body), &v)
-	return v.Error
+	return v.Detail
 }
 
 // registerOptions asks for registration options for s's own user.
@@ -315,7 +315,7 @@ func enableTOTP(t testing.TB, ta *testApp, u model.User) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ta.Store.EnableTOTP(e, code, model.CLIActor); err != nil {
+	if _, err := ta.Store.EnableTwoFactor(e, code, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,9 +9,23 @@ import (
 
 // routes is the one table of every route.
 func (h *Handler) routes(app *fiber.App) {
-	app.Use(recover.New())
-	app.Use(refuseEncodedBodies)
-	app.Use(h.securityHeaders)
+	app.Use(recover.New(), h.deriveRequestFacts)
+	// The route groups whose callers read JSON answer every error in
+	// problem+json (errors.go): the API, /healthz, and the passkey
+	// ceremonies that app.js calls with fetch(). They are marked here,
+	// before any middleware that may refuse a request (a compressed body,
+	// a foreign origin, a missing session or CSRF token), so that those
+	// refusals take that form too; their handlers follow below. The two
+	// steps of a passkey registration share their path with the Passkeys
+	// dialog, a page, so they are marked by method and path: problemAnswers
+	// passes them on to their handlers in the settings group.
+	app.Use("/api/*", problemAnswers)
+	app.Use("/healthz", problemAnswers)
+	app.Use("/login/passkey", problemAnswers)
+	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
+	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
+
+	app.Use(refuseEncodedBodies, h.securityHeaders)
 	app.Get("/healthz", h.health)
 	app.Get("/assets/:hash/*", h.serveAsset)
 
@@ -23,7 +37,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/login/passkey", h.passkeyLoginFinish)
 
 	// The JSON API, before the session-only group: apiAuth takes a bearer
-	// token or the session with its CSRF header, and answers problem+json.
+	// token or the session with its CSRF header.
 	app.Get("/api/openapi.json", h.apiOpenAPI)
 	api := app.Group("/api/v1", h.apiAuth)
 	api.Get("/me", h.apiMe)
@@ -59,12 +73,12 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/password", h.userPassword)
 	s.Get("/:id<int>/delete", h.userDeleteConfirm)
 	s.Delete("/:id<int>", h.userDelete)
-	s.Get("/:id<int>/2fa", h.twoFactorShow)
-	s.Post("/:id<int>/2fa", h.twoFactorEnable)
-	s.Post("/:id<int>/2fa/cancel", h.twoFactorCancel)
-	s.Delete("/:id<int>/2fa", h.twoFactorDisable)
-	s.Post("/:id<int>/2fa/off", h.twoFactorDisable)
-	s.Post("/:id<int>/recovery-codes", h.recoveryRegenerate)
+	s.Get("/:id<int>/2fa", h.userTwoFactorShow)
+	s.Post("/:id<int>/2fa", h.userTwoFactorEnable)
+	s.Post("/:id<int>/2fa/cancel", h.userTwoFactorCancel)
+	s.Delete("/:id<int>/2fa", h.userTwoFactorDisable)
+	s.Post("/:id<int>/2fa/off", h.userTwoFactorDisable)
+	s.Post("/:id<int>/recovery-codes", h.userRecoveryCodesRegenerate)
 	s.Post("/:id<int>/delete", h.userDelete)
 	s.Get("/:id<int>/tokens", h.tokenList)
 	s.Post("/:id<int>/tokens", h.tokenCreate)

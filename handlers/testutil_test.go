@@ -299,7 +299,7 @@ func (ta *testApp) Snapshot(t testing.TB) string {
 	}
 	var b strings.Builder
 	for _, u := range users {
-		b.WriteString(fmt.Sprintf("%s|%s|%s|2fa=%v|passkeys=%d", u.Username, u.Email, u.PasswordHash, u.TOTPEnabled, u.Passkeys))
+		b.WriteString(fmt.Sprintf("%s|%s|%s|2fa=%v|passkeys=%d", u.Username, u.Email, u.PasswordHash, u.TwoFactor, u.Passkeys))
 		sessions, err := ta.Store.SessionsOf(u.ID)
 		if err != nil {
 			t.Fatalf("SessionsOf: %v", err)

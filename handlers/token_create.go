@@ -15,9 +15,8 @@ func (h *Handler) tokenCreate(c *fiber.Ctx) error {
 		return err
 	}
 	form, ips, exp, expErr := tokenFormInput(c)
-	me, _ := currentUser(c)
 	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp},
-		model.ActorFor(me, h.clientIP(c).String()))
+		h.actor(c))
 	if expErr != nil {
 		err = mergeValidation(err, model.FieldError("expires_at", expErr.Error()))
 	}

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/gatehouse-panel/gatehouse/model"
 )
 
 // tokenDelete deletes a token (htmx asks with hx-confirm first); it stops
@@ -13,8 +11,7 @@ func (h *Handler) tokenDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	me, _ := currentUser(c)
-	if err := h.store.DeleteToken(u.ID, t.ID, model.ActorFor(me, h.clientIP(c).String())); err != nil {
+	if err := h.store.DeleteToken(u.ID, t.ID, h.actor(c)); err != nil {
 		return err
 	}
 	return h.renderTokens(c, fiber.StatusOK, u, h.newTokenForm(), nil, "Token "+t.ID+" deleted.")

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -79,20 +78,6 @@ func (h *Handler) tokenList(c *fiber.Ctx) error {
 
 func (h *Handler) newTokenForm() tokenFormData {
 	return formForExpiry(h.now().AddDate(0, 0, 90).Truncate(time.Minute))
-}
-
-// tokenParam loads the :id user and that user's :tid token, which every
-// handler of one token needs first.
-func (h *Handler) tokenParam(c *fiber.Ctx) (model.User, model.Token, error) {
-	u, err := h.userParam(c)
-	if err != nil {
-		return model.User{}, model.Token{}, err
-	}
-	t, err := h.store.Token(u.ID, c.Params("tid"))
-	if errors.Is(err, model.ErrNotFound) {
-		return u, model.Token{}, errStatus(fiber.StatusNotFound, "This token does not exist (any more). Reload the page.")
-	}
-	return u, t, err
 }
 
 // tokenFormInput reads the fields of the create and Modify forms.

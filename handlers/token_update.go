@@ -44,8 +44,7 @@ func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
 	if !exp.Equal(t.ExpiresAt.UTC().Truncate(time.Minute)) {
 		p.ExpiresAt = &exp
 	}
-	me, _ := currentUser(c)
-	updated, err := h.store.UpdateToken(u.ID, t.ID, p, model.ActorFor(me, h.clientIP(c).String()))
+	updated, err := h.store.UpdateToken(u.ID, t.ID, p, h.actor(c))
 	if _, ok := model.AsValidation(err); ok {
 		return h.tokenInvalid(c, u, form, err)
 	}

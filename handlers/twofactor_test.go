@@ -269,7 +269,7 @@ func TestTwoFactorEnrollDialog(t *testing.T) {
 	r := ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", bob.ID), Session: s})
 	thCheck(t, r, 200, []string{"<!doctype html>", `hx-history="false"`, "otpauth://totp/Gatehouse:bob?", `data-testid="qr"`},
 		nil, map[string]string{"Cache-Control": "no-store"})
-	if u := tfUser(t, ta, bob.ID); u.TOTPEnabled || len(u.TOTPSecret) != 0 {
+	if u := tfUser(t, ta, bob.ID); u.TwoFactor || len(u.TOTPSecret) != 0 {
 		t.Errorf("opening the dialog changed bob: %+v", u)
 	}
 }
@@ -365,7 +365,7 @@ func TestTwoFactorEnable(t *testing.T) {
 		r := tfConfirm(t, ta, s, id, p.EnrollN, bad)
 		thCheck(t, r, 422, []string{`hx-history="false"`, `data-field="code"`, `aria-invalid="true"`, p.Secret},
 			[]string{"recovery-codes"}, map[string]string{"Cache-Control": "no-store", "HX-Trigger": ""})
-		if u := tfUser(t, ta, id); u.TOTPEnabled || len(u.TOTPSecret) != 0 {
+		if u := tfUser(t, ta, id); u.TwoFactor || len(u.TOTPSecret) != 0 {
 			t.Fatalf("2FA on after the wrong code %q", bad)
 		}
 	}
@@ -399,14 +399,14 @@ func TestTwoFactorEnable(t *testing.T) {
 	}
 
 	u := tfUser(t, ta, id)
-	if !u.TOTPEnabled || len(u.RecoveryHashes) != 10 || u.TOTPLastStep != model.TOTPStep(ta.Clock.Now()) {
+	if !u.TwoFactor || len(u.RecoveryHashes) != 10 || u.TOTPLastStep != model.TOTPStep(ta.Clock.Now()) {
 		t.Errorf("after enrolment: enabled %v, %d recovery hashes, last step %d (now %d)",
-			u.TOTPEnabled, len(u.RecoveryHashes), u.TOTPLastStep, model.TOTPStep(ta.Clock.Now()))
+			u.TwoFactor, len(u.RecoveryHashes), u.TOTPLastStep, model.TOTPStep(ta.Clock.Now()))
 	}
 	// The enrolment is used up.
 	r = tfConfirm(t, ta, s, id, p.EnrollN, code)
 	thCheck(t, r, 410, []string{"This setup has expired"}, nil, nil)
-	tfWantEvents(t, ta, []string{"2fa.enabled admin→admin"}, model.EventTOTPEnabled)
+	tfWantEvents(t, ta, []string{"2fa.enabled admin→admin"}, model.EventTwoFactorEnabled)
 
 	// The list shows the switch on and the codes left.
 	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s})
@@ -429,7 +429,7 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 	id := ta.Admin.ID
 	stillOff := func(t *testing.T) {
 		t.Helper()
-		if u := tfUser(t, ta, id); u.TOTPEnabled {
+		if u := tfUser(t, ta, id); u.TwoFactor {
 			t.Fatal("2FA turned on")
 		}
 	}
@@ -449,7 +449,7 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 		// Posted to another user's URL, it does not turn 2FA on for them.
 		r = tfConfirm(t, ta, s, bob.ID, p.EnrollN, code)
 		thCheck(t, r, 410, nil, nil, nil)
-		if tfUser(t, ta, bob.ID).TOTPEnabled {
+		if tfUser(t, ta, bob.ID).TwoFactor {
 			t.Fatal("admin's enrolment turned 2FA on for bob")
 		}
 		// The owner still can.
@@ -611,7 +611,7 @@ func TestTwoFactorLogin(t *testing.T) {
 		"login.succeeded admin→admin password+totp",
 		"2fa.recovery_code_used admin→admin 9 left",
 		"login.succeeded admin→admin password+recovery code",
-	}, model.EventTOTPEnabled, model.EventLoginSucceeded, model.EventRecoveryCodeUsed)
+	}, model.EventTwoFactorEnabled, model.EventLoginSucceeded, model.EventRecoveryCodeUsed)
 	if n := len(tfEvents(t, ta, model.EventLoginFailed)); n != 5 {
 		t.Errorf("%d login.failed events, want 5 (one per refused code):\n%s", n, strings.Join(tfEvents(t, ta, model.EventLoginFailed), "\n"))
 	}
@@ -722,7 +722,7 @@ func TestTwoFactorDisable(t *testing.T) {
 		return ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: form})
 	}
-	on := func(id int) bool { return tfUser(t, ta, id).TOTPEnabled }
+	on := func(id int) bool { return tfUser(t, ta, id).TwoFactor }
 
 	// The dialog asks for the password.
 	r := ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true})
@@ -744,7 +744,7 @@ func TestTwoFactorDisable(t *testing.T) {
 	r = off(ta.Admin.ID, url.Values{"password": {thAdminPassword}})
 	thCheck(t, r, 200, []string{"Two-factor authentication of admin is off."}, nil,
 		map[string]string{"HX-Trigger": "gh-dialog-close, gh-users-changed", "HX-Retarget": "#flash"})
-	if u := tfUser(t, ta, ta.Admin.ID); u.TOTPEnabled || u.TOTPSecret != nil || u.RecoveryHashes != nil || u.TOTPLastStep != 0 {
+	if u := tfUser(t, ta, ta.Admin.ID); u.TwoFactor || u.TOTPSecret != nil || u.RecoveryHashes != nil || u.TOTPLastStep != 0 {
 		t.Errorf("after turning 2FA off: %+v", u)
 	}
 
@@ -779,7 +779,7 @@ func TestTwoFactorDisable(t *testing.T) {
 
 	tfWantEvents(t, ta, []string{
 		"2fa.disabled admin→admin", "2fa.reset admin→bob", "2fa.reset admin→carol",
-	}, model.EventTOTPDisabled, model.EventTOTPReset)
+	}, model.EventTwoFactorDisabled, model.EventTwoFactorReset)
 	// Password alone logs in again.
 	ta.Login(t, "bob", thUserPassword)
 }
@@ -803,7 +803,7 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	if !tfUser(t, ta, ta.Admin.ID).TOTPEnabled {
+	if !tfUser(t, ta, ta.Admin.ID).TwoFactor {
 		t.Fatal("2FA turned off while throttled")
 	}
 	ta.Clock.Advance(2 * time.Second)
@@ -872,7 +872,7 @@ func TestTwoFactorCSRF(t *testing.T) {
 				}
 				state := func() string {
 					a, b := tfUser(t, ta, ta.Admin.ID), tfUser(t, ta, bob.ID)
-					return fmt.Sprintf("%v %v %v", a.TOTPEnabled, b.TOTPEnabled, b.RecoveryHashes)
+					return fmt.Sprintf("%v %v %v", a.TwoFactor, b.TwoFactor, b.RecoveryHashes)
 				}
 				before := state()
 				req := thReq{Method: route.method, URL: fmt.Sprintf(route.path, target), Session: s, HTMX: true,

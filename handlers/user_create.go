@@ -22,8 +22,7 @@ func (h *Handler) userCreate(c *fiber.Ctx) error {
 		Password: postField(c, "password"),
 		Email:    postField(c, "email"),
 	}
-	me, _ := currentUser(c)
-	_, err := h.store.CreateUser(c.UserContext(), in, model.ActorFor(me, h.clientIP(c).String()))
+	_, err := h.store.CreateUser(c.UserContext(), in, h.actor(c))
 	if v, ok := model.AsValidation(err); ok {
 		status := fiber.StatusUnprocessableEntity
 		if errors.Is(err, model.ErrConflict) {

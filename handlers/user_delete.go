@@ -26,7 +26,7 @@ func (h *Handler) userDelete(c *fiber.Ctx) error {
 		return err
 	}
 	me, _ := currentUser(c)
-	err = h.store.DeleteUser(u.ID, model.ActorFor(me, h.clientIP(c).String()))
+	err = h.store.DeleteUser(u.ID, h.actor(c))
 	if errors.Is(err, model.ErrLastUser) && !isHTMX(c) {
 		return h.renderList(c, fiber.StatusConflict, nil, fiber.Map{"Error": "The last user cannot be deleted: create another user first."})
 	}

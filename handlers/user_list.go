@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatehouse-panel/gatehouse/model"
@@ -56,20 +54,7 @@ func (h *Handler) renderList(c *fiber.Ctx, status int, edit *rowData, data fiber
 	}
 	data["Title"] = "Users"
 	data["Rows"] = rows
-	return h.render(c, status, "pages/users_list", "partials/users_table", data)
-}
-
-// userParam reads the :id route parameter and loads that user.
-func (h *Handler) userParam(c *fiber.Ctx) (model.User, error) {
-	id, err := c.ParamsInt("id")
-	if err != nil {
-		return model.User{}, fiber.ErrNotFound
-	}
-	u, err := h.store.User(id)
-	if errors.Is(err, model.ErrNotFound) {
-		return model.User{}, errStatus(fiber.StatusNotFound, "This user does not exist (any more). Reload the page.")
-	}
-	return u, err
+	return h.render(c, status, "pages/user_list", "partials/user_table", data)
 }
 
 // userRow renders one row in display mode (used when an inline edit is

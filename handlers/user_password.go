@@ -23,9 +23,8 @@ func (h *Handler) userPassword(c *fiber.Ctx) error {
 		return err
 	}
 	pw := postField(c, "password")
-	me, _ := currentUser(c)
 	sess, _ := currentSession(c)
-	err = h.store.SetPassword(c.UserContext(), u.ID, pw, sess.ID, model.ActorFor(me, h.clientIP(c).String()))
+	err = h.store.SetPassword(c.UserContext(), u.ID, pw, sess.ID, h.actor(c))
 	if v, ok := model.AsValidation(err); ok {
 		data := fiber.Map{"Title": "Change Password", "U": u, "Errors": v.Fields}
 		return h.render(c, fiber.StatusUnprocessableEntity, "pages/user_password", "partials/user_password_form", data)

@@ -26,15 +26,15 @@ type enrollment struct {
 	SessionID string
 }
 
-// twoFactorShow opens the 2FA dialog of a user: a new enrolment (QR code,
-// otpauth URL, secret, code field) when 2FA is off; recovery codes and the
-// switch-off form when it is on.
-func (h *Handler) twoFactorShow(c *fiber.Ctx) error {
+// userTwoFactorShow opens the 2FA dialog of a user: a new enrolment (QR
+// code, otpauth URL, secret, code field) when 2FA is off; recovery codes
+// and the switch-off form when it is on.
+func (h *Handler) userTwoFactorShow(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
-	if u.TOTPEnabled {
+	if u.TwoFactor {
 		return h.renderTwoFactorManage(c, fiber.StatusOK, u, "")
 	}
 	e, err := model.NewTOTPEnrollment(u, h.now())
@@ -43,16 +43,16 @@ func (h *Handler) twoFactorShow(c *fiber.Ctx) error {
 	}
 	sess, _ := currentSession(c)
 	id := h.enrolls.Put(enrollment{E: e, SessionID: sess.ID})
-	return h.renderEnroll(c, fiber.StatusOK, u, id, e, "")
+	return h.renderTwoFactorEnroll(c, fiber.StatusOK, u, id, e, "")
 }
 
-func (h *Handler) renderEnroll(c *fiber.Ctx, status int, u model.User, id string, e model.TOTPEnrollment, msg string) error {
+func (h *Handler) renderTwoFactorEnroll(c *fiber.Ctx, status int, u model.User, id string, e model.TOTPEnrollment, msg string) error {
 	png, err := e.QRPNG(240)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return h.render(c, status, "pages/user_twofactor", "partials/user_2fa_enroll", fiber.Map{
+	return h.render(c, status, "pages/user_twofactor", "partials/user_twofactor_enroll", fiber.Map{
 		"Title": "Two-factor authentication", "U": u, "EnrollID": id,
 		"QR":  template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
 		"URL": e.URL, "Secret": e.GroupedSecret(), "Error": msg, "Enroll": true,
@@ -60,15 +60,15 @@ func (h *Handler) renderEnroll(c *fiber.Ctx, status int, u model.User, id string
 }
 
 func (h *Handler) renderTwoFactorManage(c *fiber.Ctx, status int, u model.User, msg string) error {
-	return h.render(c, status, "pages/user_twofactor", "partials/user_2fa_manage", fiber.Map{
+	return h.render(c, status, "pages/user_twofactor", "partials/user_twofactor_manage", fiber.Map{
 		"Title": "Two-factor authentication", "U": u, "Error": msg,
 		"RecoveryLeft": len(u.RecoveryHashes), "NeedPassword": !h.reauthFresh(c),
 	})
 }
 
-// twoFactorEnable confirms an enrolment with a code from the app and shows
-// the recovery codes once.
-func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
+// userTwoFactorEnable confirms an enrolment with a code from the app and
+// shows the recovery codes once.
+func (h *Handler) userTwoFactorEnable(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
 		return err
@@ -79,10 +79,9 @@ func (h *Handler) twoFactorEnable(c *fiber.Ctx) error {
 	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
 		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
 	}
-	me, _ := currentUser(c)
-	codes, err := h.store.EnableTOTP(pe.E, postField(c, "code"), model.ActorFor(me, h.clientIP(c).String()))
+	codes, err := h.store.EnableTwoFactor(pe.E, postField(c, "code"), h.actor(c))
 	if v, ok := model.AsValidation(err); ok && !errors.Is(err, model.ErrConflict) {
-		return h.renderEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
+		return h.renderTwoFactorEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
 	}
 	if err != nil {
 		return err
@@ -98,14 +97,14 @@ func (h *Handler) renderRecoveryCodes(c *fiber.Ctx, u model.User, codes []string
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("HX-Trigger", "gh-users-changed")
 	text := "Gatehouse recovery codes for " + u.Username + "\nEach code works once in place of a code from the app.\n\n" + strings.Join(codes, "\n") + "\n"
-	return h.render(c, fiber.StatusOK, "pages/user_twofactor", "partials/user_2fa_codes", fiber.Map{
+	return h.render(c, fiber.StatusOK, "pages/user_twofactor", "partials/user_twofactor_codes", fiber.Map{
 		"Title": "Recovery codes", "U": u, "Codes": codes, "Flash": msg,
 		"Download": template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text)),
 	})
 }
 
-// twoFactorCancel throws a pending enrolment away.
-func (h *Handler) twoFactorCancel(c *fiber.Ctx) error {
+// userTwoFactorCancel throws a pending enrolment away.
+func (h *Handler) userTwoFactorCancel(c *fiber.Ctx) error {
 	id := postField(c, "enrollment")
 	sess, _ := currentSession(c)
 	if pe, ok := h.enrolls.Get(id); ok && pe.SessionID == sess.ID {
@@ -147,7 +146,7 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	}
 	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
 		if errors.Is(err, model.ErrInvalidCredentials) {
-			h.audit.Add(model.ActorFor(me, ip.String()), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
+			h.audit.Add(h.actor(c), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
 			return "That password is not right.", nil
 		}
 		h.limiter.Refund(ticket)
@@ -157,9 +156,9 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	return "", h.store.MarkReauth(sess.ID)
 }
 
-// twoFactorDisable turns 2FA off for a user after the acting user
+// userTwoFactorDisable turns 2FA off for a user after the acting user
 // re-entered their password (valid for 5 minutes).
-func (h *Handler) twoFactorDisable(c *fiber.Ctx) error {
+func (h *Handler) userTwoFactorDisable(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
 		return err
@@ -169,13 +168,12 @@ func (h *Handler) twoFactorDisable(c *fiber.Ctx) error {
 		return err
 	}
 	if msg != "" {
-		return h.render(c, fiber.StatusUnprocessableEntity, "pages/user_twofactor", "partials/user_2fa_manage", fiber.Map{
+		return h.render(c, fiber.StatusUnprocessableEntity, "pages/user_twofactor", "partials/user_twofactor_manage", fiber.Map{
 			"Title": "Two-factor authentication", "U": u, "RecoveryLeft": len(u.RecoveryHashes),
 			"NeedPassword": true, "PasswordError": msg,
 		})
 	}
-	me, _ := currentUser(c)
-	if err := h.store.DisableTOTP(u.ID, model.ActorFor(me, h.clientIP(c).String())); err != nil {
+	if err := h.store.DisableTwoFactor(u.ID, h.actor(c)); err != nil {
 		return err
 	}
 	if !isHTMX(c) {
@@ -190,14 +188,14 @@ func (h *Handler) twoFactorDisable(c *fiber.Ctx) error {
 	return c.Render("partials/flash", fiber.Map{"Flash": "Two-factor authentication of " + u.Username + " is off."})
 }
 
-// recoveryRegenerate replaces a user's recovery codes and shows the new ones.
-func (h *Handler) recoveryRegenerate(c *fiber.Ctx) error {
+// userRecoveryCodesRegenerate replaces a user's recovery codes and shows
+// the new ones.
+func (h *Handler) userRecoveryCodesRegenerate(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
 		return err
 	}
-	me, _ := currentUser(c)
-	codes, err := h.store.RegenerateRecoveryCodes(u.ID, model.ActorFor(me, h.clientIP(c).String()))
+	codes, err := h.store.RegenerateRecoveryCodes(u.ID, h.actor(c))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (h *Handler) userUpdate(c *fiber.Ctx) error {
 		return errStatus(fiber.StatusBadRequest, "Nothing to change: send username or email.")
 	}
 	me, _ := currentUser(c)
-	updated, err := h.store.UpdateUser(u.ID, p, model.ActorFor(me, h.clientIP(c).String()))
+	updated, err := h.store.UpdateUser(u.ID, p, h.actor(c))
 	if v, ok := model.AsValidation(err); ok {
 		r := h.row(c, u)
 		r.Field, r.Value, r.Error = field, value, v.Fields[field]

@@ -292,7 +292,7 @@ func TestUserDeleteFlow(t *testing.T) {
 	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s})
 	thCheck(t, r, 200, []string{"admin@example.com"}, []string{"bob@example.com", `id="user-2"`}, nil)
 	r = ta.Do(t, thReq{Method: "DELETE", URL: "/settings/users/2", Session: s, CSRFHeader: s.CSRF, HTMX: true})
-	thCheck(t, r, 404, []string{"This user does not exist (any more). Reload the page."}, nil, nil)
+	thCheck(t, r, 404, []string{"This user does not exist (any more)."}, nil, nil)
 	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users/2/edit?field=email", Session: s, HTMX: true})
 	thCheck(t, r, 404, nil, nil, nil)
 	// Now admin is the last user.

@@ -254,25 +254,23 @@ func fromCredential(c *webauthn.Credential, rpID, name string) model.Passkey {
 	}
 }
 
-// ceremonyError answers a fetch() of app.js: a JSON message to show.
-func ceremonyError(c *fiber.Ctx, status int, msg string) error {
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Status(status).JSON(fiber.Map{"error": msg})
-}
+// The ceremonies answer the fetch() calls of app.js: JSON, and every
+// refusal a problem+json answer (their routes are marked for errorHandler,
+// see routes.go) whose detail app.js shows.
 
-// ceremonyBody returns the JSON body of a ceremony answer, or a message
-// when it is not one.
-func ceremonyBody(c *fiber.Ctx) ([]byte, string) {
+// ceremonyBody returns a copy of the JSON body of a ceremony answer, or the
+// 400 error to answer when there is none or it is too large.
+func ceremonyBody(c *fiber.Ctx) ([]byte, error) {
 	// The raw body: c.Body() would inflate a Content-Encoding first, with
-	// no bound (compressed bodies are refused in front of every route too).
+	// no bound (refuseEncodedBodies refuses those in front of every route).
 	body := c.Request().Body()
 	switch {
 	case len(body) == 0:
-		return nil, "The browser sent no passkey."
+		return nil, errStatus(fiber.StatusBadRequest, "The browser sent no passkey.")
 	case len(body) > ceremonyBodyLimit:
-		return nil, "The passkey answer is too large."
+		return nil, errStatus(fiber.StatusBadRequest, "The passkey answer is too large.")
 	}
-	return append([]byte(nil), body...), ""
+	return append([]byte(nil), body...), nil
 }
 
 // describeWebAuthnError turns a go-webauthn error into log detail (the

@@ -106,7 +106,7 @@ func TestSignInRefusedEverywhere(t *testing.T) {
 
 // TestSignInAllowedByDefault: today every user may sign in.
 func TestSignInAllowedByDefault(t *testing.T) {
-	for _, u := range []User{{}, {ID: 1, Username: "admin"}, {ID: 2, TOTPEnabled: true, Passkeys: 3}} {
+	for _, u := range []User{{}, {ID: 1, Username: "admin"}, {ID: 2, TwoFactor: true, Passkeys: 3}} {
 		if err := u.SignInAllowed(); err != nil {
 			t.Errorf("SignInAllowed(%+v) = %v", u, err)
 		}

@@ -80,7 +80,7 @@ func TestTokenUserHasNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _ := TOTPCode(e.Secret, TOTPStep(clock.Now()))
-	if _, err := s.EnableTOTP(e, code, CLIActor); err != nil {
+	if _, err := s.EnableTwoFactor(e, code, CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	value, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
@@ -96,7 +96,7 @@ func TestTokenUserHasNoSecrets(t *testing.T) {
 		t.Errorf("the token's user carries secrets: %+v", got)
 	}
 	want.PasswordHash, want.TOTPSecret, want.RecoveryHashes = "", nil, nil
-	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) || !got.TOTPEnabled || got.Email != "alice@example.com" {
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) || !got.TwoFactor || got.Email != "alice@example.com" {
 		t.Errorf("token user %+v\nstored     %+v", got, want)
 	}
 }

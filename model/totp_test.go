@@ -49,7 +49,7 @@ func enable(t *testing.T, s *Store, u User) (TOTPEnrollment, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := s.EnableTOTP(e, code, ActorFor(u, "127.0.0.1"))
+	codes, err := s.EnableTwoFactor(e, code, ActorFor(u, "127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestTOTPOathtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnableTOTP(e, strings.TrimSpace(string(out)), ActorFor(u, "")); err != nil {
+	if _, err := s.EnableTwoFactor(e, strings.TrimSpace(string(out)), ActorFor(u, "")); err != nil {
 		t.Fatalf("oathtool code refused at enrolment: %v", err)
 	}
 	clock.t = clock.t.Add(30 * time.Second)
@@ -186,13 +186,13 @@ func TestTOTPEnableWrongCode(t *testing.T) {
 	}
 	old, _ := TOTPCode(e.Secret, TOTPStep(clock.t)-2)
 	for _, c := range []string{"", "12345", "abcdef", old} {
-		if _, err := s.EnableTOTP(e, c, ActorFor(u, "")); err == nil {
+		if _, err := s.EnableTwoFactor(e, c, ActorFor(u, "")); err == nil {
 			t.Errorf("code %q accepted", c)
 		} else if _, ok := AsValidation(err); !ok {
 			t.Errorf("code %q: %v is not a field error", c, err)
 		}
 	}
-	if got, _ := s.User(u.ID); got.TOTPEnabled || got.TOTPSecret != nil {
+	if got, _ := s.User(u.ID); got.TwoFactor || got.TOTPSecret != nil {
 		t.Error("2FA turned on by a wrong code")
 	}
 }
@@ -241,7 +241,7 @@ func TestRecoveryCodes(t *testing.T) {
 	for _, e := range events {
 		count[e.Action]++
 	}
-	if count[EventTOTPEnabled] != 1 || count[EventRecoveryCodeUsed] != 2 || count[EventRecoveryCodesRegen] != 1 {
+	if count[EventTwoFactorEnabled] != 1 || count[EventRecoveryCodeUsed] != 2 || count[EventRecoveryCodesRegen] != 1 {
 		t.Errorf("audit counts %v", count)
 	}
 }
@@ -283,7 +283,7 @@ func TestTOTPSecretsAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.DisableTOTP(u.ID, CLIActor); err != nil {
+	if err := s2.DisableTwoFactor(u.ID, CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close()
@@ -319,26 +319,26 @@ func TestDisableTOTPAudit(t *testing.T) {
 	b := newTOTPUser(t, s, "bob")
 	enable(t, s, a)
 	enable(t, s, b)
-	if err := s.DisableTOTP(a.ID, ActorFor(a, "")); err != nil {
+	if err := s.DisableTwoFactor(a.ID, ActorFor(a, "")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DisableTOTP(b.ID, ActorFor(a, "")); err != nil {
+	if err := s.DisableTwoFactor(b.ID, ActorFor(a, "")); err != nil {
 		t.Fatal(err)
 	}
 	events, _, _ := s.AuditEvents(AuditFilter{Limit: 100})
 	var self, reset int
 	for _, e := range events {
 		switch {
-		case e.Action == EventTOTPDisabled && e.TargetID == a.ID:
+		case e.Action == EventTwoFactorDisabled && e.TargetID == a.ID:
 			self++
-		case e.Action == EventTOTPReset && e.TargetID == b.ID && e.ActorID == a.ID:
+		case e.Action == EventTwoFactorReset && e.TargetID == b.ID && e.ActorID == a.ID:
 			reset++
 		}
 	}
 	if self != 1 || reset != 1 {
 		t.Errorf("disabled %d, reset %d; want 1 and 1", self, reset)
 	}
-	if got, _ := s.User(b.ID); got.TOTPEnabled || got.TOTPSecret != nil || got.RecoveryHashes != nil {
+	if got, _ := s.User(b.ID); got.TwoFactor || got.TOTPSecret != nil || got.RecoveryHashes != nil {
 		t.Errorf("2FA state left behind: %+v", got)
 	}
 }

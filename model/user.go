@@ -20,8 +20,11 @@ type User struct {
 	CreatedAt    time.Time
 	// PasswordChangedAt is when the password was last set.
 	PasswordChangedAt time.Time
-	// TOTPEnabled is true once two-factor authentication is confirmed.
-	TOTPEnabled bool
+	// TwoFactor is true once two-factor authentication is confirmed. It
+	// is stored under its first name: Storm encodes records as JSON by
+	// field name, and the databases written before the rename must read
+	// the same (TestUserRecordKeepsStoredNames).
+	TwoFactor bool `json:"TOTPEnabled"`
 	// TOTPSecret is the base32 secret sealed with the data directory's key.
 	TOTPSecret []byte
 	// TOTPLastStep is the last accepted RFC 6238 time step; codes of this

@@ -227,13 +227,14 @@ document.addEventListener("click", function (e) {
     return out;
   }
   // post sends body and resolves with the JSON answer; a refusal rejects
-  // with the server's message.
+  // with the server's message: the detail (or else the title) of its
+  // problem+json answer (RFC 9457).
   function post(url, body, headers) {
     return fetch(url, { method: "POST", credentials: "same-origin", headers: headers || {}, body: body })
       .then(function (resp) {
         return resp.json().catch(function () { return {}; }).then(function (data) {
           if (!resp.ok) {
-            var err = new Error(data.error || "The server refused the request (status " + resp.status + ").");
+            var err = new Error(data.detail || data.title || "The server refused the request (status " + resp.status + ").");
             err.server = true;
             throw err;
           }

@@ -66,7 +66,7 @@ var commands = []*command{
 	},
 	{name: "user passwd", args: []string{"NAME"}, summary: "set a password; ends that user's sessions", password: true, run: runUserPasswd},
 	{name: "user delete", args: []string{"NAME"}, summary: "delete a user (never the last one)", run: runUserDelete},
-	{name: "user 2fa-off", args: []string{"NAME"}, summary: "lock-out recovery: turn two-factor authentication off", run: runUser2FAOff},
+	{name: "user 2fa-off", args: []string{"NAME"}, summary: "lock-out recovery: turn two-factor authentication off", run: runUserTwoFactorOff},
 	{name: "user passkeys-clear", args: []string{"NAME"}, summary: "delete all passkeys of a user", run: runUserPasskeysClear},
 	{
 		name: "token create", args: []string{"NAME"}, synopsis: "[--ip IP/CIDR]… [--expires 90d|12h|RFC3339]",

@@ -147,7 +147,7 @@ func enableTOTP(t *testing.T, s *model.Store, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnableTOTP(e, code, model.ActorFor(u, "")); err != nil {
+	if _, err := s.EnableTwoFactor(e, code, model.ActorFor(u, "")); err != nil {
 		t.Fatal(err)
 	}
 }

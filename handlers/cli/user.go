@@ -28,7 +28,7 @@ func runUserList(_ context.Context, call *call) error {
 	fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\t2FA\tPASSKEYS\tCREATED")
 	for _, u := range users {
 		twoFA := "off"
-		if u.TOTPEnabled {
+		if u.TwoFactor {
 			twoFA = "on"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", u.ID, u.Username, u.Email, twoFA, u.Passkeys, u.CreatedAt.UTC().Format(time.RFC3339))
@@ -71,16 +71,16 @@ func runUserDelete(_ context.Context, call *call) error {
 	return nil
 }
 
-func runUser2FAOff(_ context.Context, call *call) error {
+func runUserTwoFactorOff(_ context.Context, call *call) error {
 	u, err := userNamed(call.store, call.args[0])
 	if err != nil {
 		return err
 	}
-	if !u.TOTPEnabled {
+	if !u.TwoFactor {
 		fmt.Fprintf(call.out, "two-factor authentication of %s was already off\n", u.Username)
 		return nil
 	}
-	if err := call.store.DisableTOTP(u.ID, model.CLIActor); err != nil {
+	if err := call.store.DisableTwoFactor(u.ID, model.CLIActor); err != nil {
 		return err
 	}
 	fmt.Fprintf(call.out, "two-factor authentication of %s is off; its secret and recovery codes were deleted\n", u.Username)

@@ -279,7 +279,7 @@ func twoFactorState(t *testing.T, s *model.Store, name string) (on bool, sealed,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.TOTPEnabled, len(u.TOTPSecret), len(u.RecoveryHashes)
+	return u.TwoFactor, len(u.TOTPSecret), len(u.RecoveryHashes)
 }
 
 // TestCLI2FAOff turns 2FA off on the stopped database, audited as a reset

@@ -11,6 +11,8 @@ import (
 )
 
 const (
+	// pendingCookie names the half-finished login in the browser; its
+	// name is what browsers already hold, so it stays.
 	pendingCookie   = "gh_2fa"
 	pendingLoginTTL = 5 * time.Minute
 )
@@ -27,10 +29,10 @@ func (h *Handler) clearPendingCookie(c *fiber.Ctx) {
 		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: time.Unix(1, 0)})
 }
 
-// loginSecondStep checks the TOTP or recovery code of a half-finished
+// loginTwoFactor checks the TOTP or recovery code of a half-finished
 // login. Wrong codes count towards the login throttling and get one
 // generic message.
-func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
+func (h *Handler) loginTwoFactor(c *fiber.Ctx) error {
 	id := c.Cookies(pendingCookie)
 	pl, ok := h.logins.Get(id)
 	if !ok {
@@ -50,7 +52,7 @@ func (h *Handler) loginSecondStep(c *fiber.Ctx) error {
 	ip := h.clientIP(c)
 	key := strings.ToLower(u.Username)
 	fail := func(status int, msg string) error {
-		return h.render(c, status, "pages/login_2fa", "", fiber.Map{"Title": "Two-factor authentication", "Error": msg})
+		return h.render(c, status, "pages/login_twofactor", "", fiber.Map{"Title": "Two-factor authentication", "Error": msg})
 	}
 	ticket, err := h.reserve(c, ip, key, h.trustedDevice(c, key), msgTooManyFailures)
 	if err != nil {
