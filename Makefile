@@ -35,7 +35,9 @@ test:
 	files="$$(git ls-files --cached --others --exclude-standard '*.go')"; \
 	bad="$$(if [ -n "$$files" ]; then "$$($(GO) env GOROOT)/bin/gofmt" -l $$files </dev/null; fi)"; \
 	if [ -n "$$bad" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; echo "$$bad"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
+	"$$($(GO) env GOBIN | grep . || echo "$$($(GO) env GOPATH | cut -d: -f1)/bin")/staticcheck" ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 bench:

@@ -6,14 +6,20 @@
 #                    zbar-tools (zbarimg: decode the TOTP enrolment QR code),
 #                    gcc + libc6-dev (`go test -race` needs cgo).
 #   Go tools:        pebble and pebble-challtestsrv (a local ACME server for the
-#                    certmagic tests), installed into $(go env GOPATH)/bin.
+#                    certmagic tests) and staticcheck (the linter `make test`
+#                    runs), pinned, installed into $(go env GOBIN) or
+#                    $(go env GOPATH)/bin.
 #
 # As root, missing Debian packages are installed with apt-get; otherwise the script
 # prints the exact command to run and exits 1. Prints one line per dependency.
 set -euo pipefail
 
-PEBBLE_MODULE=github.com/letsencrypt/pebble/v2
-PEBBLE_VERSION=v2.10.3
+# Go tools: name, package, version.
+GO_TOOLS=(
+	"pebble github.com/letsencrypt/pebble/v2/cmd/pebble v2.10.3"
+	"pebble-challtestsrv github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv v2.10.3"
+	"staticcheck honnef.co/go/tools/cmd/staticcheck v0.8.2"
+)
 
 # command (or absolute file) to check  Debian package
 APT_DEPS=(
@@ -78,14 +84,15 @@ fi
 gobin=$("$GO" env GOBIN)
 [ -n "$gobin" ] || gobin="$("$GO" env GOPATH | cut -d: -f1)/bin"
 
-for tool in pebble pebble-challtestsrv; do
+for entry in "${GO_TOOLS[@]}"; do
+	read -r tool pkg version <<<"$entry"
 	if [ -x "$gobin/$tool" ]; then
 		printf '%-22s present (%s)\n' "$tool" "$gobin/$tool"
 		continue
 	fi
 	# CGO off: a static binary, and no C compiler needed on a fresh machine.
-	CGO_ENABLED=0 "$GO" install "$PEBBLE_MODULE/cmd/$tool@$PEBBLE_VERSION" </dev/null
-	printf '%-22s installed (%s, %s)\n' "$tool" "$gobin/$tool" "$PEBBLE_VERSION"
+	CGO_ENABLED=0 "$GO" install "$pkg@$version" </dev/null
+	printf '%-22s installed (%s, %s)\n' "$tool" "$gobin/$tool" "$version"
 done
 
 case ":$PATH:" in
