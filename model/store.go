@@ -72,18 +72,23 @@ type Tx struct {
 	b *bolt.Tx
 }
 
-// Open opens the database in dir. It fails with ErrInUse when another
+// Open opens the database in dir. With opts.Create it first makes sure
+// that nobody but root and this process's user controls dir (see
+// prepareDataDir). It fails with ErrInUse when another
 // process holds it (after LockTimeout, default 1 s), ErrNoDatabase when
 // there is none and opts.Create is false, and ErrCorrupt when the file
 // cannot be read; the file is never modified in those cases.
 func Open(dir string, opts Options) (*Store, error) {
+	if opts.Create {
+		// Only serve creates; it also keeps the directory private.
+		if err := prepareDataDir(dir); err != nil {
+			return nil, err
+		}
+	}
 	path := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if !opts.Create {
 			return nil, fmt.Errorf("%w in %s (looked for %s)", ErrNoDatabase, dir, path)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("model: create data directory: %w", err)
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
