@@ -12,9 +12,10 @@ import (
 )
 
 // runBackup writes a consistent copy of the database to FILE. The copy is
-// one bbolt read transaction, taken in whichever process holds the database
-// and streamed here; this process writes the file, so FILE is resolved
-// against the caller's working directory and owned by the caller.
+// compacted from one bbolt read transaction (live records only, see
+// model.Store.Backup) in whichever process holds the database and streamed
+// here; this process writes the file, so FILE is resolved against the
+// caller's working directory and owned by the caller.
 func runBackup(ctx context.Context, inv *invocation) error {
 	file := inv.args[0]
 	force, _ := inv.flags.GetBool("force")

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -62,4 +65,82 @@ func TestCLIBackup(t *testing.T) {
 		code, _, stderr := runCmd(t, "", "backup", "--data", dir)
 		checkOutput(t, code, "", stderr, 1, nil, []string{"backup needs FILE"})
 	})
+}
+
+// TestCLIBackupHoldsNoOldSecrets: after a password change, a backup holds
+// the new hash and not the old one, whether the panel streams it through
+// its control socket or the CLI opens the stopped panel's file.
+func TestCLIBackupHoldsNoOldSecrets(t *testing.T) {
+	hashOf := func(t *testing.T, s *model.Store, name string) string {
+		t.Helper()
+		u, err := s.UserByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+			t.Fatalf("hash %q is not a PHC argon2id string", u.PasswordHash)
+		}
+		return u.PasswordHash
+	}
+	for _, running := range []bool{true, false} {
+		t.Run(map[bool]string{true: "panel running", false: "panel stopped"}[running], func(t *testing.T) {
+			dir := newDB(t)
+			var store func(fn func(s *model.Store))
+			if running {
+				p := startPanel(t, dir)
+				store = func(fn func(s *model.Store)) { fn(p.store) }
+			} else {
+				store = func(fn func(s *model.Store)) { withStore(t, dir, fn) }
+			}
+			if code, _, stderr := runCmd(t, "Passw0rd-ok\n", "user", "add", "bob", "--email", "bob@example.com", "--password-stdin", "--data", dir); code != 0 {
+				t.Fatal(stderr)
+			}
+			var oldHash string
+			store(func(s *model.Store) {
+				oldHash = hashOf(t, s, "bob")
+				bob, _ := s.UserByName("bob")
+				if _, _, err := s.CreateToken(bob.ID, model.NewToken{ExpiresAt: s.Now().Add(time.Hour)}, model.CLIActor); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := s.CreateSession(bob.ID, "192.0.2.1", "ua", model.ActorFor(bob, ""), "password"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			code, stdout, stderr := runCmd(t, "N3w-password\n", "user", "passwd", "bob", "--password-stdin", "--data", dir)
+			checkOutput(t, code, stdout, stderr, 0, []string{"password of bob changed"}, nil)
+			var newHash string
+			store(func(s *model.Store) { newHash = hashOf(t, s, "bob") })
+
+			file := filepath.Join(t.TempDir(), "b.db")
+			code, stdout, stderr = runCmd(t, "", "backup", file, "--data", dir)
+			checkOutput(t, code, stdout, stderr, 0, []string{"backup written to " + file}, nil)
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(oldHash)) {
+				t.Error("the backup holds bob's replaced password hash")
+			}
+			if !bytes.Contains(b, []byte(newHash)) {
+				t.Error("the backup lacks bob's new password hash")
+			}
+			checkBackup(t, file, "admin", "bob")
+			restored := t.TempDir()
+			if err := os.WriteFile(filepath.Join(restored, model.DBFile), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			withStore(t, restored, func(s *model.Store) {
+				if _, err := s.Authenticate(t.Context(), "bob", "N3w-password"); err != nil {
+					t.Errorf("bob's new password on the backup: %v", err)
+				}
+				bob, _ := s.UserByName("bob")
+				if toks, err := s.Tokens(bob.ID); err != nil || len(toks) != 1 {
+					t.Errorf("bob's tokens on the backup: %d, %v", len(toks), err)
+				}
+			})
+			if ents, _ := os.ReadDir(dir); slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), ".backup") }) {
+				t.Errorf("the data directory keeps a backup's scratch file: %v", ents)
+			}
+		})
+	}
 }
