@@ -256,3 +256,48 @@ func binWaitHealthy(t *testing.T, url string, exited chan error) {
 	}
 	t.Fatal("serve did not become healthy")
 }
+
+// TestBinaryServeDataDir: serve makes its own data directory private when
+// others may write to it, and says so; a data directory of another user is
+// refused with the reason, and nothing is served.
+func TestBinaryServeDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := binBuild(t)
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(data, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	addr := binFreeAddr(t)
+	serve := binServe(t, bin, data, addr, "http://"+addr+"/healthz")
+	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory after start: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	serve.stop(t)
+	if logs := serve.stderr.String(); strings.Count(logs, "tightened to 0700") != 1 || !strings.Contains(logs, "was=0777") {
+		t.Errorf("serve did not say once that it tightened the data directory:\n%s", logs)
+	}
+
+	t.Run("another user's directory refused", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to give the directory to another user")
+		}
+		if err := os.Chown(data, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := binRun(t, bin, "", "serve", "--data", data, "--listen", binFreeAddr(t))
+		if code != 1 || stdout != "" {
+			t.Errorf("exit %d, stdout %q; want 1 and nothing", code, stdout)
+		}
+		if want := "gatehouse: data directory " + data + " is owned by uid 65534"; !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "refusing to use it") {
+			t.Errorf("stderr %q, want it to start with %q and refuse", stderr, want)
+		}
+		if _, err := os.Lstat(filepath.Join(data, "gatehouse.sock")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a control socket was created: %v", err)
+		}
+	})
+}

@@ -72,18 +72,23 @@ type Tx struct {
 	b *bolt.Tx
 }
 
-// Open opens the database in dir. It fails with ErrInUse when another
+// Open opens the database in dir. With opts.Create it first makes sure
+// that nobody but root and this process's user controls dir (see
+// prepareDataDir). It fails with ErrInUse when another
 // process holds it (after LockTimeout, default 1 s), ErrNoDatabase when
 // there is none and opts.Create is false, and ErrCorrupt when the file
 // cannot be read; the file is never modified in those cases.
 func Open(dir string, opts Options) (*Store, error) {
+	if opts.Create {
+		// Only serve creates; it also keeps the directory private.
+		if err := prepareDataDir(dir); err != nil {
+			return nil, err
+		}
+	}
 	path := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if !opts.Create {
 			return nil, fmt.Errorf("%w in %s (looked for %s)", ErrNoDatabase, dir, path)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("model: create data directory: %w", err)
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
@@ -325,11 +330,38 @@ func (s *Store) View(fn func(*Tx) error) error {
 	})
 }
 
-// Backup writes a consistent copy of the database to w while the store
-// stays in use (one read transaction).
+// Backup writes a consistent, compacted copy of the database to w while
+// the store stays in use, and returns its size. Copying the file page by
+// page would carry its free pages along, and those keep replaced records
+// (an old password hash, a revoked recovery code) until bbolt reuses them.
+// So the live records of one read transaction are copied into a fresh
+// database, and that one is written out. The fresh file lies in the data
+// directory, which only the panel's user can enter, and is unlinked as
+// soon as it is open, so nothing of it outlives the call (not even a
+// crash); it takes about the size of the live records meanwhile.
 func (s *Store) Backup(w io.Writer) (int64, error) {
+	f, err := os.CreateTemp(s.dir, ".backup-*.db")
+	if err != nil {
+		return 0, fmt.Errorf("model: backup: %w", err)
+	}
+	name := f.Name()
+	f.Close()
+	// bbolt initialises the empty file; the open descriptor keeps it after
+	// the unlink.
+	dst, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second})
+	os.Remove(name)
+	if err != nil {
+		return 0, fmt.Errorf("model: backup: %w", err)
+	}
+	defer dst.Close()
+	// A maximum transaction size of 0 copies everything in one read
+	// transaction of the store and one write transaction of the copy: the
+	// copy is one moment of the database.
+	if err := bolt.Compact(dst, s.db.Bolt, 0); err != nil {
+		return 0, fmt.Errorf("model: backup: compact: %w", err)
+	}
 	var n int64
-	err := s.db.Bolt.View(func(tx *bolt.Tx) error {
+	err = dst.View(func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err

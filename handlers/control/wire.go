@@ -5,8 +5,9 @@
 //
 //	GET  /v1/ping    is a panel answering here?
 //	POST /v1/exec    Request (JSON) → Result (JSON)
-//	GET  /v1/backup  the database as one consistent stream; the byte count
-//	                 follows as a trailer, and a failure aborts the stream
+//	GET  /v1/backup  a compacted copy of the database as one consistent
+//	                 stream (model.Store.Backup); the byte count follows as
+//	                 a trailer, and a failure aborts the stream
 //
 // Trust goes both ways. The server admits only its own user and root: the
 // socket is mode 0600 and each peer's uid is checked with SO_PEERCRED as
