@@ -412,3 +412,28 @@ func TestLoginUnicodeLookalikeName(t *testing.T) {
 		t.Errorf("kate has %d sessions, want only her own login's", len(sessions))
 	}
 }
+
+// TestLoginFailureAuditSanitized: a name typed at a failed login goes into
+// the audit log as the actor, so it must arrive there without NUL bytes,
+// bidi overrides or other invisible characters, and bounded.
+func TestLoginFailureAuditSanitized(t *testing.T) {
+	ta := newTestApp(t)
+	for _, name := range []string{"ad\x00min\u202enimda", strings.Repeat("\x00\u202e", 30)} {
+		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm(name, "wrong-pass-1")})
+		if r.Status != 401 {
+			t.Fatalf("login as %+q: status %d", name, r.Status)
+		}
+	}
+	ev := ta.AuditEvents(t, model.EventLoginFailed)
+	if len(ev) != 2 {
+		t.Fatalf("login.failed events = %d, want 2", len(ev))
+	}
+	for _, e := range ev {
+		if strings.ContainsAny(e.Actor+e.Detail+e.Target, "\x00\u202e") {
+			t.Errorf("audit event holds NUL or U+202E: %+q", e.Actor)
+		}
+	}
+	if ev[0].Actor != `ad\x00min\u202enimda` {
+		t.Errorf("actor = %s, want the escaped name", ev[0].Actor)
+	}
+}

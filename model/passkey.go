@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -99,8 +98,8 @@ func PasskeyKey(credentialID []byte) string {
 // 64-byte limit of WebAuthn §5.4.3 and free of personal data.
 func NewPasskeyHandle() []byte { return randomBytes(32) }
 
-// ValidatePasskeyName checks a passkey's name: 1–64 characters, no control
-// characters. Leading and trailing spaces are the caller's to trim.
+// ValidatePasskeyName checks a passkey's name: 1–64 characters that
+// ValidateText accepts. Leading and trailing spaces are the caller's to trim.
 func ValidatePasskeyName(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errors.New("enter a name for the passkey, e.g. laptop or phone")
@@ -108,12 +107,7 @@ func ValidatePasskeyName(s string) error {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > PasskeyNameMaxLen {
 		return fmt.Errorf("the name must be at most %d characters long", PasskeyNameMaxLen)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return errors.New("the name must not contain control characters")
-		}
-	}
-	return nil
+	return ValidateText("the name", s)
 }
 
 // PasskeyHandle returns the user handle of the user with userID, or
