@@ -1182,3 +1182,57 @@ func TestPasskeyHostileOriginAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeyTwoDialogsBeforeFirstPasskey: two registrations started
+// before the user's first passkey (two tabs, or a dialog opened twice) use
+// the same user handle, so both finish, both passkeys sign in, and the
+// handle never changes afterwards. With a handle per dialog the second
+// finish was refused (409) and left a passkey on the device that could
+// never sign in.
+func TestPasskeyTwoDialogsBeforeFirstPasskey(t *testing.T) {
+	ta := newTestApp(t)
+	s := ta.Session(t, ta.Admin)
+	laptop := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	phone := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	r, first := pkRegisterOptions(t, ta, s, "laptop")
+	if first == nil {
+		t.Fatalf("first options: %d %s", r.Status, r.Body)
+	}
+	r, second := pkRegisterOptions(t, ta, s, "phone")
+	if second == nil {
+		t.Fatalf("second options: %d %s", r.Status, r.Body)
+	}
+	if first.UserID != second.UserID {
+		t.Errorf("the two dialogs got two user handles")
+	}
+	for _, x := range []struct {
+		d    *pkDevice
+		opts *virtualwebauthn.AttestationOptions
+	}{{laptop, first}, {phone, second}} {
+		if r := pkRegisterFinish(t, ta, s, x.d.attest(x.opts)); r.Status != fiber.StatusCreated {
+			t.Fatalf("finish: %d %s", r.Status, r.Body)
+		}
+		x.d.auth.AddCredential(x.d.cred)
+	}
+	if n := len(mustPasskeys(t, ta, ta.Admin.ID)); n != 2 {
+		t.Fatalf("%d passkeys stored, want 2", n)
+	}
+	for name, d := range map[string]*pkDevice{"laptop": laptop, "phone": phone} {
+		if r := d.login(t, ta); r.Status != 200 {
+			t.Errorf("login with the %s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	handle, err := ta.Store.PasskeyHandle(ta.Admin.ID)
+	if err != nil || string(handle) != first.UserID {
+		t.Fatalf("stored handle %x, %v; want the one both dialogs used", handle, err)
+	}
+	// Neither a later registration nor removing every passkey changes it.
+	newPKDevice(virtualwebauthn.AuthenticatorOptions{}).register(t, ta, s, "key")
+	if _, err := ta.Store.ClearPasskeys(ta.Admin.ID, model.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	_, again := pkRegisterOptions(t, ta, s, "laptop again")
+	if again == nil || again.UserID != first.UserID {
+		t.Errorf("the user handle changed after the passkeys were removed")
+	}
+}
