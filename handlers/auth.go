@@ -94,26 +94,30 @@ func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
 
 // deviceToken is the signed value of the device cookie that a browser gets
 // at each successful login for an account: it lets that browser keep trying
-// when the account is locked by someone else's guessing.
-func (h *Handler) deviceToken(usernameKey string) string {
+// when the account is locked by someone else's guessing. The account is
+// named by model.UsernameKey(username), the store's own comparison, so no
+// other spelling (such as "\u212Aate" for kate) carries the cookie's trust.
+func (h *Handler) deviceToken(username string) string {
 	nonce := model.RandomToken(12)
-	return nonce + "." + model.MAC(h.store.Key(), "device", nonce+"|"+usernameKey)
+	return nonce + "." + model.MAC(h.store.Key(), "device", nonce+"|"+model.UsernameKey(username))
 }
 
 // trustedDevice reports whether the request carries a device cookie for
-// the account named username.
-func (h *Handler) trustedDevice(c *fiber.Ctx, usernameKey string) bool {
+// the account named username (compared as model.UsernameKey does).
+func (h *Handler) trustedDevice(c *fiber.Ctx, username string) bool {
 	v := c.Cookies(deviceCookie)
 	for i := 0; i < len(v); i++ {
 		if v[i] == '.' {
-			return model.MACEqual(v[i+1:], model.MAC(h.store.Key(), "device", v[:i]+"|"+usernameKey))
+			return model.MACEqual(v[i+1:], model.MAC(h.store.Key(), "device", v[:i]+"|"+model.UsernameKey(username)))
 		}
 	}
 	return false
 }
 
-func (h *Handler) setDeviceCookie(c *fiber.Ctx, usernameKey string) {
-	c.Cookie(&fiber.Cookie{Name: deviceCookie, Value: h.deviceToken(usernameKey), Path: "/login",
+// setDeviceCookie gives the browser the device cookie of the account
+// named username.
+func (h *Handler) setDeviceCookie(c *fiber.Ctx, username string) {
+	c.Cookie(&fiber.Cookie{Name: deviceCookie, Value: h.deviceToken(username), Path: "/login",
 		HTTPOnly: true, Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode,
 		Expires: h.now().AddDate(1, 0, 0)})
 }

@@ -46,7 +46,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	password := postField(c, "password")
 	next := postField(c, "next")
 	ip := h.clientIP(c)
-	key := strings.ToLower(username)
+	key := model.UsernameKey(username)
 	fail := func(status int, msg string) error {
 		return h.render(c, status, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msg, "Username": username, "Next": next})
 	}
@@ -105,7 +105,7 @@ func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error 
 		return err
 	}
 	h.setSessionCookie(c, token)
-	h.setDeviceCookie(c, strings.ToLower(u.Username))
+	h.setDeviceCookie(c, u.Username)
 	return nil
 }
 

@@ -361,3 +361,79 @@ func TestSessionEndsWithPasswordChange(t *testing.T) {
 	}
 	ta.Login(t, "admin", "admin-pass-3")
 }
+
+// TestLoginUnicodeLookalikeName: the Kelvin sign (U+212A) followed by "ate"
+// is not kate, even though Unicode lower-cases it to 'k'. It is refused like
+// any unknown name, audited under the name typed, counted apart from kate,
+// and kate's device cookie does not vouch for it.
+func TestLoginUnicodeLookalikeName(t *testing.T) {
+	ta := newTestApp(t, func(c *Config) {
+		c.Limiter.IPFree, c.Limiter.UserMaxFailures = 100, 3
+	})
+	kate := thCreateUser(t, ta, "kate")
+	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("kate", thUserPassword)})
+	device := r.Cookie(deviceCookie)
+	if r.Status != 303 || device == nil {
+		t.Fatalf("kate's login: status %d, device cookie %v", r.Status, device)
+	}
+	// Someone else's guessing locks kate for browsers without her device
+	// cookie.
+	for range 3 {
+		ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("kate", "wrong-pass-1")})
+	}
+	if r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("kate", thUserPassword)}); r.Status != 429 {
+		t.Fatalf("kate after 3 failures: status %d, want 429", r.Status)
+	}
+	const kelvin = "\u212Aate"
+	for _, withDevice := range []bool{true, false} {
+		req := thReq{Method: "POST", URL: "/login", Form: thLoginForm(kelvin, thUserPassword)}
+		if withDevice {
+			req.Cookies = []*http.Cookie{device}
+		}
+		r := ta.Do(t, req)
+		if r.Status != 401 || !strings.Contains(r.Body, msgBadLogin) || r.Cookie(sessionCookie) != nil {
+			t.Fatalf("login as %+q (kate's device cookie: %v): status %d, session cookie %v", kelvin, withDevice, r.Status, r.Cookie(sessionCookie))
+		}
+	}
+	ev := ta.AuditEvents(t, model.EventLoginFailed)
+	var kelvinFailures int
+	for _, e := range ev {
+		if e.Actor == kelvin {
+			kelvinFailures++
+			if e.TargetID != 0 || e.Detail != "invalid credentials" {
+				t.Errorf("failure at %+q names a user: %+v", kelvin, e)
+			}
+		}
+	}
+	if kelvinFailures != 2 {
+		t.Errorf("login.failed events for %+q = %d, want 2", kelvin, kelvinFailures)
+	}
+	if sessions, _ := ta.Store.SessionsOf(kate.ID); len(sessions) != 1 {
+		t.Errorf("kate has %d sessions, want only her own login's", len(sessions))
+	}
+}
+
+// TestLoginFailureAuditSanitized: a name typed at a failed login goes into
+// the audit log as the actor, so it must arrive there without NUL bytes,
+// bidi overrides or other invisible characters, and bounded.
+func TestLoginFailureAuditSanitized(t *testing.T) {
+	ta := newTestApp(t)
+	for _, name := range []string{"ad\x00min\u202enimda", strings.Repeat("\x00\u202e", 30)} {
+		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm(name, "wrong-pass-1")})
+		if r.Status != 401 {
+			t.Fatalf("login as %+q: status %d", name, r.Status)
+		}
+	}
+	ev := ta.AuditEvents(t, model.EventLoginFailed)
+	if len(ev) != 2 {
+		t.Fatalf("login.failed events = %d, want 2", len(ev))
+	}
+	for _, e := range ev {
+		if strings.ContainsAny(e.Actor+e.Detail+e.Target, "\x00\u202e") {
+			t.Errorf("audit event holds NUL or U+202E: %+q", e.Actor)
+		}
+	}
+	if ev[0].Actor != `ad\x00min\u202enimda` {
+		t.Errorf("actor = %s, want the escaped name", ev[0].Actor)
+	}
+}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,7 +49,7 @@ func (h *Handler) loginTwoFactor(c *fiber.Ctx) error {
 		return err
 	}
 	ip := h.clientIP(c)
-	key := strings.ToLower(u.Username)
+	key := model.UsernameKey(u.Username)
 	fail := func(status int, msg string) error {
 		return h.render(c, status, "pages/login_twofactor", "", fiber.Map{"Title": "Two-factor authentication", "Error": msg})
 	}

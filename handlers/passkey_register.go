@@ -46,11 +46,10 @@ func (h *Handler) passkeyRegisterOptions(c *fiber.Ctx) error {
 	if err := model.ValidatePasskeyName(name); err != nil {
 		return errStatus(fiber.StatusUnprocessableEntity, sentence(err.Error()))
 	}
-	handle, err := h.store.PasskeyHandle(u.ID)
-	if errors.Is(err, model.ErrNotFound) {
-		// The first passkey: the handle is stored with it.
-		handle = model.NewPasskeyHandle()
-	} else if err != nil {
+	// One handle per user, made at the first start and kept: every
+	// registration, also two started at once, uses the same.
+	handle, err := h.store.WebAuthnHandle(u.ID)
+	if err != nil {
 		return err
 	}
 	list, err := h.store.Passkeys(u.ID)

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/descope/virtualwebauthn"
 	"github.com/gofiber/fiber/v2"
@@ -1145,4 +1147,92 @@ func TestPasskeyLoginStartsPerPrefix(t *testing.T) {
 	pkWantStart(t, start("2001:db8:1:2:ffff:ffff:ffff:ffff"), fiber.StatusTooManyRequests, "60")
 	pkWantStart(t, start("2001:db8:1:3::1"), fiber.StatusOK, "")
 	pkWantStart(t, start("198.51.100.1"), fiber.StatusOK, "")
+}
+
+// TestPasskeyHostileOriginAudited: the origin in a passkey answer is the
+// client's to choose, and the reason a refused login is audited with
+// quotes it. A 10 KB origin full of NUL bytes, bidi overrides and terminal
+// escapes reaches the audit log bounded and with every such character
+// escaped.
+func TestPasskeyHostileOriginAudited(t *testing.T) {
+	ta := newTestApp(t)
+	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d.register(t, ta, ta.Session(t, ta.Admin), "laptop")
+	d.rp.Origin = "http://evil.example/" + strings.Repeat("\x00\u202e\x1b[2J\u200b", 1000)
+	if len(d.rp.Origin) < 10000 {
+		t.Fatalf("origin is only %d bytes", len(d.rp.Origin))
+	}
+	if r := d.login(t, ta); r.Status != 401 {
+		t.Fatalf("login with a hostile origin: %d %s", r.Status, r.Body)
+	}
+	ev := ta.AuditEvents(t, model.EventLoginFailed)
+	if len(ev) != 1 {
+		t.Fatalf("login.failed events = %d, want 1", len(ev))
+	}
+	detail := ev[0].Detail
+	if !strings.Contains(detail, "evil.example") {
+		t.Errorf("the detail does not say which origin was sent: %q", detail)
+	}
+	if len(detail) > model.AuditDetailMaxLen || !utf8.ValidString(detail) {
+		t.Errorf("detail of %d bytes (valid UTF-8: %v)", len(detail), utf8.ValidString(detail))
+	}
+	for _, r := range detail {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			t.Fatalf("detail holds %U: %+q", r, detail)
+		}
+	}
+}
+
+// TestPasskeyTwoDialogsBeforeFirstPasskey: two registrations started
+// before the user's first passkey (two tabs, or a dialog opened twice) use
+// the same user handle, so both finish, both passkeys sign in, and the
+// handle never changes afterwards. With a handle per dialog the second
+// finish was refused (409) and left a passkey on the device that could
+// never sign in.
+func TestPasskeyTwoDialogsBeforeFirstPasskey(t *testing.T) {
+	ta := newTestApp(t)
+	s := ta.Session(t, ta.Admin)
+	laptop := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	phone := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	r, first := pkRegisterOptions(t, ta, s, "laptop")
+	if first == nil {
+		t.Fatalf("first options: %d %s", r.Status, r.Body)
+	}
+	r, second := pkRegisterOptions(t, ta, s, "phone")
+	if second == nil {
+		t.Fatalf("second options: %d %s", r.Status, r.Body)
+	}
+	if first.UserID != second.UserID {
+		t.Errorf("the two dialogs got two user handles")
+	}
+	for _, x := range []struct {
+		d    *pkDevice
+		opts *virtualwebauthn.AttestationOptions
+	}{{laptop, first}, {phone, second}} {
+		if r := pkRegisterFinish(t, ta, s, x.d.attest(x.opts)); r.Status != fiber.StatusCreated {
+			t.Fatalf("finish: %d %s", r.Status, r.Body)
+		}
+		x.d.auth.AddCredential(x.d.cred)
+	}
+	if n := len(mustPasskeys(t, ta, ta.Admin.ID)); n != 2 {
+		t.Fatalf("%d passkeys stored, want 2", n)
+	}
+	for name, d := range map[string]*pkDevice{"laptop": laptop, "phone": phone} {
+		if r := d.login(t, ta); r.Status != 200 {
+			t.Errorf("login with the %s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	handle, err := ta.Store.PasskeyHandle(ta.Admin.ID)
+	if err != nil || string(handle) != first.UserID {
+		t.Fatalf("stored handle %x, %v; want the one both dialogs used", handle, err)
+	}
+	// Neither a later registration nor removing every passkey changes it.
+	newPKDevice(virtualwebauthn.AuthenticatorOptions{}).register(t, ta, s, "key")
+	if _, err := ta.Store.ClearPasskeys(ta.Admin.ID, model.CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	_, again := pkRegisterOptions(t, ta, s, "laptop again")
+	if again == nil || again.UserID != first.UserID {
+		t.Errorf("the user handle changed after the passkeys were removed")
+	}
 }

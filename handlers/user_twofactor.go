@@ -134,7 +134,7 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	me, _ := currentUser(c)
 	sess, _ := currentSession(c)
 	ip := h.clientIP(c)
-	key := strings.ToLower(me.Username)
+	key := model.UsernameKey(me.Username)
 	// The body only: a password in a URL ends up in logs and histories.
 	pw := postField(c, "password")
 	if pw == "" {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Audit event actions.
@@ -24,6 +26,14 @@ const (
 
 // DefaultAuditMax is how many audit events are kept; older ones are dropped.
 const DefaultAuditMax = 10000
+
+// Bounds of the text an audit event stores, in bytes after escaping (see
+// auditText). Names (actor, target) and the address come from outside on
+// failures: the name typed at a failed login, for one.
+const (
+	AuditNameMaxLen   = 128
+	AuditDetailMaxLen = 2048
+)
 
 // AuditEvent is one security-relevant event. It never holds a secret.
 type AuditEvent struct {
@@ -47,9 +57,66 @@ var bucketAudit = []byte("gh_audit")
 // Audit records an event inside tx, so that it commits together with the
 // change it describes, and drops the oldest event past the bound.
 func (tx *Tx) Audit(by Actor, action string, targetID int, target, detail string) error {
-	e := AuditEvent{Time: tx.s.now().UTC(), Action: action, ActorID: by.UserID, Actor: by.Name,
-		TargetID: targetID, Target: target, IP: by.IP, Detail: detail}
+	e := newAuditEvent(tx.s.now(), by, action, targetID, target, detail)
 	return tx.saveAudit(&e)
+}
+
+// newAuditEvent is the one place an event's text is taken in, for
+// Tx.Audit and AuditBuffer.Add alike: every text field goes through
+// auditText, so that no caller can store raw outside input.
+func newAuditEvent(now time.Time, by Actor, action string, targetID int, target, detail string) AuditEvent {
+	return AuditEvent{Time: now.UTC(), Action: auditText(action, AuditNameMaxLen),
+		ActorID: by.UserID, Actor: auditText(by.Name, AuditNameMaxLen),
+		TargetID: targetID, Target: auditText(target, AuditNameMaxLen),
+		IP: auditText(by.IP, AuditNameMaxLen), Detail: auditText(detail, AuditDetailMaxLen)}
+}
+
+// auditText makes s safe to store and show in the audit log: characters
+// that ValidateText refuses (control and format characters: NUL, escape
+// sequences, bidi overrides, zero-width characters) become visible escapes
+// (\x00, \u202e), invalid UTF-8 bytes become \xff, and the result is cut
+// to at most max bytes, ending in "…" when cut. The escapes keep what an
+// attacker sent readable without letting it reorder or hide the text
+// around it, in the panel or in a terminal. Clean text under the bound is
+// returned as is, without copying.
+func auditText(s string, max int) string {
+	clean := len(s) <= max
+	for i := 0; clean && i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		clean = !(r == utf8.RuneError && n == 1) && !invisible(r)
+		i += n
+	}
+	if clean {
+		return s
+	}
+	const ellipsis = "…"
+	var b strings.Builder
+	// cut is the length of b at the last piece boundary that leaves room
+	// for the ellipsis; the loop stops once b is past max.
+	cut, i := 0, 0
+	for i < len(s) && b.Len() <= max {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !invisible(r):
+			b.WriteString(s[i : i+n])
+		case r < utf8.RuneSelf:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += n
+		if b.Len() <= max-len(ellipsis) {
+			cut = b.Len()
+		}
+	}
+	if i == len(s) && b.Len() <= max {
+		return b.String()
+	}
+	return b.String()[:cut] + ellipsis
 }
 
 func auditKey(id uint64) []byte {
@@ -139,8 +206,7 @@ func NewAuditBuffer(s *Store, interval time.Duration) *AuditBuffer {
 
 // Add queues an event; its time is taken now.
 func (b *AuditBuffer) Add(by Actor, action string, targetID int, target, detail string) {
-	e := AuditEvent{Time: b.s.now().UTC(), Action: action, ActorID: by.UserID, Actor: by.Name,
-		TargetID: targetID, Target: target, IP: by.IP, Detail: detail}
+	e := newAuditEvent(b.s.now(), by, action, targetID, target, detail)
 	b.mu.Lock()
 	if len(b.pending) >= b.max {
 		b.dropped++

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Every change is audited exactly once, with actor, IP and target.
@@ -315,4 +317,93 @@ func TestNoPasswordInDatabase(t *testing.T) {
 			t.Fatalf("password %q found in the database file", pw)
 		}
 	}
+}
+
+// TestAuditTextSanitized: what the audit log stores from outside input (a
+// username typed at a failed login, a user agent, an origin) never holds
+// NUL, other control or format characters, or invalid UTF-8, and is
+// bounded, whichever way the event is recorded.
+func TestAuditTextSanitized(t *testing.T) {
+	dirty := "ad\x00min\u202egnp.exe\x1b[31m\r\n\u200b\ufeff\xff"
+	huge := strings.Repeat("\x00\u202eA", 20000)
+	record := map[string]func(s *Store, by Actor, target, detail string) error{
+		"transaction": func(s *Store, by Actor, target, detail string) error {
+			return s.Update(func(tx *Tx) error { return tx.Audit(by, "test", 0, target, detail) })
+		},
+		"buffer": func(s *Store, by Actor, target, detail string) error {
+			b := NewAuditBuffer(s, time.Hour)
+			b.Add(by, "test", 0, target, detail)
+			return b.Flush()
+		},
+	}
+	for name, rec := range record {
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			if err := rec(s, Actor{Name: dirty, IP: "192.0.2.1\x00"}, dirty, dirty); err != nil {
+				t.Fatal(err)
+			}
+			if err := rec(s, Actor{Name: huge, IP: huge}, huge, huge); err != nil {
+				t.Fatal(err)
+			}
+			ev := allEvents(t, s)
+			if len(ev) != 2 {
+				t.Fatalf("events = %d", len(ev))
+			}
+			for _, e := range ev {
+				for field, v := range map[string]string{"actor": e.Actor, "target": e.Target, "ip": e.IP, "detail": e.Detail} {
+					if !utf8.ValidString(v) {
+						t.Errorf("%s %+q is not valid UTF-8", field, v)
+					}
+					for _, r := range v {
+						if isInvisible(r) {
+							t.Errorf("%s %+q holds %U", field, v, r)
+							break
+						}
+					}
+					if len(v) > AuditDetailMaxLen {
+						t.Errorf("%s holds %d bytes", field, len(v))
+					}
+				}
+				if len(e.Actor) > AuditNameMaxLen || len(e.Target) > AuditNameMaxLen || len(e.IP) > AuditNameMaxLen {
+					t.Errorf("name fields hold %d, %d, %d bytes", len(e.Actor), len(e.Target), len(e.IP))
+				}
+			}
+			// The escapes keep what was sent readable.
+			if d := ev[1].Detail; d != `ad\x00min\u202egnp.exe\x1b[31m\x0d\x0a\u200b\ufeff\xff` {
+				t.Errorf("detail = %s", d)
+			}
+		})
+	}
+}
+
+// isInvisible restates the rule independently: Cc, Cf, Zl, Zp.
+func isInvisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// FuzzAuditText: whatever comes in, what is stored is valid UTF-8 without
+// invisible characters and within the bound; clean text within the bound
+// is kept exactly.
+func FuzzAuditText(f *testing.F) {
+	for _, s := range []string{"", "admin", "ad\x00min", "\u202e", "\xff\xfe", strings.Repeat("é", 70), strings.Repeat("\x00", 40)} {
+		f.Add(s, 16)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		if max < 8 || max > 4096 {
+			return
+		}
+		got := auditText(s, max)
+		if !utf8.ValidString(got) || len(got) > max {
+			t.Fatalf("auditText(%+q, %d) = %+q", s, max, got)
+		}
+		for _, r := range got {
+			if isInvisible(r) {
+				t.Fatalf("auditText(%+q, %d) = %+q holds %U", s, max, got, r)
+			}
+		}
+		clean := utf8.ValidString(s) && len(s) <= max && strings.IndexFunc(s, isInvisible) < 0
+		if clean && got != s {
+			t.Fatalf("clean %+q changed to %+q", s, got)
+		}
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -99,8 +98,8 @@ func PasskeyKey(credentialID []byte) string {
 // 64-byte limit of WebAuthn §5.4.3 and free of personal data.
 func NewPasskeyHandle() []byte { return randomBytes(32) }
 
-// ValidatePasskeyName checks a passkey's name: 1–64 characters, no control
-// characters. Leading and trailing spaces are the caller's to trim.
+// ValidatePasskeyName checks a passkey's name: 1–64 characters that
+// ValidateText accepts. Leading and trailing spaces are the caller's to trim.
 func ValidatePasskeyName(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errors.New("enter a name for the passkey, e.g. laptop or phone")
@@ -108,16 +107,11 @@ func ValidatePasskeyName(s string) error {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > PasskeyNameMaxLen {
 		return fmt.Errorf("the name must be at most %d characters long", PasskeyNameMaxLen)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return errors.New("the name must not contain control characters")
-		}
-	}
-	return nil
+	return ValidateText("the name", s)
 }
 
 // PasskeyHandle returns the user handle of the user with userID, or
-// ErrNotFound when the user never registered a passkey.
+// ErrNotFound when the user has none yet (see WebAuthnHandle).
 func (s *Store) PasskeyHandle(userID int) (handle []byte, err error) {
 	err = s.View(func(tx *Tx) error {
 		var o passkeyOwner
@@ -130,11 +124,50 @@ func (s *Store) PasskeyHandle(userID int) (handle []byte, err error) {
 	return handle, err
 }
 
+// WebAuthnHandle returns the user handle of the user with userID,
+// creating and saving it in the same transaction when the user has none
+// yet (ErrNotFound for an unknown user). A registration asks for it when
+// it starts: two registrations begun before the first passkey (two tabs,
+// a dialog opened twice) then share the one handle, and both can finish.
+// Were the handle made per ceremony and stored with the first passkey, the
+// second would have been registered on the device under a handle the
+// panel never accepts. The handle stays until the user is deleted, also
+// when all the user's passkeys are.
+func (s *Store) WebAuthnHandle(userID int) (handle []byte, err error) {
+	// Most users have their handle already: a read costs no disk sync.
+	if handle, err = s.PasskeyHandle(userID); !errors.Is(err, ErrNotFound) {
+		return handle, err
+	}
+	// The write transaction looks again: another start may have made it
+	// since, and bbolt runs one write transaction at a time.
+	err = s.Update(func(tx *Tx) error {
+		if _, err := tx.User(userID); err != nil {
+			return err
+		}
+		var o passkeyOwner
+		switch err := tx.n.One("UserID", userID, &o); {
+		case err == nil:
+		case errors.Is(mapErr(err), ErrNotFound):
+			o = passkeyOwner{UserID: userID, Handle: NewPasskeyHandle()}
+			if err := tx.n.Save(&o); err != nil {
+				return fmt.Errorf("model: save passkey owner %d: %w", userID, err)
+			}
+		default:
+			return fmt.Errorf("model: passkey owner %d: %w", userID, err)
+		}
+		handle = bytes.Clone(o.Handle)
+		return nil
+	})
+	return handle, err
+}
+
 // AddPasskey stores a verified new credential (the outcome of WebAuthn
 // §7.1) for the user with userID, with handle as the user handle it was
 // registered under. In one transaction it checks that the credential id
 // is new (§7.1 step 25: refuse a credential registered for any user),
-// that handle is the user's (or makes it theirs for a first passkey),
+// that handle is the user's (WebAuthnHandle made it when the registration
+// started; a user without one, such as one restored from an older
+// database, gets handle as theirs),
 // keeps User.Passkeys in step and records the audit event. p.ID, UserID,
 // Key and CreatedAt are set here.
 func (s *Store) AddPasskey(userID int, handle []byte, p Passkey, by Actor) (Passkey, error) {

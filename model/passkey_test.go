@@ -205,3 +205,47 @@ func TestPasskeyStore(t *testing.T) {
 		}
 	})
 }
+
+// TestWebAuthnHandleCreatedOnce: a user's handle is made at the first ask,
+// atomically, and every later ask (concurrent ones too) gets the same one,
+// which the first passkey then uses; it goes only with the user.
+func TestWebAuthnHandleCreatedOnce(t *testing.T) {
+	s := newStore(t)
+	alice := mustCreate(t, s, "alice", "alice-pass-1", "alice@example.com")
+	mustCreate(t, s, "bob", "bob-pass-1", "bob@example.com")
+	handles := make([][]byte, 20)
+	for i, err := range race(len(handles), func(i int) (err error) {
+		handles[i], err = s.WebAuthnHandle(alice.ID)
+		return err
+	}) {
+		if err != nil {
+			t.Fatalf("WebAuthnHandle #%d: %v", i, err)
+		}
+	}
+	for i, h := range handles {
+		if len(h) != 32 || !bytes.Equal(h, handles[0]) {
+			t.Fatalf("handle #%d = %x, #0 = %x: want one handle of 32 bytes", i, h, handles[0])
+		}
+	}
+	if got, err := s.PasskeyHandle(alice.ID); err != nil || !bytes.Equal(got, handles[0]) {
+		t.Fatalf("PasskeyHandle = %x, %v", got, err)
+	}
+	if _, err := s.AddPasskey(alice.ID, handles[0], pkFixture("cred-1", "laptop"), CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClearPasskeys(alice.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.WebAuthnHandle(alice.ID); err != nil || !bytes.Equal(h, handles[0]) {
+		t.Fatalf("after clearing the passkeys: %x, %v", h, err)
+	}
+	if _, err := s.WebAuthnHandle(999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("WebAuthnHandle of an unknown user: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(alice.ID, CLIActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PasskeyHandle(alice.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("handle of a deleted user: %v", err)
+	}
+}

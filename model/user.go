@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -14,7 +13,7 @@ import (
 type User struct {
 	ID           int `storm:"id,increment"`
 	Username     string
-	UsernameKey  string `storm:"index"` // lower-cased, for uniqueness ignoring case
+	UsernameKey  string `storm:"index"` // UsernameKey(Username), for uniqueness ignoring case
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
@@ -133,7 +132,27 @@ func (p UserPatch) Validate() error {
 	return v.Err()
 }
 
-func usernameKey(name string) string { return strings.ToLower(name) }
+// UsernameKey is the one way usernames are compared: ASCII letters
+// lower-cased, every other byte kept as is, so "Kate" and "KATE" are kate.
+// Unicode case folding (strings.ToLower, strings.EqualFold) is avoided on
+// purpose: it maps the Kelvin sign U+212A to 'k', so "\u212Aate" would sign
+// in as kate, share her throttle count and her device cookie. Valid
+// usernames are ASCII, so for them this is what strings.ToLower gave and
+// the stored keys stay valid.
+func UsernameKey(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
+}
 
 func errUsernameTaken() error { return FieldError("username", "this username is already taken") }
 
@@ -149,7 +168,7 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser, by Actor) (User, err
 		return User{}, err
 	}
 	now := s.now().UTC()
-	u := User{Username: in.Username, UsernameKey: usernameKey(in.Username), Email: in.Email,
+	u := User{Username: in.Username, UsernameKey: UsernameKey(in.Username), Email: in.Email,
 		PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
 	err = s.Update(func(tx *Tx) error {
 		if _, err := tx.UserByName(in.Username); err == nil {
@@ -189,7 +208,8 @@ func (s *Store) UserForSignIn(id int) (User, error) {
 	return u, nil
 }
 
-// UserByName returns the user named name, ignoring case.
+// UserByName returns the user named name, ignoring ASCII case (see
+// UsernameKey).
 func (s *Store) UserByName(name string) (u User, err error) {
 	err = s.View(func(tx *Tx) error { u, err = tx.UserByName(name); return err })
 	return u, err
@@ -210,9 +230,10 @@ func (tx *Tx) User(id int) (User, error) {
 	return u, nil
 }
 
-// UserByName returns the user named name, ignoring case.
+// UserByName returns the user named name, ignoring ASCII case (see
+// UsernameKey).
 func (tx *Tx) UserByName(name string) (User, error) {
-	key := usernameKey(name)
+	key := UsernameKey(name)
 	var list []User
 	// Storm's list index panics on an empty value and matches by prefix
 	// (value + "__"), so "bob" would also find "bob__x": keep exact matches.
@@ -268,7 +289,7 @@ func (s *Store) UpdateUser(id int, p UserPatch, by Actor) (User, error) {
 			if err := tx.Audit(by, EventUserRenamed, u.ID, *p.Username, u.Username+" → "+*p.Username); err != nil {
 				return err
 			}
-			u.Username, u.UsernameKey = *p.Username, usernameKey(*p.Username)
+			u.Username, u.UsernameKey = *p.Username, UsernameKey(*p.Username)
 		}
 		if p.Email != nil && *p.Email != u.Email {
 			if err := tx.Audit(by, EventEmailChanged, u.ID, u.Username, u.Email+" → "+*p.Email); err != nil {

@@ -662,3 +662,35 @@ func TestUserByNameExactMatch(t *testing.T) {
 		t.Fatalf("old name after rename: %v", err)
 	}
 }
+
+// TestUsernameCaseFoldingIsASCIIOnly: usernames match byte for byte after
+// ASCII lower-casing only. Unicode case folding would let the Kelvin sign
+// (U+212A), which lower-cases to 'k', stand for "kate".
+func TestUsernameCaseFoldingIsASCIIOnly(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	kate := mustCreate(t, s, "kate", "password1", "kate@example.com")
+	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	for _, name := range []string{"kate", "KATE", "Kate"} {
+		if u, err := s.UserByName(name); err != nil || u.ID != kate.ID {
+			t.Errorf("UserByName(%q) = %d, %v; want kate", name, u.ID, err)
+		}
+	}
+	for _, name := range []string{"\u212Aate", "\u212AATE", "kate\u200b", "k\u0430te"} {
+		if u, err := s.UserByName(name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UserByName(%+q) = %d, %v; want ErrNotFound", name, u.ID, err)
+		}
+		if u, err := s.Authenticate(ctx, name, "password1"); err != ErrInvalidCredentials {
+			t.Errorf("Authenticate(%+q) = %d, %v; want ErrInvalidCredentials", name, u.ID, err)
+		}
+		_, err := s.CreateUser(ctx, NewUser{Username: name, Password: "password1", Email: "k@example.com"}, CLIActor)
+		wantField(t, err, "username")
+		_, err = s.UpdateUser(bob.ID, UserPatch{Username: strp(name)}, CLIActor)
+		wantField(t, err, "username")
+	}
+	for in, want := range map[string]string{"Kate": "kate", "ADMIN_1-x": "admin_1-x", "\u212Aate": "\u212Aate", "\u0130x": "\u0130x"} {
+		if got := UsernameKey(in); got != want {
+			t.Errorf("UsernameKey(%+q) = %+q, want %+q", in, got, want)
+		}
+	}
+}

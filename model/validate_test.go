@@ -209,7 +209,7 @@ func passwordRule(s string) bool {
 	classes := map[string]bool{}
 	for _, r := range s {
 		switch {
-		case unicode.IsControl(r):
+		case unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp):
 			return false
 		case unicode.IsLetter(r):
 			classes["letter"] = true
@@ -257,6 +257,85 @@ func FuzzValidateEmail(f *testing.F) {
 		b, err := mail.ParseAddress(a.String())
 		if err != nil || b.Address != s {
 			t.Fatalf("accepted %q does not round-trip: %q → %+v, %v", s, a.String(), b, err)
+		}
+	})
+}
+
+// invisibleRunes are control (Cc), format (Cf: bidi controls, zero-width
+// characters, the BOM, tags) and line/paragraph separator characters: none
+// belongs in a name, an address or a password, and they make text display
+// differently from what it is ("\u202E" shows "moc.elpmaxe" as
+// "example.com").
+var invisibleRunes = []rune{
+	0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x7f, 0x85, 0x9b, // Cc
+	0xad, 0x061c, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, // Cf
+	0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2060, 0x2066, 0x2067, 0x2068, 0x2069,
+	0xfeff, 0xfff9, 0xe0001, 0xe007f,
+	0x2028, 0x2029, // Zl, Zp
+}
+
+// TestTextFieldsRefuseInvisibleCharacters: every field a person types
+// refuses control and format characters, with a message naming the field
+// and the character.
+func TestTextFieldsRefuseInvisibleCharacters(t *testing.T) {
+	validators := []struct {
+		field    string
+		validate func(string) error
+		wrap     func(string) string
+	}{
+		{"username", ValidateUsername, func(r string) string { return "ab" + r + "c" }},
+		{"email", ValidateEmail, func(r string) string { return "bob" + r + "@example.com" }},
+		{"email", ValidateEmail, func(r string) string { return "bob@exa" + r + "mple.com" }},
+		{"password", ValidatePassword, func(r string) string { return "abc" + r + "defg1" }},
+		{"name", ValidatePasskeyName, func(r string) string { return "lap" + r + "top" }},
+	}
+	for _, v := range validators {
+		for _, r := range invisibleRunes {
+			in := v.wrap(string(r))
+			err := v.validate(in)
+			if err == nil {
+				t.Errorf("%s %+q accepted", v.field, in)
+				continue
+			}
+			if !strings.Contains(err.Error(), v.field) {
+				t.Errorf("%s %+q: message %q does not name the field", v.field, in, err)
+			}
+		}
+	}
+	// Visible text outside ASCII is still fine where it was.
+	for _, ok := range []error{
+		ValidateEmail("jürgen@example.com"),
+		ValidatePasskeyName("ノートパソコン"),
+		ValidatePasskeyName("Alice's YubiKey 5C"),
+		ValidatePassword("pässwörd1"),
+	} {
+		if ok != nil {
+			t.Errorf("visible text refused: %v", ok)
+		}
+	}
+	if err := ValidateText("email", "a\u202eb"); err == nil || !strings.Contains(err.Error(), "U+202E") {
+		t.Errorf("ValidateText does not say which character: %v", err)
+	}
+	wantField(t, NewUser{Username: "bob", Password: "password1", Email: "b\u202eob@example.com"}.Validate(), "email")
+	bad := "bob\u200b@example.com"
+	wantField(t, UserPatch{Email: &bad}.Validate(), "email")
+}
+
+func FuzzValidateText(f *testing.F) {
+	for _, r := range invisibleRunes {
+		f.Add("a" + string(r) + "b")
+	}
+	f.Add("jürgen")
+	f.Fuzz(func(t *testing.T, s string) {
+		err := ValidateText("field", s)
+		want := utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+			return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+		}) < 0
+		if (err == nil) != want {
+			t.Fatalf("ValidateText(%+q) = %v, want ok=%v", s, err, want)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "field ") {
+			t.Fatalf("message %q does not name the field", err)
 		}
 	})
 }

@@ -380,3 +380,14 @@ func TestCLI2FAOffInPanel(t *testing.T) {
 		t.Errorf("audit lacks 2fa.reset by cli on admin:\n%s", got)
 	}
 }
+
+// TestCLIUnicodeLookalikeName: a command names a user byte for byte after
+// ASCII lower-casing; the Kelvin sign (U+212A) + "ate" is not kate.
+func TestCLIUnicodeLookalikeName(t *testing.T) {
+	dir := newDB(t)
+	withStore(t, dir, func(s *model.Store) { createUser(t, s, "kate") })
+	code, stdout, stderr := runCmd(t, "", "user", "delete", "\u212Aate", "--data", dir)
+	checkOutput(t, code, stdout, stderr, 1, nil, []string{"no user named"})
+	code, stdout, stderr = runCmd(t, "", "user", "delete", "KATE", "--data", dir)
+	checkOutput(t, code, stdout, stderr, 0, []string{"user kate deleted"}, nil)
+}

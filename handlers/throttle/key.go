@@ -10,8 +10,9 @@ package throttle
 
 import (
 	"net/netip"
-	"strings"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
 )
 
 // addrKey maps an address to its table key: IPv4 (including IPv4-mapped
@@ -32,16 +33,18 @@ func addrKey(ip netip.Addr) netip.Addr {
 	return ip
 }
 
-// nameKey lower-cases a username so "Admin" and "admin" share a count.
-// strings.ToLower returns its argument unchanged (no allocation) for
-// already lower-case ASCII, the common case. Names longer than any valid
+// nameKey lower-cases a username the way the store compares them
+// (model.UsernameKey, ASCII only), so "Admin" and "admin" share a count
+// while "\u212Aate" (Kelvin sign) does not share kate's. UsernameKey
+// returns its argument unchanged (no allocation) for already lower-case
+// names, the common case. Names longer than any valid
 // username share one key: the table is bounded by entries, so a key must
 // not be able to hold a megabyte of attacker text.
 func nameKey(username string) string {
 	if len(username) > maxNameKey {
 		return "\x00oversized"
 	}
-	return strings.ToLower(username)
+	return model.UsernameKey(username)
 }
 
 // maxNameKey is well above the longest valid username (32 bytes).

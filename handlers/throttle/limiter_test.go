@@ -627,3 +627,20 @@ func TestLimiterOversizedNamesShareOneKey(t *testing.T) {
 		t.Errorf("key of %d bytes", len(k))
 	}
 }
+
+// TestLimiterUsernameASCIIOnly: only ASCII letters are folded. The Kelvin
+// sign (U+212A) lower-cases to 'k' under Unicode rules, but "\u212Aate" is
+// not a spelling of "kate": it counts as a name of its own, like any
+// unknown name.
+func TestLimiterUsernameASCIIOnly(t *testing.T) {
+	l, _ := newLimiter(t, DefaultConfig())
+	for i := range 50 {
+		fail(t, l, ipN(i), "\u212Aate", false)
+	}
+	want(t, l, ipN(999), "\u212Aate", false, false, 15*time.Minute)
+	want(t, l, ipN(999), "kate", false, true, 0)
+	want(t, l, ipN(999), "KATE", false, true, 0)
+	if _, users := l.Len(); users != 1 {
+		t.Fatalf("users = %d, want 1 entry", users)
+	}
+}
