@@ -127,6 +127,13 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 // redirectToHTTPS sends plain HTTP requests to the same path over HTTPS on
 // one of our domains (an unknown Host goes to the first domain: the
 // redirect never points elsewhere). 308 keeps the method and body.
+//
+// The target is built from the escaped path and the query only, never
+// from the raw request target: an absolute-form or odd target such as
+// "http:@evil.net/x" would otherwise be glued to our host and read as
+// https://panel.example.com@evil.net/x, a redirect to another site. A
+// path that does not start with a slash (opaque or "*" targets) becomes
+// "/".
 func redirectToHTTPS(domains []string, httpsPort int) http.Handler {
 	port := ""
 	if httpsPort != 443 {
@@ -140,8 +147,15 @@ func redirectToHTTPS(domains []string, httpsPort int) http.Handler {
 		if !slices.Contains(domains, host) {
 			host = domains[0]
 		}
+		path := r.URL.EscapedPath()
+		if !strings.HasPrefix(path, "/") {
+			path = "/"
+		}
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
 		w.Header().Set("Connection", "close")
-		http.Redirect(w, r, "https://"+host+port+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		http.Redirect(w, r, "https://"+host+port+path, http.StatusPermanentRedirect)
 	})
 }
 

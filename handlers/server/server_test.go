@@ -4,6 +4,7 @@ package server
 // with Pebble, real TLS, Chromium) is https_e2e_test.go.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -13,10 +14,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,4 +183,55 @@ func testRootPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestRedirectToHTTPSRequestTargets sends raw request lines to the
+// redirect on a real listener: whatever the request target (absolute-form,
+// scheme-only, authority tricks), the Location is one of our domains with
+// a path that starts with a slash, so it can never name another host.
+func TestRedirectToHTTPSRequestTargets(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: redirectToHTTPS([]string{"panel.example.com"}, 443), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	for _, tc := range []struct {
+		target string
+		want   string
+	}{
+		{"/x?y=1", "https://panel.example.com/x?y=1"},
+		{"http:@evil.net/x", "https://panel.example.com/"},
+		{"http://evil.net/x?y=1", "https://panel.example.com/x?y=1"},
+		{"http://panel.example.com@evil.net/x", "https://panel.example.com/x"},
+		{"https:evil.net", "https://panel.example.com/"},
+		{"//evil.net/x", "https://panel.example.com//evil.net/x"},
+		{"/x\\@evil.net", "https://panel.example.com/x%5C@evil.net"},
+		{"*", "https://panel.example.com/"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: panel.example.com\r\nConnection: close\r\n\r\n", tc.target)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusPermanentRedirect || loc != tc.want {
+				t.Fatalf("%d Location %q, want 308 %q", resp.StatusCode, loc, tc.want)
+			}
+			u, err := url.Parse(loc)
+			if err != nil || u.Host != "panel.example.com" || u.User != nil {
+				t.Errorf("Location %q leads to host %q (user %v)", loc, u.Host, u.User)
+			}
+		})
+	}
 }
