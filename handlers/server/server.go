@@ -92,11 +92,7 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 	acme := certmagic.NewACMEIssuer(s.magic, issuer)
 	s.magic.Issuers = []certmagic.Issuer{acme}
 
-	tlsCfg := s.magic.TLSConfig()
-	// certmagic advertises only acme-tls/1; fasthttp speaks HTTP/1.1 (no
-	// HTTP/2), and browsers need a protocol they can use.
-	tlsCfg.NextProtos = []string{"http/1.1", acmez.ACMETLS1Protocol}
-	tlsCfg.MinVersion = tls.VersionTLS12
+	tlsCfg := tlsConfig(s.magic.TLSConfig())
 
 	httpsAddr := net.JoinHostPort("", strconv.Itoa(cfg.HTTPSPort))
 	ln, err := net.Listen("tcp", httpsAddr)
@@ -122,6 +118,28 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// tlsConfig completes certmagic's TLS configuration (its GetCertificate
+// answers TLS-ALPN-01 challenges too) for the HTTPS listener.
+func tlsConfig(cfg *tls.Config) *tls.Config {
+	// certmagic advertises only acme-tls/1; fasthttp speaks HTTP/1.1 (no
+	// HTTP/2), and browsers need a protocol they can use.
+	cfg.NextProtos = []string{"http/1.1", acmez.ACMETLS1Protocol}
+	cfg.MinVersion = tls.VersionTLS12
+	// TLS 1.2 gets AEAD suites with forward secrecy only, as Mozilla's
+	// "intermediate" profile: Go's defaults still offer CBC suites with
+	// SHA-1 MACs (ECDHE-ECDSA-AES128-SHA …). TLS 1.3 suites are not
+	// configurable and all AEAD.
+	cfg.CipherSuites = []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+	return cfg
 }
 
 // redirectToHTTPS sends plain HTTP requests to the same path over HTTPS on

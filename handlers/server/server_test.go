@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -234,4 +235,85 @@ func TestRedirectToHTTPSRequestTargets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTLSConfigAEADOnly handshakes with the TLS configuration the HTTPS
+// listener uses: a TLS 1.2 client offering only CBC suites (with SHA-1 or
+// SHA-256 MACs) is refused, as is TLS 1.1; AEAD suites over TLS 1.2 and
+// TLS 1.3 work. Only ECDHE suites with AES-GCM or ChaCha20-Poly1305 are
+// configured (Mozilla's "intermediate" profile).
+func TestTLSConfigAEADOnly(t *testing.T) {
+	cert := testCert(t)
+	cfg := tlsConfig(&tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }})
+	if cfg.MinVersion != tls.VersionTLS12 {
+		t.Errorf("MinVersion %x, want TLS 1.2", cfg.MinVersion)
+	}
+	if len(cfg.CipherSuites) == 0 {
+		t.Error("no cipher suites configured: Go's defaults include CBC suites")
+	}
+	for _, id := range cfg.CipherSuites {
+		name := tls.CipherSuiteName(id)
+		if !strings.HasPrefix(name, "TLS_ECDHE_") || !(strings.Contains(name, "_GCM_") || strings.Contains(name, "CHACHA20_POLY1305")) {
+			t.Errorf("cipher suite %s is not ECDHE with an AEAD", name)
+		}
+	}
+	if !slices.Contains(cfg.NextProtos, "http/1.1") {
+		t.Errorf("NextProtos %q lacks http/1.1", cfg.NextProtos)
+	}
+
+	var cbc []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if strings.Contains(s.Name, "_CBC_") && slices.Contains(s.SupportedVersions, tls.VersionTLS12) {
+			cbc = append(cbc, s.ID)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		client *tls.Config
+		ok     bool
+	}{
+		{"TLS 1.2 with CBC suites only", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: cbc}, false},
+		{"TLS 1.1", &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}, false},
+		{"TLS 1.2 with AES-GCM", &tls.Config{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
+		{"TLS 1.2 with ChaCha20-Poly1305", &tls.Config{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, true},
+		{"TLS 1.3", &tls.Config{MinVersion: tls.VersionTLS13}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.client.InsecureSkipVerify = true // the handshake's parameters are tested, not the certificate
+			tc.client.ServerName = "panel.test"
+			c, s := net.Pipe()
+			defer c.Close()
+			defer s.Close()
+			srvErr := make(chan error, 1)
+			go func() { srvErr <- tls.Server(s, cfg).Handshake(); s.Close() }()
+			cc := tls.Client(c, tc.client)
+			err := cc.Handshake()
+			<-srvErr
+			if tc.ok && err != nil {
+				t.Fatalf("handshake failed: %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Fatalf("handshake succeeded with %s", tls.CipherSuiteName(cc.ConnectionState().CipherSuite))
+			}
+		})
+	}
+}
+
+// testCert returns a self-signed ECDSA certificate for panel.test, as
+// certmagic's default key type.
+func testCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "panel.test"}, DNSNames: []string{"panel.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
