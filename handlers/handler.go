@@ -76,6 +76,8 @@ type Handler struct {
 	// challenges (see webauthn.go).
 	rp         *relyingParty
 	ceremonies passkeyCeremonies
+	// hosts are the names requests may carry in Host (see checkHost).
+	hosts map[string]bool
 }
 
 // New builds a Handler from cfg (start from DefaultConfig). Templates are
@@ -100,6 +102,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 		}
 		h.public = u
 	}
+	h.hosts = allowedHosts(h.public, cfg.Domains)
 	lc := throttle.DefaultConfig()
 	if cfg.Limiter != nil {
 		lc = *cfg.Limiter

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,8 +27,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
 
-	app.Use(refuseEncodedBodies, h.securityHeaders)
+	app.Use(h.securityHeaders)
+	// Probes (load balancers, container health checks) call by address or
+	// by a name of their own: /healthz answers whatever the Host.
 	app.Get("/healthz", h.health)
+	app.Use(h.checkHost, refuseEncodedBodies)
 	app.Get("/assets/:hash/*", h.serveAsset)
 
 	app.Use(h.checkOrigin, h.loadSession)
@@ -106,6 +111,61 @@ func (h *Handler) securityHeaders(c *fiber.Ctx) error {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 	return c.Next()
+}
+
+// errMisdirected refuses a request for a host name that is not the
+// panel's. It does not repeat the name: it was chosen by someone else.
+var errMisdirected = errStatus(fiber.StatusMisdirectedRequest, "This address does not serve the panel. Open the panel at its own address.")
+
+// checkHost refuses, with 421 Misdirected Request, requests whose Host is
+// not one of the panel's names: DNS rebinding. An attacker's page at a
+// name they control, rebound to the panel's address (127.0.0.1 or a LAN
+// address), is same-origin with itself, so its requests carry its own
+// Origin and pass the origin check; only the Host header tells them
+// apart. See allowedHosts for the names.
+func (h *Handler) checkHost(c *fiber.Ctx) error {
+	if !hostAllowed(h.hosts, string(c.Request().Host())) {
+		return errMisdirected
+	}
+	return c.Next()
+}
+
+// allowedHosts are the host names the panel answers to: the public URL's
+// host (localhost in localhost mode, the proxy's name behind a proxy),
+// every --domain, and localhost, which browsers resolve to the loopback
+// themselves, so no one else's DNS can point it at us.
+func allowedHosts(public *url.URL, domains []string) map[string]bool {
+	hosts := map[string]bool{"localhost": true}
+	if public != nil {
+		hosts[strings.ToLower(public.Hostname())] = true
+	}
+	for _, d := range domains {
+		hosts[strings.ToLower(d)] = true
+	}
+	return hosts
+}
+
+// hostAllowed reports whether a Host header names the panel: one of hosts,
+// or an address literal (127.0.0.1, [::1], a LAN address: rebinding needs
+// a name, and curl to the listen address must keep working), on any port
+// (the port is the one the client connected to, whatever the name).
+func hostAllowed(hosts map[string]bool, host string) bool {
+	name := host
+	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
+		port := host[i+1:]
+		if port == "" || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		name = host[:i]
+	}
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		a, err := netip.ParseAddr(name[1 : len(name)-1])
+		return err == nil && a.Is6() && a.Zone() == ""
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a.Is4() // IPv6 only in brackets
+	}
+	return hosts[strings.ToLower(name)]
 }
 
 func (h *Handler) health(c *fiber.Ctx) error {
