@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -169,4 +170,121 @@ func FuzzHostAllowed(f *testing.F) {
 			t.Fatalf("%q allowed: %q is neither an address nor one of %v", host, name, hosts)
 		}
 	})
+}
+
+// TestLargeBodies: over a real listener, a client that sends a large API
+// body without waiting for 100 Continue (Go's http.Client does not) reads
+// a 413 problem+json instead of a reset connection, whether the body is
+// just over the limit or far over it; the panel keeps serving.
+func TestLargeBodies(t *testing.T) {
+	ta := newTestApp(t)
+	token, _ := ta.apiToken(t, ta.Admin)
+	base := thServe(t, ta)
+	for _, size := range []int{2 << 20, 20 << 20} {
+		t.Run(fmt.Sprintf("%d MiB", size>>20), func(t *testing.T) {
+			body := `{"username":"big","password":"big-pass-123","email":"` + strings.Repeat("a", size) + `@example.com"}`
+			req, err := http.NewRequest("POST", base+"/api/v1/users", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("POST %d bytes: %v", len(body), err)
+			}
+			r := thRead(t, resp)
+			if r.Status != 413 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.Body, `"status":413`) {
+				t.Fatalf("POST %d bytes: %d %s %s", len(body), r.Status, r.Header.Get("Content-Type"), thTrim(r.Body))
+			}
+		})
+	}
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := thRead(t, resp); r.Status != 200 {
+		t.Errorf("after the large bodies, /healthz: %d", r.Status)
+	}
+}
+
+// TestAPIMethodNotAllowed: a known API path called with a method it does
+// not take answers 405 problem+json with Allow naming the methods it does
+// take; unknown paths stay 404, and strangers get 401 first either way.
+func TestAPIMethodNotAllowed(t *testing.T) {
+	ta := newTestApp(t)
+	token, _ := ta.apiToken(t, ta.Admin)
+	for _, tc := range []struct {
+		method, path string
+		token        string
+		status       int
+		allow        string
+	}{
+		{"PUT", "/api/v1/me", token, 405, "GET, HEAD"},
+		{"PUT", "/api/v1/users", token, 405, "GET, HEAD, POST"},
+		{"POST", "/api/v1/users/1", token, 405, "GET, HEAD, PATCH, DELETE"},
+		{"GET", "/api/v1/users/1/password", token, 405, "PUT"},
+		{"GET", "/api/v1/users/1/2fa", token, 405, "DELETE"},
+		{"PUT", "/api/v1/users/1/tokens/abc", token, 405, "PATCH, DELETE"},
+		{"POST", "/api/v1/users/1/passkeys", token, 405, "GET, HEAD"},
+		{"OPTIONS", "/api/v1/audit", token, 405, "GET, HEAD"},
+		{"POST", "/api/openapi.json", token, 405, "GET, HEAD"},
+		{"PUT", "/api/v1/me", "", 401, ""},
+		{"GET", "/api/v1/nothing", token, 404, ""},
+		{"POST", "/api/v1/users/x", token, 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r := ta.API(t, apiCall{Method: tc.method, Path: tc.path, Token: tc.token})
+			apiWant(t, r, tc.status)
+			if got := r.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
+			if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+// TestAPIRouteMethods: the table of API paths and methods that 405
+// answers use agrees with the routes: every API route's path, with its
+// parameters filled in, lists the route's method.
+func TestAPIRouteMethods(t *testing.T) {
+	ta := newTestApp(t)
+	n := 0
+	for _, r := range ta.App.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/") || strings.Contains(r.Path, "*") {
+			continue
+		}
+		var segs []string
+		for _, s := range strings.Split(r.Path, "/") {
+			switch {
+			case strings.HasSuffix(s, "<int>"):
+				s = "12"
+			case strings.HasPrefix(s, ":"):
+				s = "x1"
+			}
+			segs = append(segs, s)
+		}
+		path := strings.Join(segs, "/")
+		if allow := ta.H.apiMethods.allow(path); !strings.Contains(", "+allow+", ", ", "+r.Method+", ") {
+			t.Errorf("%s %s: Allow for %s is %q", r.Method, r.Path, path, allow)
+		}
+		n++
+	}
+	if n < 20 {
+		t.Errorf("only %d API routes", n)
+	}
+	for path, want := range map[string]string{
+		"/api/v1/users/1/tokens":     "GET, HEAD, POST",
+		"/api/v1/users/1/":           "GET, HEAD, PATCH, DELETE", // Fiber's routes ignore a trailing slash
+		"/api/v1/users/x":            "",
+		"/api/v1/users/1/tokens/a/b": "",
+		"/api/v2/me":                 "",
+	} {
+		if allow := ta.H.apiMethods.allow(path); allow != want {
+			t.Errorf("%s: Allow %q, want %q", path, allow, want)
+		}
+	}
 }

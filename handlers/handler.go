@@ -78,6 +78,9 @@ type Handler struct {
 	ceremonies passkeyCeremonies
 	// hosts are the names requests may carry in Host (see checkHost).
 	hosts map[string]bool
+	// apiMethods are the API's paths and their methods, read from the
+	// route table by App (see apiMethodNotAllowed).
+	apiMethods routeMethods
 }
 
 // New builds a Handler from cfg (start from DefaultConfig). Templates are
@@ -143,6 +146,7 @@ func (h *Handler) App() *fiber.App {
 		ProxyHeader: "",
 	})
 	h.routes(app)
+	h.apiMethods = newRouteMethods(app.GetRoutes(true), "/api/")
 	// Fiber fills a list of mounted-app keys lazily at the first Render,
 	// unguarded, so the first renders racing each other is a data race
 	// (fiber v2.52 ctx.go renderExtensions). Render once before any

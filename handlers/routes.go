@@ -3,6 +3,8 @@ package handlers
 import (
 	"net/netip"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -60,7 +62,9 @@ func (h *Handler) routes(app *fiber.App) {
 	api.Get("/users/:id<int>/passkeys", h.apiPasskeys)
 	api.Delete("/users/:id<int>/passkeys/:pid", h.apiPasskeyDelete)
 	api.Get("/audit", h.apiAudit)
-	app.All("/api/*", h.apiAuth, h.apiNotFound) // unknown API paths: 401 before 404
+	// Known API paths with a method they do not take: 405; unknown API
+	// paths: 404. Strangers get 401 before either.
+	app.All("/api/*", h.apiAuth, h.apiMethodNotAllowed, h.apiNotFound)
 
 	auth := app.Group("", h.requireSession, h.requireCSRF)
 	auth.Post("/logout", h.logout)
@@ -166,6 +170,98 @@ func hostAllowed(hosts map[string]bool, host string) bool {
 		return a.Is4() // IPv6 only in brackets
 	}
 	return hosts[strings.ToLower(name)]
+}
+
+// routeMethods lists the paths of a group of routes with the methods each
+// takes, to answer a known path called with another method with 405 and
+// an Allow header (RFC 9110 § 15.5.6). Fiber answers 405 only when no
+// route at all matched, which our catch-all for unknown API paths
+// prevents. It is read from the routes themselves (App builds it after
+// the route table), so the table stays the one list of routes.
+type routeMethods []routePath
+
+// routePath is one path of routeMethods.
+type routePath struct {
+	// segments of the path: a literal, or a parameter (":name", digits
+	// only for ":name<int>").
+	segments []string
+	methods  []string
+}
+
+// newRouteMethods collects the routes under prefix, except wildcards.
+func newRouteMethods(routes []fiber.Route, prefix string) routeMethods {
+	var rm routeMethods
+	index := map[string]int{}
+	for _, r := range routes {
+		if !strings.HasPrefix(r.Path, prefix) || strings.ContainsAny(r.Path, "*+") {
+			continue
+		}
+		i, ok := index[r.Path]
+		if !ok {
+			i = len(rm)
+			index[r.Path] = i
+			rm = append(rm, routePath{segments: strings.Split(strings.Trim(r.Path, "/"), "/")})
+		}
+		if !slices.Contains(rm[i].methods, r.Method) {
+			rm[i].methods = append(rm[i].methods, r.Method)
+		}
+	}
+	for _, e := range rm {
+		slices.SortFunc(e.methods, func(a, b string) int { return methodRank(a) - methodRank(b) })
+	}
+	return rm
+}
+
+// allow returns the methods that path takes, as an Allow header value, or
+// "" when no route has that path.
+func (rm routeMethods) allow(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for _, e := range rm {
+		if len(e.segments) != len(segs) {
+			continue
+		}
+		match := true
+		for i, p := range e.segments {
+			switch {
+			case strings.HasSuffix(p, "<int>") && strings.HasPrefix(p, ":"):
+				_, err := strconv.Atoi(segs[i])
+				match = err == nil
+			case strings.HasPrefix(p, ":"):
+				match = segs[i] != ""
+			default:
+				match = p == segs[i]
+			}
+			if !match {
+				break
+			}
+		}
+		if match {
+			return strings.Join(e.methods, ", ")
+		}
+	}
+	return ""
+}
+
+// methodRank orders methods in Allow headers: reads first, as RFC 9110
+// lists them.
+func methodRank(m string) int {
+	for i, o := range []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete} {
+		if m == o {
+			return i
+		}
+	}
+	return 100
+}
+
+// apiMethodNotAllowed answers 405 with Allow to a known API path called
+// with a method it does not take; unknown paths go on to apiNotFound.
+func (h *Handler) apiMethodNotAllowed(c *fiber.Ctx) error {
+	allow := h.apiMethods.allow(c.Path())
+	if allow == "" {
+		return c.Next()
+	}
+	c.Set(fiber.HeaderAllow, allow)
+	return errStatus(fiber.StatusMethodNotAllowed, "This API path does not take "+c.Method()+"; it takes "+allow+".")
 }
 
 func (h *Handler) health(c *fiber.Ctx) error {

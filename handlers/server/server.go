@@ -49,7 +49,7 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		s.main = ln
+		s.main = drainListener{ln}
 		return s, nil
 	}
 
@@ -100,7 +100,9 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 		s.cache.Stop()
 		return nil, fmt.Errorf("listen on %s (--https-port): %w", httpsAddr, err)
 	}
-	s.main = tls.NewListener(ln, tlsCfg)
+	// Draining sits under TLS: fasthttp recognises HTTPS by the
+	// connection's TLS methods, which a wrapper would hide.
+	s.main = tls.NewListener(drainListener{ln}, tlsCfg)
 
 	httpAddr := net.JoinHostPort("", strconv.Itoa(cfg.HTTPPort))
 	s.httpLn, err = net.Listen("tcp", httpAddr)
