@@ -288,3 +288,29 @@ func TestAPIRouteMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutesCaseSensitive: paths match exactly as the route table writes
+// them; /API/v1/me is not the API (it used to be, with errors as pages).
+func TestRoutesCaseSensitive(t *testing.T) {
+	ta := newTestApp(t)
+	token, _ := ta.apiToken(t, ta.Admin)
+	s := ta.Session(t, ta.Admin)
+	for _, path := range []string{"/API/v1/me", "/api/V1/me", "/api/v1/ME", "/Settings/users", "/LOGIN", "/Healthz"} {
+		r := ta.Do(t, thReq{URL: path, Session: s})
+		if r.Status != 404 {
+			t.Errorf("GET %s with a session: %d, want 404", path, r.Status)
+		}
+		// Under /api/ the API's own 404; elsewhere no JSON at all.
+		r = ta.Do(t, thReq{URL: path, Headers: map[string]string{"Authorization": "Bearer " + token}})
+		if strings.HasPrefix(path, "/api/") {
+			if r.Status != 404 {
+				t.Errorf("GET %s with a token: %d, want 404", path, r.Status)
+			}
+		} else if r.Status == 200 || strings.Contains(r.Header.Get("Content-Type"), "json") {
+			t.Errorf("GET %s with a token: %d %s, want no API answer", path, r.Status, r.Header.Get("Content-Type"))
+		}
+	}
+	if r := ta.Do(t, thReq{URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer " + token}}); r.Status != 200 {
+		t.Errorf("GET /api/v1/me: %d", r.Status)
+	}
+}

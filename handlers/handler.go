@@ -144,6 +144,12 @@ func (h *Handler) App() *fiber.App {
 		ReadBufferSize:        16 << 10,
 		// Our own clientIP decides who the client is; see clientip.go.
 		ProxyHeader: "",
+		// Paths match as the route table writes them: /API/v1/me is not
+		// the API. Case-insensitive matching served each resource under
+		// many paths, which whatever keys on the path outside the router
+		// (a proxy's or firewall's path rules, logs, the OpenAPI
+		// document) does not see as the same.
+		CaseSensitive: true,
 	})
 	h.routes(app)
 	h.apiMethods = newRouteMethods(app.GetRoutes(true), "/api/")
