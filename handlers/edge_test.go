@@ -314,3 +314,105 @@ func TestRoutesCaseSensitive(t *testing.T) {
 		t.Errorf("GET /api/v1/me: %d", r.Status)
 	}
 }
+
+// thPermissionsPolicy checks the Permissions-Policy of an answer: powerful
+// features denied, passkeys allowed for the panel itself.
+func thPermissionsPolicy(t testing.TB, what string, h http.Header) {
+	t.Helper()
+	pp := h.Get("Permissions-Policy")
+	for _, want := range []string{"camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()",
+		"publickey-credentials-get=(self)", "publickey-credentials-create=(self)"} {
+		if !strings.Contains(pp, want) {
+			t.Errorf("%s: Permissions-Policy %q lacks %s", what, pp, want)
+		}
+	}
+}
+
+// TestNoStoreOnEveryPage walks every GET route of the route table with a
+// session, as a page and as an htmx fragment: each answer that can carry
+// personal data (all but the content-hashed assets) says Cache-Control:
+// no-store, so no browser or proxy cache keeps a user's emails or CSRF
+// token; and every answer has the Permissions-Policy.
+func TestNoStoreOnEveryPage(t *testing.T) {
+	ta := newTestApp(t)
+	bob := thCreateUser(t, ta, "bob")
+	_, tok := ta.apiToken(t, bob)
+	s := ta.Session(t, ta.Admin)
+	query := map[string]string{"/settings/users/:id<int>/edit": "?field=email"}
+	n := 0
+	for _, r := range ta.App.GetRoutes(true) {
+		if r.Method != "GET" || r.Path == "/api/*" { // the catch-all of unknown API paths
+			continue
+		}
+		path := strings.NewReplacer(":id<int>", fmt.Sprint(bob.ID), ":tid", tok.ID).Replace(r.Path) + query[r.Path]
+		asset := strings.HasPrefix(r.Path, "/assets/")
+		if asset {
+			path = ta.H.assetPath("app.js")
+		}
+		for _, htmx := range []bool{false, true} {
+			a := ta.Do(t, thReq{URL: path, Session: s, HTMX: htmx})
+			what := fmt.Sprintf("GET %s (htmx %v): %d", path, htmx, a.Status)
+			if a.Status >= 400 {
+				t.Errorf("%s, want a success for the walk to mean something; body:\n%s", what, thTrim(a.Body))
+			}
+			cc := a.Header.Get("Cache-Control")
+			switch {
+			case asset:
+				if !strings.Contains(cc, "immutable") {
+					t.Errorf("%s: Cache-Control %q, want the asset cached", what, cc)
+				}
+			case r.Path == "/api/openapi.json":
+				// Public and the same for everyone: revalidated, not kept from caches.
+				if cc != "no-cache" {
+					t.Errorf("%s: Cache-Control %q, want no-cache", what, cc)
+				}
+			case cc != "no-store":
+				t.Errorf("%s: Cache-Control %q, want no-store", what, cc)
+			}
+			thPermissionsPolicy(t, what, a.Header)
+			n++
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d answers checked", n)
+	}
+	// The login pages, without a session, and other answers.
+	for _, req := range []thReq{
+		{URL: "/login"},
+		{URL: "/login?next=%2Fsettings%2Fusers"},
+		{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-password")},
+		{URL: "/"},
+		{URL: "/settings/users"},
+		{URL: "/nothing", Session: s},
+		{URL: "/api/v1/nothing", Session: s},
+	} {
+		a := ta.Do(t, req)
+		what := fmt.Sprintf("%s %s: %d", req.Method, req.URL, a.Status)
+		if cc := a.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", what, cc)
+		}
+		thPermissionsPolicy(t, what, a.Header)
+	}
+}
+
+// TestPermissionsPolicyOnEveryAnswer: answers that no route gives carry
+// the Permissions-Policy too: a foreign Host (421) and a body refused
+// before any route (413).
+func TestPermissionsPolicyOnEveryAnswer(t *testing.T) {
+	ta := newTestApp(t)
+	r := thAppTest(t, ta, thReq{URL: "http://rebind.evil.test/login"}.Request())
+	thPermissionsPolicy(t, "421", r.Header)
+	base := thServe(t, ta)
+	resp, err := http.Post(base+"/login", "application/x-www-form-urlencoded", strings.NewReader(strings.Repeat("a", 2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = thRead(t, resp)
+	if r.Status != 413 {
+		t.Fatalf("2 MiB form: %d", r.Status)
+	}
+	thPermissionsPolicy(t, "413", r.Header)
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("413: Cache-Control %q", cc)
+	}
+}

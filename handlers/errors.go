@@ -103,6 +103,7 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	if !routed(c) {
+		h.setSecurityHeaders(c)
 		if status == fiber.StatusRequestEntityTooLarge {
 			drainBeforeClose(c)
 		}

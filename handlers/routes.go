@@ -103,18 +103,40 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/passkeys/:pid/delete", h.passkeyDelete) // plain-form fallback for DELETE
 }
 
-// securityHeaders sets a strict Content Security Policy (no inline script,
-// no eval: htmx runs with allowEval off) and the usual hardening headers.
+// securityHeaders sets the headers of every answer (setSecurityHeaders).
 func (h *Handler) securityHeaders(c *fiber.Ctx) error {
+	h.setSecurityHeaders(c)
+	return c.Next()
+}
+
+// permissionsPolicy denies the pages every powerful browser feature they
+// do not use: should script ever get into a page despite the CSP, it can
+// reach no camera, microphone, location or payment. Only passkeys
+// (WebAuthn get and create) stay allowed, for the panel's own origin.
+const permissionsPolicy = "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), " +
+	"fullscreen=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), magnetometer=(), microphone=(), " +
+	"midi=(), payment=(), picture-in-picture=(), publickey-credentials-create=(self), " +
+	"publickey-credentials-get=(self), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+
+// setSecurityHeaders sets a strict Content Security Policy (no inline
+// script, no eval: htmx runs with allowEval off), the Permissions-Policy,
+// the usual hardening headers, and Cache-Control: no-store. Pages and
+// fragments carry personal data (emails, sessions, tokens) and the CSRF
+// token, which no browser or proxy cache may keep; the few answers that
+// may be cached (content-hashed assets, the API document) replace it.
+// errorHandler calls it too, for the answers fasthttp gives before any
+// route.
+func (h *Handler) setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	c.Set("Permissions-Policy", permissionsPolicy)
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	if h.isHTTPS(c) {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	return c.Next()
 }
 
 // errMisdirected refuses a request for a host name that is not the
