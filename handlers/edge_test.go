@@ -195,7 +195,7 @@ func TestLargeBodies(t *testing.T) {
 				t.Fatalf("POST %d bytes: %v", len(body), err)
 			}
 			r := thRead(t, resp)
-			if r.Status != 413 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.Body, `"status":413`) {
+			if r.Status != 413 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.Body, "larger than 1 MiB") {
 				t.Fatalf("POST %d bytes: %d %s %s", len(body), r.Status, r.Header.Get("Content-Type"), thTrim(r.Body))
 			}
 		})

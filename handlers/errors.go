@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -103,8 +104,11 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	if !routed(c) {
+		// fasthttp refused the request before any route: no route group,
+		// no middleware ran (see the top of this file).
 		h.setSecurityHeaders(c)
 		if status == fiber.StatusRequestEntityTooLarge {
+			msg = fmt.Sprintf("The request body is larger than %d MiB.", bodyLimit>>20)
 			drainBeforeClose(c)
 		}
 		return problem(c, status, msg, nil)
