@@ -323,7 +323,7 @@ func serve(cfg Config, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	generated, created, err := store.EnsureAdmin(ctx, os.Getenv("GATEHOUSE_ADMIN_PASSWORD"))
+	generated, created, err := ensureAdmin(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -385,6 +385,25 @@ func serve(cfg Config, stdout io.Writer) error {
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
 	return nil
+}
+
+// adminPasswordEnv names the environment variable that sets the first
+// admin's password.
+const adminPasswordEnv = "GATEHOUSE_ADMIN_PASSWORD"
+
+// ensureAdmin creates the first admin when the database has no user, with
+// the password from adminPasswordEnv when it is set (see
+// model.Store.EnsureAdmin). The variable is removed from the environment
+// first, used or not: nothing the panel starts or reads later (a child
+// process, a dump of the environment) should find the password there.
+// /proc/PID/environ keeps the environment the process started with; only
+// the same user and root can read it.
+func ensureAdmin(ctx context.Context, store *model.Store) (generated string, created bool, err error) {
+	password := os.Getenv(adminPasswordEnv)
+	if err := os.Unsetenv(adminPasswordEnv); err != nil {
+		return "", false, fmt.Errorf("remove %s from the environment: %w", adminPasswordEnv, err)
+	}
+	return store.EnsureAdmin(ctx, password)
 }
 
 // announce tells the operator where the panel runs and how to log in the

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,6 +22,12 @@ import (
 //     marks those groups with problemAnswers;
 //   - everything else is a page: the flash area of the page for htmx
 //     requests, the error page otherwise.
+//
+// Refusals that fasthttp makes before any route runs (a body over the
+// BodyLimit, headers too large, a read timeout) belong to no route group:
+// fasthttp has discarded the request by then, path included. They answer
+// in problem+json, which every client can read; our pages never send such
+// requests.
 
 // localsProblems marks a request whose route group answers errors in
 // problem+json.
@@ -95,6 +103,16 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 	if status == fiber.StatusTooManyRequests && c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
 		c.Set(fiber.HeaderRetryAfter, "1")
 	}
+	if !routed(c) {
+		// fasthttp refused the request before any route: no route group,
+		// no middleware ran (see the top of this file).
+		h.setSecurityHeaders(c)
+		if status == fiber.StatusRequestEntityTooLarge {
+			msg = fmt.Sprintf("The request body is larger than %d MiB.", bodyLimit>>20)
+			drainBeforeClose(c)
+		}
+		return problem(c, status, msg, nil)
+	}
 	if wantsProblem(c) {
 		return problem(c, status, msg, problemFields(err))
 	}
@@ -107,6 +125,30 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		return c.Render("partials/flash", fiber.Map{"Error": msg})
 	}
 	return c.Render("pages/error", h.pageData(c, fiber.Map{"Title": http.StatusText(status), "Error": msg, "Status": status}), "layouts/base")
+}
+
+// routed reports whether the request went through the route table (whose
+// first middleware derives the request facts), rather than being refused
+// by fasthttp before any route.
+func routed(c *fiber.Ctx) bool {
+	_, ok := c.Locals(localsFacts).(requestFacts)
+	return ok
+}
+
+// drainBeforeClose asks the connection to read and discard what the client
+// still sends before it closes. fasthttp refuses a body over the limit
+// unread and closes the connection after the answer; a client still
+// sending the body would get a reset instead of the answer. The listeners
+// of handlers/server offer DrainBeforeClose, under TLS on the connection
+// that *tls.Conn wraps; app.Test's connections do not, and need not.
+func drainBeforeClose(c *fiber.Ctx) {
+	conn := c.Context().Conn()
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = tc.NetConn()
+	}
+	if d, ok := conn.(interface{ DrainBeforeClose() }); ok {
+		d.DrainBeforeClose()
+	}
 }
 
 // problem writes an RFC 9457 problem+json answer. An error answer is

@@ -76,6 +76,11 @@ type Handler struct {
 	// challenges (see webauthn.go).
 	rp         *relyingParty
 	ceremonies passkeyCeremonies
+	// hosts are the names requests may carry in Host (see checkHost).
+	hosts map[string]bool
+	// apiMethods are the API's paths and their methods, read from the
+	// route table by App (see apiMethodNotAllowed).
+	apiMethods routeMethods
 }
 
 // New builds a Handler from cfg (start from DefaultConfig). Templates are
@@ -100,6 +105,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 		}
 		h.public = u
 	}
+	h.hosts = allowedHosts(h.public, cfg.Domains)
 	lc := throttle.DefaultConfig()
 	if cfg.Limiter != nil {
 		lc = *cfg.Limiter
@@ -125,21 +131,33 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 	return h, nil
 }
 
+// bodyLimit bounds every request body; fasthttp refuses a larger one
+// before any route (see errorHandler). The route groups bound their
+// bodies further (64 KiB for the API and the passkey ceremonies).
+const bodyLimit = 1 << 20
+
 // App returns the Fiber application with every route.
 func (h *Handler) App() *fiber.App {
 	app := fiber.New(fiber.Config{
 		Views:                 h.views,
 		ErrorHandler:          h.errorHandler,
 		DisableStartupMessage: true,
-		BodyLimit:             1 << 20,
+		BodyLimit:             bodyLimit,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 << 10,
 		// Our own clientIP decides who the client is; see clientip.go.
 		ProxyHeader: "",
+		// Paths match as the route table writes them: /API/v1/me is not
+		// the API. Case-insensitive matching served each resource under
+		// many paths, which whatever keys on the path outside the router
+		// (a proxy's or firewall's path rules, logs, the OpenAPI
+		// document) does not see as the same.
+		CaseSensitive: true,
 	})
 	h.routes(app)
+	h.apiMethods = newRouteMethods(app.GetRoutes(true), "/api/")
 	// Fiber fills a list of mounted-app keys lazily at the first Render,
 	// unguarded, so the first renders racing each other is a data race
 	// (fiber v2.52 ctx.go renderExtensions). Render once before any

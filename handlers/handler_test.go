@@ -360,7 +360,7 @@ func TestCompressedBodiesRefused(t *testing.T) {
 	zw.Write([]byte("username=admin&password=" + strings.Repeat("A", 8<<20)))
 	zw.Close()
 	for _, path := range []string{"/login", "/login/passkey", "/api/v1/users"} {
-		req := httptest.NewRequest("POST", path, bytes.NewReader(buf.Bytes()))
+		req := httptest.NewRequest("POST", thPublicURL+path, bytes.NewReader(buf.Bytes()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Content-Encoding", "gzip")
 		if r := ta.roundTrip(t, req); r.Status != 415 {

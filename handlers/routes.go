@@ -1,6 +1,10 @@
 package handlers
 
 import (
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -25,8 +29,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
 
-	app.Use(refuseEncodedBodies, h.securityHeaders)
+	app.Use(h.securityHeaders)
+	// Probes (load balancers, container health checks) call by address or
+	// by a name of their own: /healthz answers whatever the Host.
 	app.Get("/healthz", h.health)
+	app.Use(h.checkHost, refuseEncodedBodies)
 	app.Get("/assets/:hash/*", h.serveAsset)
 
 	app.Use(h.checkOrigin, h.loadSession)
@@ -55,7 +62,9 @@ func (h *Handler) routes(app *fiber.App) {
 	api.Get("/users/:id<int>/passkeys", h.apiPasskeys)
 	api.Delete("/users/:id<int>/passkeys/:pid", h.apiPasskeyDelete)
 	api.Get("/audit", h.apiAudit)
-	app.All("/api/*", h.apiAuth, h.apiNotFound) // unknown API paths: 401 before 404
+	// Known API paths with a method they do not take: 405; unknown API
+	// paths: 404. Strangers get 401 before either.
+	app.All("/api/*", h.apiAuth, h.apiMethodNotAllowed, h.apiNotFound)
 
 	auth := app.Group("", h.requireSession, h.requireCSRF)
 	auth.Post("/logout", h.logout)
@@ -94,18 +103,187 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/passkeys/:pid/delete", h.passkeyDelete) // plain-form fallback for DELETE
 }
 
-// securityHeaders sets a strict Content Security Policy (no inline script,
-// no eval: htmx runs with allowEval off) and the usual hardening headers.
+// securityHeaders sets the headers of every answer (setSecurityHeaders).
 func (h *Handler) securityHeaders(c *fiber.Ctx) error {
+	h.setSecurityHeaders(c)
+	return c.Next()
+}
+
+// permissionsPolicy denies the pages every powerful browser feature they
+// do not use: should script ever get into a page despite the CSP, it can
+// reach no camera, microphone, location or payment. Only passkeys
+// (WebAuthn get and create) stay allowed, for the panel's own origin.
+const permissionsPolicy = "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), " +
+	"fullscreen=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), magnetometer=(), microphone=(), " +
+	"midi=(), payment=(), picture-in-picture=(), publickey-credentials-create=(self), " +
+	"publickey-credentials-get=(self), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+
+// setSecurityHeaders sets a strict Content Security Policy (no inline
+// script, no eval: htmx runs with allowEval off), the Permissions-Policy,
+// the usual hardening headers, and Cache-Control: no-store. Pages and
+// fragments carry personal data (emails, sessions, tokens) and the CSRF
+// token, which no browser or proxy cache may keep; the few answers that
+// may be cached (content-hashed assets, the API document) replace it.
+// errorHandler calls it too, for the answers fasthttp gives before any
+// route.
+func (h *Handler) setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	c.Set("Permissions-Policy", permissionsPolicy)
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	if h.isHTTPS(c) {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
+}
+
+// errMisdirected refuses a request for a host name that is not the
+// panel's. It does not repeat the name: it was chosen by someone else.
+var errMisdirected = errStatus(fiber.StatusMisdirectedRequest, "This address does not serve the panel. Open the panel at its own address.")
+
+// checkHost refuses, with 421 Misdirected Request, requests whose Host is
+// not one of the panel's names: DNS rebinding. An attacker's page at a
+// name they control, rebound to the panel's address (127.0.0.1 or a LAN
+// address), is same-origin with itself, so its requests carry its own
+// Origin and pass the origin check; only the Host header tells them
+// apart. See allowedHosts for the names.
+func (h *Handler) checkHost(c *fiber.Ctx) error {
+	if !hostAllowed(h.hosts, string(c.Request().Host())) {
+		return errMisdirected
+	}
 	return c.Next()
+}
+
+// allowedHosts are the host names the panel answers to: the public URL's
+// host (localhost in localhost mode, the proxy's name behind a proxy),
+// every --domain, and localhost, which browsers resolve to the loopback
+// themselves, so no one else's DNS can point it at us.
+func allowedHosts(public *url.URL, domains []string) map[string]bool {
+	hosts := map[string]bool{"localhost": true}
+	if public != nil {
+		hosts[strings.ToLower(public.Hostname())] = true
+	}
+	for _, d := range domains {
+		hosts[strings.ToLower(d)] = true
+	}
+	return hosts
+}
+
+// hostAllowed reports whether a Host header names the panel: one of hosts,
+// or an address literal (127.0.0.1, [::1], a LAN address: rebinding needs
+// a name, and curl to the listen address must keep working), on any port
+// (the port is the one the client connected to, whatever the name).
+func hostAllowed(hosts map[string]bool, host string) bool {
+	name := host
+	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
+		port := host[i+1:]
+		if port == "" || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		name = host[:i]
+	}
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		a, err := netip.ParseAddr(name[1 : len(name)-1])
+		return err == nil && a.Is6() && a.Zone() == ""
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a.Is4() // IPv6 only in brackets
+	}
+	return hosts[strings.ToLower(name)]
+}
+
+// routeMethods lists the paths of a group of routes with the methods each
+// takes, to answer a known path called with another method with 405 and
+// an Allow header (RFC 9110 § 15.5.6). Fiber answers 405 only when no
+// route at all matched, which our catch-all for unknown API paths
+// prevents. It is read from the routes themselves (App builds it after
+// the route table), so the table stays the one list of routes.
+type routeMethods []routePath
+
+// routePath is one path of routeMethods.
+type routePath struct {
+	// segments of the path: a literal, or a parameter (":name", digits
+	// only for ":name<int>").
+	segments []string
+	methods  []string
+}
+
+// newRouteMethods collects the routes under prefix, except wildcards.
+func newRouteMethods(routes []fiber.Route, prefix string) routeMethods {
+	var rm routeMethods
+	index := map[string]int{}
+	for _, r := range routes {
+		if !strings.HasPrefix(r.Path, prefix) || strings.ContainsAny(r.Path, "*+") {
+			continue
+		}
+		i, ok := index[r.Path]
+		if !ok {
+			i = len(rm)
+			index[r.Path] = i
+			rm = append(rm, routePath{segments: strings.Split(strings.Trim(r.Path, "/"), "/")})
+		}
+		if !slices.Contains(rm[i].methods, r.Method) {
+			rm[i].methods = append(rm[i].methods, r.Method)
+		}
+	}
+	for _, e := range rm {
+		slices.SortFunc(e.methods, func(a, b string) int { return methodRank(a) - methodRank(b) })
+	}
+	return rm
+}
+
+// allow returns the methods that path takes, as an Allow header value, or
+// "" when no route has that path.
+func (rm routeMethods) allow(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for _, e := range rm {
+		if len(e.segments) != len(segs) {
+			continue
+		}
+		match := true
+		for i, p := range e.segments {
+			switch {
+			case strings.HasSuffix(p, "<int>") && strings.HasPrefix(p, ":"):
+				_, err := strconv.Atoi(segs[i])
+				match = err == nil
+			case strings.HasPrefix(p, ":"):
+				match = segs[i] != ""
+			default:
+				match = p == segs[i]
+			}
+			if !match {
+				break
+			}
+		}
+		if match {
+			return strings.Join(e.methods, ", ")
+		}
+	}
+	return ""
+}
+
+// methodRank orders methods in Allow headers: reads first, as RFC 9110
+// lists them.
+func methodRank(m string) int {
+	for i, o := range []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete} {
+		if m == o {
+			return i
+		}
+	}
+	return 100
+}
+
+// apiMethodNotAllowed answers 405 with Allow to a known API path called
+// with a method it does not take; unknown paths go on to apiNotFound.
+func (h *Handler) apiMethodNotAllowed(c *fiber.Ctx) error {
+	allow := h.apiMethods.allow(c.Path())
+	if allow == "" {
+		return c.Next()
+	}
+	c.Set(fiber.HeaderAllow, allow)
+	return errStatus(fiber.StatusMethodNotAllowed, "This API path does not take "+c.Method()+"; it takes "+allow+".")
 }
 
 func (h *Handler) health(c *fiber.Ctx) error {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gatehouse-panel/gatehouse/handlers/server"
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
 )
@@ -486,24 +487,30 @@ func thCSRFFromPage(body string) string {
 	return m[1]
 }
 
-// thServe serves the app on a real listener at 127.0.0.1 and returns its
-// base URL (http://127.0.0.1:PORT). The server stops when the test ends.
+// thServe serves the app on a real listener at 127.0.0.1, bound as the
+// panel binds it (handlers/server, plain HTTP), and returns its base URL
+// (http://127.0.0.1:PORT). The server stops when the test ends.
 func thServe(t testing.TB, ta *testApp) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	cfg := server.DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	srv, err := server.Bind(cfg, ta.App)
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = ta.App.Listener(ln)
-	}()
+	errc, err := srv.Serve(context.Background())
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
 	t.Cleanup(func() {
-		_ = ta.App.ShutdownWithTimeout(5 * time.Second)
-		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-errc; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + srv.Addrs()
 }
 
 // thClientFrom returns an HTTP client whose connections come from the

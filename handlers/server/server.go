@@ -49,7 +49,7 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		s.main = ln
+		s.main = drainListener{ln}
 		return s, nil
 	}
 
@@ -92,11 +92,7 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 	acme := certmagic.NewACMEIssuer(s.magic, issuer)
 	s.magic.Issuers = []certmagic.Issuer{acme}
 
-	tlsCfg := s.magic.TLSConfig()
-	// certmagic advertises only acme-tls/1; fasthttp speaks HTTP/1.1 (no
-	// HTTP/2), and browsers need a protocol they can use.
-	tlsCfg.NextProtos = []string{"http/1.1", acmez.ACMETLS1Protocol}
-	tlsCfg.MinVersion = tls.VersionTLS12
+	tlsCfg := tlsConfig(s.magic.TLSConfig())
 
 	httpsAddr := net.JoinHostPort("", strconv.Itoa(cfg.HTTPSPort))
 	ln, err := net.Listen("tcp", httpsAddr)
@@ -104,7 +100,9 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 		s.cache.Stop()
 		return nil, fmt.Errorf("listen on %s (--https-port): %w", httpsAddr, err)
 	}
-	s.main = tls.NewListener(ln, tlsCfg)
+	// Draining sits under TLS: fasthttp recognises HTTPS by the
+	// connection's TLS methods, which a wrapper would hide.
+	s.main = tls.NewListener(drainListener{ln}, tlsCfg)
 
 	httpAddr := net.JoinHostPort("", strconv.Itoa(cfg.HTTPPort))
 	s.httpLn, err = net.Listen("tcp", httpAddr)
@@ -124,9 +122,38 @@ func Bind(cfg Config, app *fiber.App) (*Servers, error) {
 	return s, nil
 }
 
+// tlsConfig completes certmagic's TLS configuration (its GetCertificate
+// answers TLS-ALPN-01 challenges too) for the HTTPS listener.
+func tlsConfig(cfg *tls.Config) *tls.Config {
+	// certmagic advertises only acme-tls/1; fasthttp speaks HTTP/1.1 (no
+	// HTTP/2), and browsers need a protocol they can use.
+	cfg.NextProtos = []string{"http/1.1", acmez.ACMETLS1Protocol}
+	cfg.MinVersion = tls.VersionTLS12
+	// TLS 1.2 gets AEAD suites with forward secrecy only, as Mozilla's
+	// "intermediate" profile: Go's defaults still offer CBC suites with
+	// SHA-1 MACs (ECDHE-ECDSA-AES128-SHA …). TLS 1.3 suites are not
+	// configurable and all AEAD.
+	cfg.CipherSuites = []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+	return cfg
+}
+
 // redirectToHTTPS sends plain HTTP requests to the same path over HTTPS on
 // one of our domains (an unknown Host goes to the first domain: the
 // redirect never points elsewhere). 308 keeps the method and body.
+//
+// The target is built from the escaped path and the query only, never
+// from the raw request target: an absolute-form or odd target such as
+// "http:@evil.net/x" would otherwise be glued to our host and read as
+// https://panel.example.com@evil.net/x, a redirect to another site. A
+// path that does not start with a slash (opaque or "*" targets) becomes
+// "/".
 func redirectToHTTPS(domains []string, httpsPort int) http.Handler {
 	port := ""
 	if httpsPort != 443 {
@@ -140,8 +167,15 @@ func redirectToHTTPS(domains []string, httpsPort int) http.Handler {
 		if !slices.Contains(domains, host) {
 			host = domains[0]
 		}
+		path := r.URL.EscapedPath()
+		if !strings.HasPrefix(path, "/") {
+			path = "/"
+		}
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
 		w.Header().Set("Connection", "close")
-		http.Redirect(w, r, "https://"+host+port+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		http.Redirect(w, r, "https://"+host+port+path, http.StatusPermanentRedirect)
 	})
 }
 

@@ -4,19 +4,24 @@ package server
 // with Pebble, real TLS, Chromium) is https_e2e_test.go.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,4 +184,136 @@ func testRootPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestRedirectToHTTPSRequestTargets sends raw request lines to the
+// redirect on a real listener: whatever the request target (absolute-form,
+// scheme-only, authority tricks), the Location is one of our domains with
+// a path that starts with a slash, so it can never name another host.
+func TestRedirectToHTTPSRequestTargets(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: redirectToHTTPS([]string{"panel.example.com"}, 443), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	for _, tc := range []struct {
+		target string
+		want   string
+	}{
+		{"/x?y=1", "https://panel.example.com/x?y=1"},
+		{"http:@evil.net/x", "https://panel.example.com/"},
+		{"http://evil.net/x?y=1", "https://panel.example.com/x?y=1"},
+		{"http://panel.example.com@evil.net/x", "https://panel.example.com/x"},
+		{"https:evil.net", "https://panel.example.com/"},
+		{"//evil.net/x", "https://panel.example.com//evil.net/x"},
+		{"/x\\@evil.net", "https://panel.example.com/x%5C@evil.net"},
+		{"*", "https://panel.example.com/"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: panel.example.com\r\nConnection: close\r\n\r\n", tc.target)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusPermanentRedirect || loc != tc.want {
+				t.Fatalf("%d Location %q, want 308 %q", resp.StatusCode, loc, tc.want)
+			}
+			u, err := url.Parse(loc)
+			if err != nil || u.Host != "panel.example.com" || u.User != nil {
+				t.Errorf("Location %q leads to host %q (user %v)", loc, u.Host, u.User)
+			}
+		})
+	}
+}
+
+// TestTLSConfigAEADOnly handshakes with the TLS configuration the HTTPS
+// listener uses: a TLS 1.2 client offering only CBC suites (with SHA-1 or
+// SHA-256 MACs) is refused, as is TLS 1.1; AEAD suites over TLS 1.2 and
+// TLS 1.3 work. Only ECDHE suites with AES-GCM or ChaCha20-Poly1305 are
+// configured (Mozilla's "intermediate" profile).
+func TestTLSConfigAEADOnly(t *testing.T) {
+	cert := testCert(t)
+	cfg := tlsConfig(&tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }})
+	if cfg.MinVersion != tls.VersionTLS12 {
+		t.Errorf("MinVersion %x, want TLS 1.2", cfg.MinVersion)
+	}
+	if len(cfg.CipherSuites) == 0 {
+		t.Error("no cipher suites configured: Go's defaults include CBC suites")
+	}
+	for _, id := range cfg.CipherSuites {
+		name := tls.CipherSuiteName(id)
+		if !strings.HasPrefix(name, "TLS_ECDHE_") || !(strings.Contains(name, "_GCM_") || strings.Contains(name, "CHACHA20_POLY1305")) {
+			t.Errorf("cipher suite %s is not ECDHE with an AEAD", name)
+		}
+	}
+	if !slices.Contains(cfg.NextProtos, "http/1.1") {
+		t.Errorf("NextProtos %q lacks http/1.1", cfg.NextProtos)
+	}
+
+	var cbc []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if strings.Contains(s.Name, "_CBC_") && slices.Contains(s.SupportedVersions, tls.VersionTLS12) {
+			cbc = append(cbc, s.ID)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		client *tls.Config
+		ok     bool
+	}{
+		{"TLS 1.2 with CBC suites only", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: cbc}, false},
+		{"TLS 1.1", &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}, false},
+		{"TLS 1.2 with AES-GCM", &tls.Config{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
+		{"TLS 1.2 with ChaCha20-Poly1305", &tls.Config{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}, true},
+		{"TLS 1.3", &tls.Config{MinVersion: tls.VersionTLS13}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.client.InsecureSkipVerify = true // the handshake's parameters are tested, not the certificate
+			tc.client.ServerName = "panel.test"
+			c, s := net.Pipe()
+			defer c.Close()
+			defer s.Close()
+			srvErr := make(chan error, 1)
+			go func() { srvErr <- tls.Server(s, cfg).Handshake(); s.Close() }()
+			cc := tls.Client(c, tc.client)
+			err := cc.Handshake()
+			<-srvErr
+			if tc.ok && err != nil {
+				t.Fatalf("handshake failed: %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Fatalf("handshake succeeded with %s", tls.CipherSuiteName(cc.ConnectionState().CipherSuite))
+			}
+		})
+	}
+}
+
+// testCert returns a self-signed ECDSA certificate for panel.test, as
+// certmagic's default key type.
+func testCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "panel.test"}, DNSNames: []string{"panel.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
