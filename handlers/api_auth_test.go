@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-panel/gatehouse/handlers/apitest"
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestAPIBearerAuth: what a bearer token gets for each way it can be
@@ -22,7 +23,7 @@ import (
 // with the refusals audited.
 func TestAPIBearerAuth(t *testing.T) {
 	ta := apiNewApp(t, apiTrustTestPeer)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	value, tok := ta.apiToken(t, bob, "203.0.113.0/24", "2001:db8::/32", "198.51.100.7")
 	me := func(header, ip string) *apiResponse {
 		return ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Headers: map[string]string{"Authorization": header}, ClientIP: ip})
@@ -298,7 +299,7 @@ func TestAPIBodyRules(t *testing.T) {
 func TestAPITokenExpiryBoundaries(t *testing.T) {
 	ta := apiNewApp(t)
 	admin, _ := ta.apiToken(t, ta.Admin)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	create := func(exp time.Time) *apiResponse {
 		return ta.API(t, apiCall{Method: "POST", Path: "/api/v1/users/2/tokens", Token: admin,
 			Body: map[string]any{"expires_at": exp.Format(time.RFC3339)}})
@@ -342,7 +343,7 @@ func TestAPITokenLastUsed(t *testing.T) {
 	ta := apiNewApp(t, apiTrustTestPeer)
 	stopUses := thRunTokenUses(t, ta)
 	admin, adminTok := ta.apiToken(t, ta.Admin)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	bobValue, bobTok := ta.apiToken(t, bob)
 	ta.Clock.Advance(time.Minute)
 	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: bobValue, ClientIP: "203.0.113.50"}), 200)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestMain runs the tests, then, when the whole package ran, fails unless
@@ -204,7 +205,7 @@ func TestAPIRefusalsOfEveryOperation(t *testing.T) {
 // the lookup of a token not yet cached.
 func TestAPIServerErrors(t *testing.T) {
 	ta := newTestApp(t, apiTrustTestPeer)
-	f := &apiFixture{ta: ta, admin: ta.Admin, bob: thCreateUser(t, ta, "bob")}
+	f := &apiFixture{ta: ta, admin: ta.Admin, bob: testkit.AddUser(t, ta.Store, "bob")}
 	f.adminToken, _ = ta.apiToken(t, ta.Admin)
 	f.bobValue, f.bobToken = ta.apiToken(t, f.bob)
 	apiAddPasskey(t, f)

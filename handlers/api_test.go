@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // apiFixture is a fresh app with admin (ID 1) and bob, an access token for
@@ -27,7 +28,7 @@ type apiFixture struct {
 func newAPIFixture(t *testing.T) *apiFixture {
 	t.Helper()
 	ta := apiNewApp(t, apiTrustTestPeer)
-	f := &apiFixture{ta: ta, admin: ta.Admin, bob: thCreateUser(t, ta, "bob")}
+	f := &apiFixture{ta: ta, admin: ta.Admin, bob: testkit.AddUser(t, ta.Store, "bob")}
 	f.adminToken, _ = ta.apiToken(t, ta.Admin)
 	f.bobValue, f.bobToken = ta.apiToken(t, f.bob, "192.0.2.0/24")
 	f.session = ta.Session(t, ta.Admin)
@@ -200,7 +201,7 @@ func TestAPIRoutes(t *testing.T) {
 				}
 			}},
 		{name: "2fa off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204,
-			setup: func(t *testing.T, f *apiFixture) { apiEnableTOTP(t, f); apiReauth(t, f) },
+			setup: func(t *testing.T, f *apiFixture) { testkit.EnableTwoFactor(t, f.ta.Store, f.bob); apiReauth(t, f) },
 			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
 				if u := thUser(t, f.ta, "bob"); u.TOTPEnabled || len(u.TOTPSecret) != 0 || len(u.RecoveryHashes) != 0 {
 					t.Errorf("bob after 2FA off: enabled=%v secret=%d codes=%d", u.TOTPEnabled, len(u.TOTPSecret), len(u.RecoveryHashes))
@@ -400,7 +401,6 @@ func apiAddPasskey(t *testing.T, f *apiFixture) {
 	f.bobPasskey = p.ID
 }
 
-// apiEnableTOTP turns 2FA on for bob, as the enrolment dialog would.
 // apiReauth marks the fixture's browser session as having re-entered its
 // password just now (the panel's sudo mode), which turning 2FA off through
 // the API needs when it is called with a session.
@@ -416,7 +416,7 @@ func apiReauth(t *testing.T, f *apiFixture) {
 // token needs none.
 func TestAPITwoFactorOffNeedsReauth(t *testing.T) {
 	f := newAPIFixture(t)
-	apiEnableTOTP(t, f)
+	testkit.EnableTwoFactor(t, f.ta.Store, f.bob)
 	path := fmt.Sprintf("/api/v1/users/%d/2fa", f.bob.ID)
 	r := f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true})
 	apiWant(t, r, 403, "needs your password")
@@ -429,21 +429,6 @@ func TestAPITwoFactorOffNeedsReauth(t *testing.T) {
 	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Token: f.adminToken}), 204)
 	if u := thUser(t, f.ta, "bob"); u.TOTPEnabled {
 		t.Fatal("2FA still on after DELETE with a bearer token")
-	}
-}
-
-func apiEnableTOTP(t *testing.T, f *apiFixture) {
-	t.Helper()
-	e, err := model.NewTOTPEnrollment(f.bob, f.ta.Clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := model.TOTPCode(e.Secret, model.TOTPStep(f.ta.Clock.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.ta.Store.EnableTOTP(e, code, model.ActorFor(f.bob, "192.0.2.1")); err != nil {
-		t.Fatal(err)
 	}
 }
 

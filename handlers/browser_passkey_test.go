@@ -14,7 +14,6 @@ import (
 // Never, log out, sign in with the passkey and no username, see Last Used
 // updated, delete it, and see that passkey login now fails.
 func TestBrowserPasskeys(t *testing.T) {
-	browsertest.RequireChromium(t)
 	store, base := startBrowserApp(t)
 	b := browsertest.New(t, base)
 	browsertest.RunPasskeyScenario(t, b, "admin-pass-1", func(step string) {

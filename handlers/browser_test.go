@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-panel/gatehouse/handlers"
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestBrowserUserTab drives the real panel in headless Chromium through
@@ -20,7 +21,6 @@ import (
 // users, and see that the last user cannot be deleted. Console errors (CSP
 // violations, JavaScript exceptions) fail the test.
 func TestBrowserUserTab(t *testing.T) {
-	browsertest.RequireChromium(t)
 
 	store, base := startBrowserApp(t)
 	b := browsertest.New(t, base)
@@ -175,18 +175,7 @@ func TestBrowserUserTab(t *testing.T) {
 // uses of tokens before the store closes.
 func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, string) {
 	t.Helper()
-	o := model.Options{
-		Create: true,
-		Argon2: &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-	}
-	for _, f := range opts {
-		f(&o)
-	}
-	store, err := model.Open(t.TempDir(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store := testkit.NewStore(t, opts...)
 	if _, _, err := store.EnsureAdmin(context.Background(), "admin-pass-1"); err != nil {
 		t.Fatal(err)
 	}

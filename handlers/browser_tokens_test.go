@@ -27,7 +27,6 @@ const btokZone = "America/New_York"
 // see the last use in the list, Modify its white list so that the call is
 // refused, see a bad entry refused next to the field, and delete it.
 func TestBrowserAccessTokens(t *testing.T) {
-	browsertest.RequireChromium(t)
 	store, base := startBrowserApp(t)
 	b := browsertest.New(t, base)
 	t.Cleanup(func() {

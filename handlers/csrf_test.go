@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // thStateChangingRoutes are every state-changing route of a cookie
@@ -102,7 +103,7 @@ func TestCSRFTokenPerSession(t *testing.T) {
 	r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: a, CSRFHeader: a.CSRF})
 	thCheck(t, r, 303, nil, nil, nil)
 	// a's token with a fresh login of the same user is refused.
-	c := ta.Login(t, "admin", thAdminPassword)
+	c := ta.Login(t, "admin", testkit.AdminPassword)
 	r = ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: c, CSRFHeader: a.CSRF})
 	thCheck(t, r, 403, nil, nil, nil)
 	if !ta.SessionAlive(t, c) {
@@ -135,7 +136,7 @@ func TestCSRFEveryRoute(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				ta := newTestApp(t)
-				bob := thCreateUser(t, ta, "bob")
+				bob := testkit.AddUser(t, ta.Store, "bob")
 				_, tok := ta.apiToken(t, bob)
 				pk, err := ta.Store.AddPasskey(bob.ID, model.NewPasskeyHandle(),
 					model.Passkey{Name: "laptop", RPID: "localhost", CredentialID: []byte("credential-1"), PublicKey: []byte("public-key")},

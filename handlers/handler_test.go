@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 func TestHealthz(t *testing.T) {
@@ -112,7 +113,7 @@ func TestSecurityHeaders(t *testing.T) {
 // on* handler in any page.
 func TestPagesHaveNoInlineScript(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []string{"/settings/users", "/settings/users/new", "/settings/users/2/password",
 		"/settings/users/2/delete", "/settings/users/2/edit?field=email"} {
@@ -136,7 +137,7 @@ func TestPagesHaveNoInlineScript(t *testing.T) {
 // pages redirect to the login form with next, htmx requests get 401 with
 // HX-Redirect, plain form posts get 401, and nothing changes.
 func TestWithoutSession(t *testing.T) {
-	setup := func(t *testing.T, ta *testApp) { thCreateUser(t, ta, "bob") }
+	setup := func(t *testing.T, ta *testApp) { testkit.AddUser(t, ta.Store, "bob") }
 	get := func(path string) []thScenario {
 		return []thScenario{
 			{Name: "GET " + path, Method: "GET", URL: path, Setup: setup, WantStatus: 303,
@@ -238,7 +239,7 @@ func TestOutputEscaping(t *testing.T) {
 		if err := model.ValidateEmail(email); err != nil {
 			t.Fatalf("test email refused: %v", err)
 		}
-		ta.CreateUser(t, "obrien", thUserPassword, email)
+		testkit.CreateUser(t, ta.Store, "obrien", testkit.UserPassword, email)
 		s := ta.Session(t, ta.Admin)
 		for _, htmx := range []bool{false, true} {
 			r := ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s, HTMX: htmx})
@@ -253,12 +254,12 @@ func TestOutputEscaping(t *testing.T) {
 // recorded with the client address (app.Test's peer is 0.0.0.0).
 func TestAuditLogin(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("bob", "wrong-pass-1")})
 	thCheck(t, r, 401, nil, nil, nil)
 	r = ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("nobody", "wrong-pass-1")})
 	thCheck(t, r, 401, nil, nil, nil)
-	s := ta.Login(t, "bob", thUserPassword)
+	s := ta.Login(t, "bob", testkit.UserPassword)
 	r = ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s, CSRFHeader: s.CSRF})
 	thCheck(t, r, 303, nil, nil, nil)
 
@@ -281,7 +282,7 @@ func TestAuditLogin(t *testing.T) {
 		t.Errorf("logout events = %+v", out)
 	}
 	for _, e := range ta.AuditEvents(t, "") {
-		for _, secret := range []string{thUserPassword, "wrong-pass-1"} {
+		for _, secret := range []string{testkit.UserPassword, "wrong-pass-1"} {
 			if strings.Contains(e.Detail+e.Actor+e.Target, secret) {
 				t.Errorf("audit event holds a password: %+v", e)
 			}
@@ -337,7 +338,7 @@ func TestAuditUserChanges(t *testing.T) {
 // TestVaryOnFragments: every route that answers differently for htmx says so.
 func TestVaryOnFragments(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []string{"/settings/users", "/settings/users/new", "/settings/users/2/password",
 		"/settings/users/2/edit?field=email", "/settings/users/2"} {
@@ -368,7 +369,7 @@ func TestCompressedBodiesRefused(t *testing.T) {
 		}
 	}
 	// identity is not compression.
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword), Headers: map[string]string{"Content-Encoding": "identity"}})
+	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", testkit.AdminPassword), Headers: map[string]string{"Content-Encoding": "identity"}})
 	if r.Status != 303 {
 		t.Errorf("identity encoding: status %d, want 303", r.Status)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 func TestLoginPage(t *testing.T) {
@@ -33,7 +34,7 @@ func TestLoginSubmit(t *testing.T) {
 		}
 	}
 	thRunScenarios(t, []thScenario{
-		{Name: "success", Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword), WantStatus: 303,
+		{Name: "success", Method: "POST", URL: "/login", Form: thLoginForm("admin", testkit.AdminPassword), WantStatus: 303,
 			WantHeaders: map[string]string{"Location": "/settings/users"},
 			After: func(t *testing.T, ta *testApp, r *thResponse) {
 				c := r.Cookie(sessionCookie)
@@ -55,8 +56,8 @@ func TestLoginSubmit(t *testing.T) {
 					t.Errorf("device cookie = %+v", d)
 				}
 			}},
-		{Name: "username ignores case", Method: "POST", URL: "/login", Form: thLoginForm("ADMIN", thAdminPassword), WantStatus: 303},
-		{Name: "next", Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {thAdminPassword}, "next": {"/settings/users/new"}},
+		{Name: "username ignores case", Method: "POST", URL: "/login", Form: thLoginForm("ADMIN", testkit.AdminPassword), WantStatus: 303},
+		{Name: "next", Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {testkit.AdminPassword}, "next": {"/settings/users/new"}},
 			WantStatus: 303, WantHeaders: map[string]string{"Location": "/settings/users/new"}},
 		{Name: "wrong password", Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1"), WantStatus: 401,
 			Want: []string{msgBadLogin, `value="admin"`}, NotWant: []string{"wrong-pass-1"}, After: noCookie},
@@ -76,7 +77,7 @@ func TestLoginSubmit(t *testing.T) {
 					t.Errorf("want one failure refused before hashing, got %+v", ev)
 				}
 			}},
-		{Name: "huge username", Method: "POST", URL: "/login", Form: thLoginForm(strings.Repeat("a", 4000), thAdminPassword), WantStatus: 401,
+		{Name: "huge username", Method: "POST", URL: "/login", Form: thLoginForm(strings.Repeat("a", 4000), testkit.AdminPassword), WantStatus: 401,
 			Want: []string{msgBadLogin},
 			After: func(t *testing.T, ta *testApp, r *thResponse) {
 				ev := ta.AuditEvents(t, model.EventLoginFailed)
@@ -84,7 +85,7 @@ func TestLoginSubmit(t *testing.T) {
 					t.Errorf("audit = %+v", ev)
 				}
 			}},
-		{Name: "cross-site login form", Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword),
+		{Name: "cross-site login form", Method: "POST", URL: "/login", Form: thLoginForm("admin", testkit.AdminPassword),
 			Headers: map[string]string{"Origin": "https://evil.example"}, WantStatus: 403, After: noCookie},
 	})
 }
@@ -109,7 +110,7 @@ func TestLoginNextOpenRedirect(t *testing.T) {
 		"/\r\nSet-Cookie: x=1", "javascript:alert(1)", "",
 	} {
 		r := ta.Do(t, thReq{Method: "POST", URL: "/login",
-			Form: url.Values{"username": {"admin"}, "password": {thAdminPassword}, "next": {next}}})
+			Form: url.Values{"username": {"admin"}, "password": {testkit.AdminPassword}, "next": {next}}})
 		if r.Status != 303 || r.Header.Get("Location") != "/settings/users" {
 			t.Errorf("next %q: %d Location %q, want /settings/users", next, r.Status, r.Header.Get("Location"))
 		}
@@ -132,7 +133,7 @@ func TestLoginHTTPSBehindProxy(t *testing.T) {
 			opts = append(opts, thTrustProxies("0.0.0.0/32"))
 		}
 		ta := newTestApp(t, opts...)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword),
+		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", testkit.AdminPassword),
 			Headers: map[string]string{"X-Forwarded-Proto": "https"}})
 		c, d := r.Cookie(sessionCookie), r.Cookie(deviceCookie)
 		if r.Status != 303 || c == nil || d == nil {
@@ -151,9 +152,9 @@ func TestLoginHTTPSBehindProxy(t *testing.T) {
 // (no fixation).
 func TestLoginNewSessionID(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	old := ta.Session(t, ta.Admin)
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("bob", thUserPassword), Session: old})
+	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("bob", testkit.UserPassword), Session: old})
 	c := r.Cookie(sessionCookie)
 	if r.Status != 303 || c == nil || c.Value == old.Token {
 		t.Fatalf("login: %d cookie %v", r.Status, c)
@@ -169,7 +170,7 @@ func TestLoginNewSessionID(t *testing.T) {
 func TestLogout(t *testing.T) {
 	t.Run("plain", func(t *testing.T) {
 		ta := newTestApp(t)
-		s := ta.Login(t, "admin", thAdminPassword)
+		s := ta.Login(t, "admin", testkit.AdminPassword)
 		r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s, CSRFField: s.CSRF})
 		thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/login"})
 		c := r.Cookie(sessionCookie)
@@ -185,7 +186,7 @@ func TestLogout(t *testing.T) {
 	})
 	t.Run("htmx", func(t *testing.T) {
 		ta := newTestApp(t)
-		s := ta.Login(t, "admin", thAdminPassword)
+		s := ta.Login(t, "admin", testkit.AdminPassword)
 		r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s, CSRFHeader: s.CSRF, HTMX: true})
 		thCheck(t, r, 204, nil, nil, map[string]string{"HX-Redirect": "/login"})
 		if ta.SessionAlive(t, s) {
@@ -303,10 +304,10 @@ func TestSessionTouchedOncePerMinute(t *testing.T) {
 // TestSessionEndsWithUser: deleting a user ends its sessions at once.
 func TestSessionEndsWithUser(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
-	thCreateUser(t, ta, "carol")
+	testkit.AddUser(t, ta.Store, "bob")
+	testkit.AddUser(t, ta.Store, "carol")
 	admin := ta.Session(t, ta.Admin)
-	bob := ta.Login(t, "bob", thUserPassword)
+	bob := ta.Login(t, "bob", testkit.UserPassword)
 	r := ta.Do(t, thReq{Method: "DELETE", URL: "/settings/users/2", Session: admin, CSRFHeader: admin.CSRF, HTMX: true})
 	thCheck(t, r, 200, nil, nil, nil)
 	if ta.SessionAlive(t, bob) {
@@ -316,7 +317,7 @@ func TestSessionEndsWithUser(t *testing.T) {
 	thCheck(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
 
 	// Deleted behind the panel's back (the CLI): same.
-	carol := ta.Login(t, "carol", thUserPassword)
+	carol := ta.Login(t, "carol", testkit.UserPassword)
 	if err := ta.Store.DeleteUser(3, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
@@ -332,10 +333,10 @@ func TestSessionEndsWithUser(t *testing.T) {
 // other sessions; the session that made the change stays.
 func TestSessionEndsWithPasswordChange(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
-	a1 := ta.Login(t, "admin", thAdminPassword)
-	a2 := ta.Login(t, "admin", thAdminPassword)
-	bob := ta.Login(t, "bob", thUserPassword)
+	testkit.AddUser(t, ta.Store, "bob")
+	a1 := ta.Login(t, "admin", testkit.AdminPassword)
+	a2 := ta.Login(t, "admin", testkit.AdminPassword)
+	bob := ta.Login(t, "bob", testkit.UserPassword)
 
 	// admin changes their own password in a1: a2 ends, a1 and bob stay.
 	r := ta.Do(t, thReq{Method: "PUT", URL: "/settings/users/1/password", Session: a1, CSRFHeader: a1.CSRF, HTMX: true,
@@ -355,7 +356,7 @@ func TestSessionEndsWithPasswordChange(t *testing.T) {
 	}
 
 	// The old passwords no longer work; the new one does.
-	for _, pw := range []string{thAdminPassword, "admin-pass-2"} {
+	for _, pw := range []string{testkit.AdminPassword, "admin-pass-2"} {
 		r = ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", pw)})
 		thCheck(t, r, 401, nil, nil, nil)
 	}

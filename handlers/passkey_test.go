@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-panel/gatehouse/handlers/control"
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // pkRP is the relying party as the browser sees the test app
@@ -255,7 +256,7 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	}
 
 	// Usernameless login, with TOTP on: complete, no second step.
-	enableTOTP(t, ta, ta.Admin)
+	testkit.EnableTwoFactor(t, ta.Store, ta.Admin)
 	ta.Clock.Advance(time.Hour)
 	s = ta.Session(t, ta.Admin) // the first one is idle too long now
 	d.cred.Counter = 1
@@ -300,23 +301,6 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	r = pkLoginFinish(t, ta, d.assert(lopts))
 	if r.Status != 200 || !strings.Contains(r.Body, `"redirect":"/settings/users"`) {
 		t.Errorf("login with an unsafe next: %d %s", r.Status, r.Body)
-	}
-}
-
-// enableTOTP turns two-factor authentication on for u.
-func enableTOTP(t testing.TB, ta *testApp, u model.User) {
-	t.Helper()
-	now := ta.Clock.Now()
-	e, err := model.NewTOTPEnrollment(u, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := model.TOTPCode(e.Secret, model.TOTPStep(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ta.Store.EnableTOTP(e, code, model.CLIActor); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -463,7 +447,7 @@ func mustPasskeys(t testing.TB, ta *testApp, userID int) []model.Passkey {
 
 func TestPasskeyRegistrationRules(t *testing.T) {
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	base := "/settings/users/"
 
@@ -650,7 +634,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		{
 			name: "passkey of a deleted user",
 			answer: func(t *testing.T, s setup) *thResponse {
-				thCreateUser(t, s.ta, "bob")
+				testkit.AddUser(t, s.ta.Store, "bob")
 				if err := s.ta.Store.DeleteUser(s.ta.Admin.ID, model.CLIActor); err != nil {
 					t.Fatal(err)
 				}
@@ -741,7 +725,7 @@ func TestPasskeyBackupFlags(t *testing.T) {
 
 func TestPasskeyDelete(t *testing.T) {
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	admin := ta.Session(t, ta.Admin)
 	bobs := ta.Session(t, bob)
 	d1 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
@@ -931,7 +915,7 @@ func TestPasskeyBehindProxy(t *testing.T) {
 
 func TestPasskeyAPIAndCLI(t *testing.T) {
 	ta := newTestApp(t)
-	alice := thCreateUser(t, ta, "alice")
+	alice := testkit.AddUser(t, ta.Store, "alice")
 	s := ta.Session(t, alice)
 	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
 	p := d.register(t, ta, s, "laptop")
@@ -1125,7 +1109,7 @@ func TestPasskeyLoginStartsThrottled(t *testing.T) {
 		pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
 	}
 	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "60")
-	thLoginAs(t, busy, base, "admin", thAdminPassword, fiber.StatusSeeOther, "")
+	thLoginAs(t, busy, base, "admin", testkit.AdminPassword, fiber.StatusSeeOther, "")
 }
 
 // TestPasskeyLoginStartsPerPrefix: behind a trusted proxy, the limit holds

@@ -5,8 +5,8 @@ package handlers
 // written by different people do not collide.
 //
 // A testApp is the real application over a real Storm file in t.TempDir(),
-// with cheap argon2 parameters and a clock the test moves by hand. It starts
-// with one user, admin (ID 1, password thAdminPassword).
+// with the shared kit's cheap argon2 parameters and clock (model/testkit).
+// It starts with one user, admin (ID 1, password testkit.AdminPassword).
 
 import (
 	"context"
@@ -28,52 +28,17 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-const (
-	// thPublicURL is the panel's public URL in tests; requests built by
-	// testApp.do go to this host, so Origin checks see the panel's own origin.
-	thPublicURL = "http://localhost:8080"
-	// thAdminPassword is the password of the admin user every testApp has.
-	thAdminPassword = "admin-pass-1"
-	// thUserPassword is the password thCreateUser gives users by default.
-	thUserPassword = "user-pass-1"
-)
-
-// thArgon2 are cheap argon2id parameters: hashing under -race stays fast.
-var thArgon2 = &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// thClock is a clock the test moves by hand; safe for concurrent use.
-type thClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// thNewClock starts at the current minute, not a fixed date: cookies carry
-// expiry times from this clock, and a real cookie jar drops cookies that
-// expired by the wall clock.
-func thNewClock() *thClock {
-	return &thClock{now: time.Now().UTC().Truncate(time.Minute)}
-}
-
-// Now returns the clock's time.
-func (c *thClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *thClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// thPublicURL is the panel's public URL in tests; requests built by
+// testApp.do go to this host, so Origin checks see the panel's own origin.
+const thPublicURL = "http://localhost:8080"
 
 // testApp is the real application over a real database.
 type testApp struct {
 	Dir   string
-	Clock *thClock
+	Clock *testkit.Clock
 	Store *model.Store
 	Audit *model.AuditBuffer
 	// Uses batches token last uses; nothing runs it unless a test calls
@@ -89,12 +54,8 @@ type testApp struct {
 func newTestApp(t testing.TB, opts ...func(*Config)) *testApp {
 	t.Helper()
 	dir := t.TempDir()
-	clock := thNewClock()
-	store, err := model.Open(dir, model.Options{Create: true, Argon2: thArgon2, Now: clock.Now})
-	if err != nil {
-		t.Fatalf("model.Open: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
+	clock := testkit.NewClock()
+	store := testkit.OpenStore(t, dir, testkit.WithClock(clock))
 	lc := throttle.DefaultConfig()
 	cfg := DefaultConfig()
 	cfg.PublicURL, cfg.Limiter, cfg.Version = thPublicURL, &lc, "test"
@@ -108,7 +69,7 @@ func newTestApp(t testing.TB, opts ...func(*Config)) *testApp {
 		t.Fatalf("handlers.New: %v", err)
 	}
 	ta := &testApp{Dir: dir, Clock: clock, Store: store, Audit: audit, Uses: uses, H: h, App: h.App()}
-	ta.Admin = ta.CreateUser(t, "admin", thAdminPassword, "admin@example.com")
+	ta.Admin = testkit.CreateUser(t, store, "admin", testkit.AdminPassword, "admin@example.com")
 	return ta
 }
 
@@ -131,23 +92,6 @@ func thTrustProxies(cidrs ...string) func(*Config) {
 			c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix(s))
 		}
 	}
-}
-
-// CreateUser creates a user directly in the store (audited as "system").
-func (ta *testApp) CreateUser(t testing.TB, username, password, email string) model.User {
-	t.Helper()
-	u, err := ta.Store.CreateUser(context.Background(),
-		model.NewUser{Username: username, Password: password, Email: email}, model.Actor{Name: "system"})
-	if err != nil {
-		t.Fatalf("CreateUser(%q): %v", username, err)
-	}
-	return u
-}
-
-// thCreateUser creates a user with thUserPassword and name@example.com.
-func thCreateUser(t testing.TB, ta *testApp, username string) model.User {
-	t.Helper()
-	return ta.CreateUser(t, username, thUserPassword, username+"@example.com")
 }
 
 // thSession is a logged-in browser: the session cookie's value, the stored

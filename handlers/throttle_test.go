@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // thLoginAs posts the login form and checks the status (and, for 429,
@@ -47,11 +48,11 @@ func TestThrottlePerIP(t *testing.T) {
 		t.Errorf("429 body: %s", thTrim(r.Body))
 	}
 	// The right password is refused too: throttling comes before hashing.
-	thLoginAs(t, guesser, base, "admin", thAdminPassword, 429, "1")
+	thLoginAs(t, guesser, base, "admin", testkit.AdminPassword, 429, "1")
 	// Even for a name that was never tried.
 	thLoginAs(t, guesser, base, "bob", "whatever-1", 429, "1")
 	// Another address is not affected.
-	thLoginAs(t, other, base, "admin", thAdminPassword, 303, "")
+	thLoginAs(t, other, base, "admin", testkit.AdminPassword, 303, "")
 
 	// Throttled attempts did no work: no failure was recorded for them.
 	failed := ta.AuditEvents(t, model.EventLoginFailed)
@@ -76,11 +77,11 @@ func TestThrottlePerIP(t *testing.T) {
 	thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 429, "4")
 	// Retry-After counts down (rounded up to whole seconds).
 	ta.Clock.Advance(1500 * time.Millisecond)
-	thLoginAs(t, guesser, base, "admin", thAdminPassword, 429, "3")
+	thLoginAs(t, guesser, base, "admin", testkit.AdminPassword, 429, "3")
 
 	// The penalty ends: the right password works again.
 	ta.Clock.Advance(2500 * time.Millisecond)
-	thLoginAs(t, guesser, base, "admin", thAdminPassword, 303, "")
+	thLoginAs(t, guesser, base, "admin", testkit.AdminPassword, 303, "")
 
 	// After a quiet window the address starts over with five free failures.
 	ta.Clock.Advance(15 * time.Minute)
@@ -103,18 +104,18 @@ func TestThrottleOversizedCounts(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		thLoginAs(t, c, base, "admin", big, 401, "")
 	}
-	thLoginAs(t, c, base, "admin", thAdminPassword, 429, "1")
+	thLoginAs(t, c, base, "admin", testkit.AdminPassword, 429, "1")
 }
 
 func TestThrottlePerUsername(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	base := thServe(t, ta)
 
 	// The real admin logged in from this browser before: it holds the
 	// account's device cookie.
 	device := thClientFrom(t, "127.0.0.9")
-	r := thLoginAs(t, device, base, "admin", thAdminPassword, 303, "")
+	r := thLoginAs(t, device, base, "admin", testkit.AdminPassword, 303, "")
 	if r.Cookie(deviceCookie) == nil {
 		t.Fatalf("no device cookie at login")
 	}
@@ -136,7 +137,7 @@ func TestThrottlePerUsername(t *testing.T) {
 	// the window (15 minutes), whatever the password; known and unknown
 	// names get the same answer.
 	fresh := thClientFrom(t, "127.0.2.1")
-	locked := thLoginAs(t, fresh, base, "admin", thAdminPassword, 429, "900")
+	locked := thLoginAs(t, fresh, base, "admin", testkit.AdminPassword, 429, "900")
 	if !strings.Contains(locked.Body, "Too many failed attempts. Try again in 15 minutes.") {
 		t.Errorf("429 body: %s", thTrim(locked.Body))
 	}
@@ -144,16 +145,16 @@ func TestThrottlePerUsername(t *testing.T) {
 	if strings.ReplaceAll(ghost.Body, `value="ghost"`, "") != strings.ReplaceAll(locked.Body, `value="admin"`, "") {
 		t.Errorf("locked known and unknown names answer differently")
 	}
-	thLoginAs(t, thClientFrom(t, "127.0.2.3"), base, "ADMIN", thAdminPassword, 429, "900")
+	thLoginAs(t, thClientFrom(t, "127.0.2.3"), base, "ADMIN", testkit.AdminPassword, 429, "900")
 
 	// Other accounts are not affected; bob's device cookie does not open
 	// admin.
 	bobBrowser := thClientFrom(t, "127.0.2.4")
-	thLoginAs(t, bobBrowser, base, "bob", thUserPassword, 303, "")
-	thLoginAs(t, bobBrowser, base, "admin", thAdminPassword, 429, "900")
+	thLoginAs(t, bobBrowser, base, "bob", testkit.UserPassword, 303, "")
+	thLoginAs(t, bobBrowser, base, "admin", testkit.AdminPassword, 429, "900")
 	// A forged device cookie does not either.
 	forged := thClientFrom(t, "127.0.2.5")
-	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(thLoginForm("admin", thAdminPassword).Encode()))
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(thLoginForm("admin", testkit.AdminPassword).Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(&http.Cookie{Name: deviceCookie, Value: "AAAAAAAAAAAAAAAA.0123456789abcdef"})
 	resp, err := forged.Do(req)
@@ -165,7 +166,7 @@ func TestThrottlePerUsername(t *testing.T) {
 	}
 
 	// The real admin's browser is not locked out.
-	thLoginAs(t, device, base, "admin", thAdminPassword, 303, "")
+	thLoginAs(t, device, base, "admin", testkit.AdminPassword, 303, "")
 
 	// Throttled attempts were not checked: still exactly 100 failures.
 	if n := len(ta.AuditEvents(t, model.EventLoginFailed)); n != 100 {
@@ -174,7 +175,7 @@ func TestThrottlePerUsername(t *testing.T) {
 
 	// The lock ends with the window.
 	ta.Clock.Advance(15 * time.Minute)
-	thLoginAs(t, thClientFrom(t, "127.0.2.6"), base, "admin", thAdminPassword, 303, "")
+	thLoginAs(t, thClientFrom(t, "127.0.2.6"), base, "admin", testkit.AdminPassword, 303, "")
 	thLoginAs(t, thClientFrom(t, "127.0.2.7"), base, "ghost", "wrong-pass-1", 401, "")
 }
 
@@ -249,16 +250,16 @@ func TestThrottleBehindProxy(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		login(proxy, fmt.Sprintf("192.0.2.%d, 203.0.113.50", i), "wrong-pass-1", 401, "")
 	}
-	login(proxy, "192.0.2.99, 203.0.113.50", thAdminPassword, 429, "1")
-	login(proxy, "203.0.113.51", thAdminPassword, 303, "")
+	login(proxy, "192.0.2.99, 203.0.113.50", testkit.AdminPassword, 429, "1")
+	login(proxy, "203.0.113.51", testkit.AdminPassword, 303, "")
 
 	// The stranger varies X-Forwarded-For; it is its own address that counts.
 	for i := 0; i < 6; i++ {
 		login(stranger, fmt.Sprintf("198.51.100.%d", i), "wrong-pass-1", 401, "")
 	}
-	login(stranger, "198.51.100.200", thAdminPassword, 429, "1")
+	login(stranger, "198.51.100.200", testkit.AdminPassword, 429, "1")
 	// The proxy's other clients are not affected.
-	login(proxy, "203.0.113.52", thAdminPassword, 303, "")
+	login(proxy, "203.0.113.52", testkit.AdminPassword, 303, "")
 }
 
 // TestForwardedIgnoredWithoutProxies: with no trusted proxy configured,
@@ -308,7 +309,7 @@ func TestThrottleParallelBurst(t *testing.T) {
 	// A success refunds its charge: the right password from a fresh address
 	// leaves that address with all its free attempts.
 	fresh := thClientFrom(t, "127.0.0.8")
-	thLoginAs(t, fresh, base, "admin", thAdminPassword, 303, "")
+	thLoginAs(t, fresh, base, "admin", testkit.AdminPassword, 303, "")
 	for i := 0; i < 6; i++ {
 		thLoginAs(t, fresh, base, "admin", "wrong-pass-1", 401, "")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // tokenUIApp is an app with bob and one token of his, white-listed to
@@ -24,7 +25,7 @@ type tokenUIApp struct {
 func newTokenUIApp(t *testing.T) *tokenUIApp {
 	t.Helper()
 	ta := apiNewApp(t, apiTrustTestPeer)
-	a := &tokenUIApp{testApp: ta, bob: thCreateUser(t, ta, "bob"), sess: ta.Session(t, ta.Admin)}
+	a := &tokenUIApp{testApp: ta, bob: testkit.AddUser(t, ta.Store, "bob"), sess: ta.Session(t, ta.Admin)}
 	var err error
 	a.value, a.tok, err = ta.Store.CreateToken(a.bob.ID, model.NewToken{IPs: []string{"192.0.2.0/24"},
 		ExpiresAt: ta.Clock.Now().AddDate(0, 0, 30).Add(17 * time.Second)}, model.CLIActor)

@@ -3,7 +3,7 @@ package handlers
 // Handler tests of two-factor authentication (issue 3): enrolment, login
 // with a second step, recovery codes, turning 2FA off, audit events and
 // CSRF. Codes come from oathtool, an independent RFC 6238 implementation,
-// at the test's clock. Helpers here are named tf… so that test files by
+// at the test's clock (testkit.Oathtool). Helpers here are named tf… so that test files by
 // different people do not collide.
 
 import (
@@ -16,9 +16,6 @@ import (
 	"image/png"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,37 +25,8 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
-
-// tfNeed skips the test when program is missing, or fails it in CI
-// (CI=true), where make test installs it with scripts/test-deps.sh.
-func tfNeed(t testing.TB, program, debianPackage string) {
-	t.Helper()
-	if _, err := exec.LookPath(program); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (Debian package %s; make test installs it with scripts/test-deps.sh): %v", program, debianPackage, err)
-		}
-		t.Skipf("skipped: %s not installed (apt-get install %s); with CI=true this fails", program, debianPackage)
-	}
-}
-
-// tfOathtool returns the TOTP code of secret (base32, spaces allowed) at
-// time at, computed by Debian's oathtool.
-func tfOathtool(t testing.TB, secret string, at time.Time) string {
-	t.Helper()
-	tfNeed(t, "oathtool", "oathtool")
-	secret = strings.ReplaceAll(secret, " ", "")
-	now := at.UTC().Format("2006-01-02 15:04:05") + " UTC"
-	out, err := exec.Command("oathtool", "--totp", "-b", "--now", now, secret).CombinedOutput()
-	if err != nil {
-		t.Fatalf("oathtool --totp -b --now %q: %v\n%s", now, err, out)
-	}
-	code := strings.TrimSpace(string(out))
-	if len(code) != 6 {
-		t.Fatalf("oathtool printed %q, want 6 digits", code)
-	}
-	return code
-}
 
 // tfWrongCode returns a 6-digit code that differs from code in every digit,
 // so it matches neither this step nor (with near certainty) a neighbour.
@@ -144,7 +112,7 @@ func tfRecoveryCodes(body string) []string {
 func tfTurnOn(t testing.TB, ta *testApp, s *thSession, id int) (string, []string) {
 	t.Helper()
 	p := tfEnroll(t, ta, s, id)
-	r := tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
+	r := tfConfirm(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 	codes := tfRecoveryCodes(r.Body)
 	if r.Status != 200 || len(codes) != model.RecoveryCodeCount {
 		t.Fatalf("confirm enrolment: status %d, %d recovery codes\n%s", r.Status, len(codes), thTrim(r.Body))
@@ -218,7 +186,7 @@ const tfMsgInvalidCode = "Invalid code. Enter the current code from your authent
 // bits; the secret also in groups of four for typing.
 func TestTwoFactorEnrollDialog(t *testing.T) {
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []model.User{ta.Admin, bob} {
 		t.Run(u.Username, func(t *testing.T) {
@@ -278,11 +246,11 @@ func TestTwoFactorEnrollDialog(t *testing.T) {
 // zbarimg (an independent decoder) and compares it with the URL shown as
 // text.
 func TestTwoFactorQRDecodes(t *testing.T) {
-	tfNeed(t, "zbarimg", "zbar-tools")
+	testkit.Need(t, "zbarimg")
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	p := tfEnroll(t, ta, s, ta.Admin.ID)
-	got := tfZbar(t, p.QR)
+	got := testkit.DecodeQR(t, p.QR)
 	if got != p.URL {
 		t.Errorf("the QR code holds\n  %q\nthe page shows\n  %q", got, p.URL)
 	}
@@ -337,21 +305,6 @@ func tfCheckQuietZone(t testing.TB, b []byte, size int) {
 	}
 }
 
-// tfZbar decodes a PNG QR code with zbarimg.
-func tfZbar(t testing.TB, png []byte) string {
-	t.Helper()
-	tfNeed(t, "zbarimg", "zbar-tools")
-	f := filepath.Join(t.TempDir(), "qr.png")
-	if err := os.WriteFile(f, png, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("zbarimg", "--raw", "-q", f).Output()
-	if err != nil {
-		t.Fatalf("zbarimg --raw -q: %v (no QR code found?)", err)
-	}
-	return strings.TrimRight(string(out), "\n")
-}
-
 // TestTwoFactorEnable: a wrong code is refused with a message, an oathtool
 // code turns 2FA on and shows ten recovery codes once.
 func TestTwoFactorEnable(t *testing.T) {
@@ -359,7 +312,7 @@ func TestTwoFactorEnable(t *testing.T) {
 	s := ta.Session(t, ta.Admin)
 	id := ta.Admin.ID
 	p := tfEnroll(t, ta, s, id)
-	code := tfOathtool(t, p.RawSecret(), ta.Clock.Now())
+	code := testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())
 
 	for _, bad := range []string{tfWrongCode(code), "", "12345", "abcdef", "1234567"} {
 		r := tfConfirm(t, ta, s, id, p.EnrollN, bad)
@@ -422,7 +375,7 @@ func TestTwoFactorEnable(t *testing.T) {
 // and the user it was made for, lives 10 minutes, and cancel drops it.
 func TestTwoFactorEnrollmentBound(t *testing.T) {
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	other := ta.Session(t, ta.Admin) // the same user in another browser
 	bobS := ta.Session(t, bob)
@@ -436,7 +389,7 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 
 	t.Run("another session", func(t *testing.T) {
 		p := tfEnroll(t, ta, s, id)
-		code := tfOathtool(t, p.RawSecret(), ta.Clock.Now())
+		code := testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())
 		for _, sess := range []*thSession{other, bobS} {
 			r := tfConfirm(t, ta, sess, id, p.EnrollN, code)
 			thCheck(t, r, 410, []string{"This setup has expired"}, nil, nil)
@@ -456,7 +409,7 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 		r = tfConfirm(t, ta, s, id, p.EnrollN, code)
 		thCheck(t, r, 200, []string{"Two-factor authentication is on."}, nil, nil)
 		r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
-			CSRFHeader: s.CSRF, Form: url.Values{"password": {thAdminPassword}}})
+			CSRFHeader: s.CSRF, Form: url.Values{"password": {testkit.AdminPassword}}})
 		thCheck(t, r, 200, nil, nil, nil)
 		stillOff(t)
 	})
@@ -466,10 +419,10 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 		ta.Clock.Advance(9*time.Minute + 59*time.Second)
 		p2 := tfEnroll(t, ta, s, id) // a second enrolment, 10 minutes from now
 		ta.Clock.Advance(time.Second)
-		r := tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
+		r := tfConfirm(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 		thCheck(t, r, 410, []string{"after 10 minutes"}, nil, nil)
 		stillOff(t)
-		r = tfConfirm(t, ta, s, id, p2.EnrollN, tfWrongCode(tfOathtool(t, p2.RawSecret(), ta.Clock.Now())))
+		r = tfConfirm(t, ta, s, id, p2.EnrollN, tfWrongCode(testkit.Oathtool(t, p2.RawSecret(), ta.Clock.Now())))
 		thCheck(t, r, 422, nil, nil, nil)
 		stillOff(t)
 	})
@@ -479,7 +432,7 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 		r := ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"enrollment": {p.EnrollN}}})
 		thCheck(t, r, 204, nil, nil, map[string]string{"HX-Trigger": "gh-dialog-close"})
-		r = tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
+		r = tfConfirm(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 		thCheck(t, r, 410, nil, nil, nil)
 		stillOff(t)
 		// Without JavaScript, cancel goes back to the list.
@@ -487,7 +440,7 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 		r = ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: s,
 			CSRFField: s.CSRF, Form: url.Values{"enrollment": {p.EnrollN}}})
 		thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
-		r = tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
+		r = tfConfirm(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 		thCheck(t, r, 410, nil, nil, nil)
 	})
 }
@@ -501,7 +454,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	secret, recovery := tfTurnOn(t, ta, s, ta.Admin.ID)
 	logins := len(tfEvents(t, ta, model.EventLoginSucceeded)) // the store session s
 
-	r, pending := tfPassword(t, ta, "admin", thAdminPassword)
+	r, pending := tfPassword(t, ta, "admin", testkit.AdminPassword)
 	thCheck(t, r, 200, []string{"<h1>Two-factor authentication</h1>", `name="code"`, `action="/login"`}, []string{`name="password"`}, nil)
 	if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
 		t.Fatalf("the password alone set a session cookie")
@@ -527,7 +480,7 @@ func TestTwoFactorLogin(t *testing.T) {
 		Form: url.Values{"username": {"mallory"}, "password": {"mallory-pass-1"}, "email": {"m@example.com"}}})
 	thCheck(t, r, 401, nil, nil, nil)
 	r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Cookies: half,
-		Form: url.Values{"password": {thAdminPassword}}})
+		Form: url.Values{"password": {testkit.AdminPassword}}})
 	thCheck(t, r, 401, nil, nil, nil)
 	if after := ta.Snapshot(t); after != before {
 		t.Errorf("the half-logged-in state changed something:\n%s\n%s", before, after)
@@ -538,7 +491,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	thCheck(t, r, 200, []string{`name="password"`}, []string{"Signed in as"}, nil)
 
 	// The code of the enrolment's step is used up.
-	enrolCode := tfOathtool(t, secret, enrolledAt)
+	enrolCode := testkit.Oathtool(t, secret, enrolledAt)
 	r = tfCode(t, ta, pending, enrolCode)
 	thCheck(t, r, 401, []string{tfMsgInvalidCode, `name="code"`}, nil, nil)
 	if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
@@ -547,7 +500,7 @@ func TestTwoFactorLogin(t *testing.T) {
 
 	// The next step's code, from oathtool, logs in.
 	ta.Clock.Advance(30 * time.Second)
-	next := tfOathtool(t, secret, ta.Clock.Now())
+	next := testkit.Oathtool(t, secret, ta.Clock.Now())
 	r = tfCode(t, ta, pending, next)
 	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
 	sc := r.Cookie(sessionCookie)
@@ -565,19 +518,19 @@ func TestTwoFactorLogin(t *testing.T) {
 	thCheck(t, r, 401, []string{"took too long"}, nil, nil)
 
 	// The same code again, in a new login: refused.
-	r, pending = tfPassword(t, ta, "admin", thAdminPassword)
+	r, pending = tfPassword(t, ta, "admin", testkit.AdminPassword)
 	thCheck(t, r, 200, nil, nil, nil)
 	r = tfCode(t, ta, pending, next)
 	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
 	// Two steps ago: refused, although never used (outside the ±1 window).
 	ta.Clock.Advance(90 * time.Second)
-	r = tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now().Add(-60*time.Second)))
+	r = tfCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now().Add(-60*time.Second)))
 	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
 	// The previous step: accepted (RFC 6238 §5.2 network delay), once.
-	prev := tfOathtool(t, secret, ta.Clock.Now().Add(-30*time.Second))
+	prev := testkit.Oathtool(t, secret, ta.Clock.Now().Add(-30*time.Second))
 	r = tfCode(t, ta, pending, prev)
 	thCheck(t, r, 303, nil, nil, nil)
-	r, pending = tfPassword(t, ta, "admin", thAdminPassword)
+	r, pending = tfPassword(t, ta, "admin", testkit.AdminPassword)
 	thCheck(t, r, 200, nil, nil, nil)
 	r = tfCode(t, ta, pending, prev)
 	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
@@ -594,7 +547,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	rc = strings.NewReplacer("o", "0", "i", "1", "b", "8").Replace(rc)
 	r = tfCode(t, ta, pending, rc)
 	thCheck(t, r, 303, nil, nil, nil)
-	r, pending = tfPassword(t, ta, "admin", thAdminPassword)
+	r, pending = tfPassword(t, ta, "admin", testkit.AdminPassword)
 	thCheck(t, r, 200, nil, nil, nil)
 	r = tfCode(t, ta, pending, recovery[3])
 	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
@@ -621,10 +574,10 @@ func TestTwoFactorLogin(t *testing.T) {
 func TestTwoFactorLoginNext(t *testing.T) {
 	ta := newTestApp(t)
 	secret, _ := tfTurnOn(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {thAdminPassword}, "next": {"/settings/users/new"}}})
+	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {testkit.AdminPassword}, "next": {"/settings/users/new"}}})
 	pending := r.Cookie(pendingCookie)
 	ta.Clock.Advance(30 * time.Second)
-	r = tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now()))
+	r = tfCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now()))
 	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users/new"})
 }
 
@@ -635,8 +588,8 @@ func TestTwoFactorLoginThrottle(t *testing.T) {
 	ta := newTestApp(t)
 	secret, recovery := tfTurnOn(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
 	ta.Clock.Advance(30 * time.Second)
-	_, pending := tfPassword(t, ta, "admin", thAdminPassword)
-	right := tfOathtool(t, secret, ta.Clock.Now())
+	_, pending := tfPassword(t, ta, "admin", testkit.AdminPassword)
+	right := testkit.Oathtool(t, secret, ta.Clock.Now())
 	wrong := []string{
 		tfWrongCode(right),               // wrong TOTP code
 		"ABCD-EFGH-IJKL-MNOP",            // wrong recovery code
@@ -660,7 +613,7 @@ func TestTwoFactorLoginThrottle(t *testing.T) {
 		t.Fatal("a throttled code set a session cookie")
 	}
 	// A new password login does not reset the count.
-	r, _ = tfPassword(t, ta, "admin", thAdminPassword)
+	r, _ = tfPassword(t, ta, "admin", testkit.AdminPassword)
 	thCheck(t, r, 429, nil, nil, nil)
 
 	evs := tfEvents(t, ta, model.EventLoginFailed)
@@ -684,14 +637,14 @@ func TestTwoFactorPendingLoginExpires(t *testing.T) {
 	ta := newTestApp(t)
 	secret, _ := tfTurnOn(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
 
-	_, pending := tfPassword(t, ta, "admin", thAdminPassword)
+	_, pending := tfPassword(t, ta, "admin", testkit.AdminPassword)
 	ta.Clock.Advance(4*time.Minute + 59*time.Second)
-	r := tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now()))
+	r := tfCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now()))
 	thCheck(t, r, 303, nil, nil, nil)
 
-	_, pending = tfPassword(t, ta, "admin", thAdminPassword)
+	_, pending = tfPassword(t, ta, "admin", testkit.AdminPassword)
 	ta.Clock.Advance(5 * time.Minute)
-	r = tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now()))
+	r = tfCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now()))
 	thCheck(t, r, 401, []string{"The login took too long", `name="password"`}, nil, nil)
 	if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
 		t.Fatal("an expired pending login set a session cookie")
@@ -700,10 +653,10 @@ func TestTwoFactorPendingLoginExpires(t *testing.T) {
 		t.Errorf("the expired pending-login cookie was not cleared: %+v", c)
 	}
 	// A made-up pending cookie is no better.
-	r = tfCode(t, ta, &http.Cookie{Value: model.RandomToken(32)}, tfOathtool(t, secret, ta.Clock.Now()))
+	r = tfCode(t, ta, &http.Cookie{Value: model.RandomToken(32)}, testkit.Oathtool(t, secret, ta.Clock.Now()))
 	thCheck(t, r, 401, []string{"The login took too long"}, nil, nil)
 	// A code without any pending cookie is a (failed) password login.
-	r = tfCode(t, ta, nil, tfOathtool(t, secret, ta.Clock.Now()))
+	r = tfCode(t, ta, nil, testkit.Oathtool(t, secret, ta.Clock.Now()))
 	thCheck(t, r, 422, []string{"Enter your username and password."}, nil, nil)
 }
 
@@ -712,8 +665,8 @@ func TestTwoFactorPendingLoginExpires(t *testing.T) {
 // reset.
 func TestTwoFactorDisable(t *testing.T) {
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
-	carol := thCreateUser(t, ta, "carol")
+	bob := testkit.AddUser(t, ta.Store, "bob")
+	carol := testkit.AddUser(t, ta.Store, "carol")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []model.User{ta.Admin, bob, carol} {
 		tfTurnOn(t, ta, s, u.ID)
@@ -733,7 +686,7 @@ func TestTwoFactorDisable(t *testing.T) {
 	r = off(ta.Admin.ID, url.Values{"password": {"wrong-pass-1"}})
 	thCheck(t, r, 422, []string{"That password is not right.", `aria-invalid="true"`}, nil, nil)
 	// A password in the query string is not read: it would end up in logs.
-	r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa?password=%s", ta.Admin.ID, thAdminPassword),
+	r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa?password=%s", ta.Admin.ID, testkit.AdminPassword),
 		Session: s, HTMX: true, CSRFHeader: s.CSRF})
 	thCheck(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
 	if !on(ta.Admin.ID) {
@@ -741,7 +694,7 @@ func TestTwoFactorDisable(t *testing.T) {
 	}
 	tfWantEvents(t, ta, []string{"login.failed admin→admin wrong password at re-authentication"}, model.EventLoginFailed)
 
-	r = off(ta.Admin.ID, url.Values{"password": {thAdminPassword}})
+	r = off(ta.Admin.ID, url.Values{"password": {testkit.AdminPassword}})
 	thCheck(t, r, 200, []string{"Two-factor authentication of admin is off."}, nil,
 		map[string]string{"HX-Trigger": "gh-dialog-close, gh-users-changed", "HX-Retarget": "#flash"})
 	if u := tfUser(t, ta, ta.Admin.ID); u.TOTPEnabled || u.TOTPSecret != nil || u.RecoveryHashes != nil || u.TOTPLastStep != 0 {
@@ -771,7 +724,7 @@ func TestTwoFactorDisable(t *testing.T) {
 	}
 	// Without JavaScript: POST …/2fa/off, then back to the list.
 	r = ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/off", carol.ID), Session: s,
-		CSRFField: s.CSRF, Form: url.Values{"password": {thAdminPassword}}})
+		CSRFField: s.CSRF, Form: url.Values{"password": {testkit.AdminPassword}}})
 	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
 	if on(carol.ID) {
 		t.Fatal("carol's 2FA is still on")
@@ -781,7 +734,7 @@ func TestTwoFactorDisable(t *testing.T) {
 		"2fa.disabled admin→admin", "2fa.reset admin→bob", "2fa.reset admin→carol",
 	}, model.EventTOTPDisabled, model.EventTOTPReset)
 	// Password alone logs in again.
-	ta.Login(t, "bob", thUserPassword)
+	ta.Login(t, "bob", testkit.UserPassword)
 }
 
 // TestTwoFactorReauthThrottled: wrong passwords at re-authentication count
@@ -798,7 +751,7 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 	for i := 0; i <= free; i++ {
 		thCheck(t, off("wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
 	}
-	r := off(thAdminPassword)
+	r := off(testkit.AdminPassword)
 	thCheck(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
@@ -807,14 +760,14 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 		t.Fatal("2FA turned off while throttled")
 	}
 	ta.Clock.Advance(2 * time.Second)
-	thCheck(t, off(thAdminPassword), 200, nil, nil, nil)
+	thCheck(t, off(testkit.AdminPassword), 200, nil, nil, nil)
 }
 
 // TestTwoFactorRegenerate: new recovery codes replace the old ones at once.
 func TestTwoFactorRegenerate(t *testing.T) {
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	_, old := tfTurnOn(t, ta, s, ta.Admin.ID)
 	regen := func(id int) *thResponse {
 		return ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", id), Session: s, HTMX: true, CSRFHeader: s.CSRF})
@@ -833,7 +786,7 @@ func TestTwoFactorRegenerate(t *testing.T) {
 			}
 		}
 	}
-	_, pending := tfPassword(t, ta, "admin", thAdminPassword)
+	_, pending := tfPassword(t, ta, "admin", testkit.AdminPassword)
 	thCheck(t, tfCode(t, ta, pending, old[0]), 401, []string{tfMsgInvalidCode}, nil, nil)
 	thCheck(t, tfCode(t, ta, pending, fresh[0]), 303, nil, nil, nil)
 
@@ -862,7 +815,7 @@ func TestTwoFactorCSRF(t *testing.T) {
 			t.Run(route.method+" "+route.path+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				ta := newTestApp(t)
-				bob := thCreateUser(t, ta, "bob")
+				bob := testkit.AddUser(t, ta.Store, "bob")
 				s := ta.Session(t, ta.Admin)
 				tfTurnOn(t, ta, s, bob.ID)
 				p := tfEnroll(t, ta, s, ta.Admin.ID)
@@ -876,7 +829,7 @@ func TestTwoFactorCSRF(t *testing.T) {
 				}
 				before := state()
 				req := thReq{Method: route.method, URL: fmt.Sprintf(route.path, target), Session: s, HTMX: true,
-					Form: url.Values{"enrollment": {p.EnrollN}, "code": {tfOathtool(t, p.RawSecret(), ta.Clock.Now())}, "password": {thAdminPassword}}}
+					Form: url.Values{"enrollment": {p.EnrollN}, "code": {testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())}, "password": {testkit.AdminPassword}}}
 				switch mode {
 				case "other":
 					req.CSRFHeader = ta.Session(t, ta.Admin).CSRF
@@ -890,7 +843,7 @@ func TestTwoFactorCSRF(t *testing.T) {
 					t.Errorf("state changed: %s → %s", before, after)
 				}
 				// The enrolment is still pending: the right request works.
-				r = tfConfirm(t, ta, s, ta.Admin.ID, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
+				r = tfConfirm(t, ta, s, ta.Admin.ID, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 				thCheck(t, r, 200, []string{"Two-factor authentication is on."}, nil, nil)
 			})
 		}
@@ -905,7 +858,7 @@ func TestTwoFactorSecretsNotInHistory(t *testing.T) {
 	s := ta.Session(t, ta.Admin)
 	p := tfEnroll(t, ta, s, ta.Admin.ID)
 	secretAnswers := []*thResponse{p.Resp}
-	r := tfConfirm(t, ta, s, ta.Admin.ID, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
+	r := tfConfirm(t, ta, s, ta.Admin.ID, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 	codes := tfRecoveryCodes(r.Body)
 	secretAnswers = append(secretAnswers, r)
 	r = ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", ta.Admin.ID), Session: s, CSRFField: s.CSRF})
@@ -949,7 +902,7 @@ func TestTwoFactorAPINoSecrets(t *testing.T) {
 	if !slices.Contains(routes, "/api/v1/users") {
 		t.Skip("the API has no GET /api/v1/users yet")
 	}
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	var secrets []string
 	for _, u := range []model.User{ta.Admin, bob} {
@@ -960,7 +913,7 @@ func TestTwoFactorAPINoSecrets(t *testing.T) {
 		}
 	}
 	// A recovery code used at login, so that the audit log has its event.
-	_, pending := tfPassword(t, ta, "bob", thUserPassword)
+	_, pending := tfPassword(t, ta, "bob", testkit.UserPassword)
 	thCheck(t, tfCode(t, ta, pending, secrets[len(secrets)-1]), 303, nil, nil, nil)
 	for _, u := range []model.User{ta.Admin, bob} {
 		stored := tfUser(t, ta, u.ID)

@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-func thWithBob(t *testing.T, ta *testApp) { thCreateUser(t, ta, "bob") }
+func thWithBob(t *testing.T, ta *testApp) { testkit.AddUser(t, ta.Store, "bob") }
 
 // thUser returns the stored user named name, failing the test if absent.
 func thUser(t *testing.T, ta *testApp, name string) model.User {
@@ -158,7 +159,7 @@ func TestUserInlineEdit(t *testing.T) {
 				if u := thUser(t, ta, "bobby"); u.ID != 2 || u.Email != "bob@example.com" {
 					t.Errorf("stored = %+v", u)
 				}
-				if !thPasswordWorks(t, ta, "bobby", thUserPassword) {
+				if !thPasswordWorks(t, ta, "bobby", testkit.UserPassword) {
 					t.Errorf("password lost in rename")
 				}
 			}},
@@ -203,12 +204,12 @@ func TestUserInlineEdit(t *testing.T) {
 
 func TestUserPassword(t *testing.T) {
 	hashUnchanged := func(t *testing.T, ta *testApp, r *thResponse) {
-		if !thPasswordWorks(t, ta, "bob", thUserPassword) {
+		if !thPasswordWorks(t, ta, "bob", testkit.UserPassword) {
 			t.Errorf("password changed")
 		}
 	}
 	changed := func(t *testing.T, ta *testApp, r *thResponse) {
-		if !thPasswordWorks(t, ta, "bob", "new-pass-12") || thPasswordWorks(t, ta, "bob", thUserPassword) {
+		if !thPasswordWorks(t, ta, "bob", "new-pass-12") || thPasswordWorks(t, ta, "bob", testkit.UserPassword) {
 			t.Errorf("password not changed")
 		}
 	}
@@ -285,7 +286,7 @@ func TestUserDelete(t *testing.T) {
 // and the deleted user's row answers 404.
 func TestUserDeleteFlow(t *testing.T) {
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	r := ta.Do(t, thReq{Method: "DELETE", URL: "/settings/users/2", Session: s, CSRFHeader: s.CSRF, HTMX: true})
 	thCheck(t, r, 200, nil, nil, nil)
@@ -321,7 +322,7 @@ func TestFormFieldsFromBodyOnly(t *testing.T) {
 		t.Fatalf("PUT with query email only: status %d, stored %q", r.Status, thUser(t, ta, "admin").Email)
 	}
 	// Login: the password in the query is ignored.
-	r = ta.Do(t, thReq{Method: "POST", URL: "/login?password=" + url.QueryEscape(thAdminPassword),
+	r = ta.Do(t, thReq{Method: "POST", URL: "/login?password=" + url.QueryEscape(testkit.AdminPassword),
 		Form: url.Values{"username": {"admin"}, "password": {"wrong-pass-1"}}})
 	if r.Status != 401 {
 		t.Fatalf("login with the right password in the query only: status %d, want 401", r.Status)

@@ -106,3 +106,20 @@ func Oathtool(t testing.TB, secret string, at time.Time) string {
 	}
 	return code
 }
+
+// DecodeQR returns what the QR code in the PNG image holds, decoded by
+// zbarimg: an independent decoder, so that a code only our own reader
+// understands cannot pass.
+func DecodeQR(t testing.TB, png []byte) string {
+	t.Helper()
+	bin := Need(t, "zbarimg")
+	f := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(f, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--raw", "-q", f).Output()
+	if err != nil {
+		t.Fatalf("zbarimg --raw -q: %v (no QR code found?)", err)
+	}
+	return strings.TrimRight(string(out), "\n")
+}

@@ -23,26 +23,13 @@ import (
 	"github.com/go-rod/rod/lib/launcher/flags"
 	"github.com/go-rod/rod/lib/proto"
 	"github.com/go-rod/rod/lib/utils"
-)
 
-// ChromiumPath is Debian's Chromium; rod must never download a browser.
-const ChromiumPath = "/usr/bin/chromium"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
+)
 
 // Wait bounds every single wait, so that a broken UI fails in
 // seconds instead of hanging until the test binary's timeout.
 const Wait = 10 * time.Second
-
-// RequireChromium skips the test when Chromium is missing, or fails it in
-// CI, where the browser tests must run.
-func RequireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", ChromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", ChromiumPath)
-	}
-}
 
 // UI is one Chromium tab on the panel, with helpers that wait for
 // what a person would see and fail the test with a clear message.
@@ -65,11 +52,13 @@ var expectedNetworkError = regexp.MustCompile(`status of (401|409|422) `)
 
 // New starts Chromium with one tab on the panel at base; it ends with the
 // test. Each option may change the launcher (flags, environment) before
-// Chromium starts.
+// Chromium starts. Chromium is the installed one (testkit.Need): rod must
+// never download a browser.
 func New(t *testing.T, base string, opts ...func(*launcher.Launcher)) *UI {
 	t.Helper()
+	chromium := testkit.Need(t, "chromium")
 	l := launcher.New().
-		Bin(ChromiumPath).
+		Bin(chromium).
 		Headless(true).
 		NoSandbox(true).
 		UserDataDir(t.TempDir()).
@@ -85,7 +74,7 @@ func New(t *testing.T, base string, opts ...func(*launcher.Launcher)) *UI {
 	}
 	controlURL, err := l.Launch()
 	if err != nil {
-		t.Fatalf("launch %s: %v", ChromiumPath, err)
+		t.Fatalf("launch %s: %v", chromium, err)
 	}
 	t.Cleanup(l.Cleanup) // waits for the exit and removes the profile
 	t.Cleanup(l.Kill)
