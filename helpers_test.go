@@ -107,8 +107,8 @@ func stopServe(t *testing.T, p *testkit.Proc) {
 	}
 }
 
-// apiSpec is the checker of the binary's API answers, loaded once.
-var apiSpec struct {
+// contract is the checker of the binary's API answers, loaded once.
+var contract struct {
 	once    sync.Once
 	checker *apitest.Checker
 	err     error
@@ -120,18 +120,18 @@ var apiSpec struct {
 // document says.
 func checkedTransport(t *testing.T, next http.RoundTripper) http.RoundTripper {
 	t.Helper()
-	apiSpec.once.Do(func() {
+	contract.once.Do(func() {
 		spec, err := os.ReadFile(filepath.Join("handlers", "openapi.json"))
 		if err != nil {
-			apiSpec.err = err
+			contract.err = err
 			return
 		}
-		apiSpec.checker, apiSpec.err = apitest.New(spec)
+		contract.checker, contract.err = apitest.New(spec)
 	})
-	if apiSpec.err != nil {
-		t.Fatal(apiSpec.err)
+	if contract.err != nil {
+		t.Fatal(contract.err)
 	}
-	return apiSpec.checker.Transport(next, func(err error) { t.Error(err) })
+	return contract.checker.Transport(next, func(err error) { t.Error(err) })
 }
 
 // apiClient calls the panel's JSON API with bearer tokens; every exchange

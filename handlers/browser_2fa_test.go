@@ -15,22 +15,13 @@ import (
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// b2faEval evaluates js and returns its result as a string.
-func b2faEval(b *browsertest.UI, js string, args ...any) string {
-	b.T.Helper()
-	r, err := b.Page.Timeout(browsertest.Wait).Eval(js, args...)
-	if err != nil {
-		b.T.Fatalf("eval %s: %v", js, err)
-	}
-	return r.Value.Str()
-}
-
 // TestBrowserTwoFactor drives 2FA through Chromium like a person: turn it
 // on from the switch of the own row (QR code, URL, secret; a code from
 // oathtool), log out, log in with the password and the code of the next
 // time step, then with a recovery code, and turn 2FA off again with the
 // password. Console errors and CSP violations fail the test.
 func TestBrowserTwoFactor(t *testing.T) {
+	t.Parallel()
 	testkit.Need(t, "oathtool")
 	testkit.Need(t, "zbarimg")
 
@@ -62,7 +53,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	dialogClosed := `() => !document.getElementById("dialog").open`
 
 	b.Navigate("/login")
-	b.Login("admin", "admin-pass-1")
+	b.Login("admin", testkit.AdminPassword)
 	if got := b.Text(sw); got != "Off" {
 		t.Errorf("the 2FA switch shows %q, want Off", got)
 	}
@@ -94,7 +85,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 		}
 	}
 	// The QR code the browser shows decodes (zbarimg) to the URL shown.
-	src := b2faEval(b, `() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
+	src := b.Eval(`() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
 	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
 	if err != nil {
 		t.Fatalf("QR src %.40q: %v", src, err)
@@ -130,10 +121,10 @@ func TestBrowserTwoFactor(t *testing.T) {
 	}
 	// Copy without clipboard access (a denied permission): the codes get
 	// selected for copying by hand, and no error reaches the console.
-	b2faEval(b, `() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
+	b.Eval(`() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
 	b.Click(`button[data-copy="#recovery-codes"]`)
 	b.WaitText(`button[data-copy="#recovery-codes"]`, "Ctrl+C")
-	if sel := b2faEval(b, `() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
+	if sel := b.Eval(`() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
 		t.Errorf("after a refused copy the selection is %q, want the codes", sel)
 	}
 	// The list behind the dialog already shows the switch on.
@@ -150,7 +141,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	// enrolment's step is used up).
 	b.SubmitPage(`form.logout button[type=submit]`)
 	b.El("#username")
-	b.SubmitLogin("admin", "admin-pass-1")
+	b.SubmitLogin("admin", testkit.AdminPassword)
 	b.WaitFocus("#code")
 	b.Fill("#code", code)
 	b.SubmitPage(`form[action="/login"] button[type=submit]`)
@@ -164,7 +155,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	// 4. Log out; log in with a recovery code.
 	b.SubmitPage(`form.logout button[type=submit]`)
 	b.El("#username")
-	b.SubmitLogin("admin", "admin-pass-1")
+	b.SubmitLogin("admin", testkit.AdminPassword)
 	b.Fill("#code", codes[4])
 	b.SubmitPage(`form[action="/login"] button[type=submit]`)
 	b.WaitText(`[data-testid=me]`, "admin")
@@ -174,7 +165,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.Click(sw)
 	b.WaitJS("the 2FA dialog to open", dialogOpen)
 	b.WaitFocus("#reauth-password")
-	b.Fill("#reauth-password", "admin-pass-1")
+	b.Fill("#reauth-password", testkit.AdminPassword)
 	b.Click(`#twofactor button.danger[type=submit]`)
 	b.WaitJS("the dialog to close", dialogClosed)
 	b.WaitText("#flash", "Two-factor authentication of admin is off.")

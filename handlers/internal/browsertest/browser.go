@@ -216,6 +216,17 @@ func (b *UI) WaitJS(what, js string, args ...any) {
 	}
 }
 
+// WaitSwappedText waits until selector matches a shown element whose text
+// contains want. Unlike WaitText it never holds on to an element found
+// earlier: where every action swaps a whole fragment (a dialog), an
+// element found just before a swap never becomes visible again.
+func (b *UI) WaitSwappedText(selector, want string) {
+	b.T.Helper()
+	b.WaitJS(fmt.Sprintf("%q to show %q", selector, want),
+		`(s, want) => { const e = document.querySelector(s); return !!e && e.isConnected && e.getClientRects().length > 0 && e.innerText.includes(want) }`,
+		selector, want)
+}
+
 // WaitFocus waits until selector has the keyboard focus.
 func (b *UI) WaitFocus(selector string) {
 	b.T.Helper()
@@ -260,6 +271,21 @@ func (b *UI) Fill(selector, text string) {
 	if err := el.Input(text); err != nil {
 		b.T.Fatalf("type into %s: %v", selector, err)
 	}
+}
+
+// FillExactly fills an input as Fill does, and makes sure the field then
+// holds exactly text (typing again if a swap raced the keys), so that a
+// later failure is not a typing accident.
+func (b *UI) FillExactly(selector, text string) {
+	b.T.Helper()
+	for range 3 {
+		b.Fill(selector, text)
+		if b.Value(selector) == text {
+			return
+		}
+		b.T.Logf("%s holds %q after typing %q; typing again", selector, b.Value(selector), text)
+	}
+	b.T.Fatalf("%s does not take the text %q", selector, text)
 }
 
 // Press types keys into whatever has the focus.
@@ -311,6 +337,27 @@ func (b *UI) Text(selector string) string {
 		b.T.Fatalf("text of %s: %v", selector, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// Eval evaluates the JavaScript function js with args and returns its
+// result as a string.
+func (b *UI) Eval(js string, args ...any) string {
+	b.T.Helper()
+	r, err := b.Page.Timeout(Wait).Eval(js, args...)
+	if err != nil {
+		b.T.Fatalf("eval %s: %v", js, err)
+	}
+	return r.Value.Str()
+}
+
+// HTML returns the page's current HTML.
+func (b *UI) HTML() string {
+	b.T.Helper()
+	html, err := b.Page.Timeout(Wait).HTML()
+	if err != nil {
+		b.T.Fatalf("page HTML: %v", err)
+	}
+	return html
 }
 
 // ConfirmClick clicks an element that asks with window.confirm (hx-confirm),
