@@ -12,9 +12,9 @@ import (
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// pkFixture is a passkey record as the handlers build it from a verified
+// samplePasskey is a passkey record as the handlers build it from a verified
 // registration.
-func pkFixture(credID string, name string) model.Passkey {
+func samplePasskey(credID string, name string) model.Passkey {
 	return model.Passkey{RPID: "localhost", Name: name, CredentialID: []byte(credID), PublicKey: []byte("cose-key-" + credID),
 		AAGUID: bytes.Repeat([]byte{7}, 16), Transports: []string{"internal"}, Flags: 0x1d,
 		UserVerified: true, BackupEligible: true, BackupState: true, AttestationFormat: "packed"}
@@ -77,7 +77,7 @@ func TestPasskeyStore(t *testing.T) {
 	if _, err := s.PasskeyHandle(alice.ID); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("PasskeyHandle before any passkey: %v, want ErrNotFound", err)
 	}
-	p, err := s.AddPasskey(alice.ID, handle, pkFixture("cred-1", "  laptop "), by)
+	p, err := s.AddPasskey(alice.ID, handle, samplePasskey("cred-1", "  laptop "), by)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,11 +101,11 @@ func TestPasskeyStore(t *testing.T) {
 			p      model.Passkey
 			want   error
 		}{
-			"same credential again":        {alice.ID, handle, pkFixture("cred-1", "again"), model.ErrConflict},
-			"credential of another user":   {bob.ID, model.NewPasskeyHandle(), pkFixture("cred-1", "stolen"), model.ErrConflict},
-			"another user handle":          {alice.ID, model.NewPasskeyHandle(), pkFixture("cred-x", "x"), model.ErrConflict},
-			"unknown user":                 {999, handle, pkFixture("cred-y", "y"), model.ErrNotFound},
-			"empty name":                   {alice.ID, handle, pkFixture("cred-z", " "), nil},
+			"same credential again":        {alice.ID, handle, samplePasskey("cred-1", "again"), model.ErrConflict},
+			"credential of another user":   {bob.ID, model.NewPasskeyHandle(), samplePasskey("cred-1", "stolen"), model.ErrConflict},
+			"another user handle":          {alice.ID, model.NewPasskeyHandle(), samplePasskey("cred-x", "x"), model.ErrConflict},
+			"unknown user":                 {999, handle, samplePasskey("cred-y", "y"), model.ErrNotFound},
+			"empty name":                   {alice.ID, handle, samplePasskey("cred-z", " "), nil},
 			"no public key (not verified)": {alice.ID, handle, model.Passkey{Name: "n", CredentialID: []byte("c")}, nil},
 		} {
 			_, err := s.AddPasskey(tc.user, tc.handle, tc.p, by)
@@ -153,7 +153,7 @@ func TestPasskeyStore(t *testing.T) {
 	})
 
 	t.Run("authenticators without a counter (always 0) keep working", func(t *testing.T) {
-		if _, err := s.AddPasskey(alice.ID, handle, pkFixture("cred-0", "phone"), by); err != nil {
+		if _, err := s.AddPasskey(alice.ID, handle, samplePasskey("cred-0", "phone"), by); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 2; i++ {
@@ -196,7 +196,7 @@ func TestPasskeyStore(t *testing.T) {
 	})
 
 	t.Run("deleting the user deletes its passkeys", func(t *testing.T) {
-		if _, err := s.AddPasskey(bob.ID, model.NewPasskeyHandle(), pkFixture("cred-b", "bob's key"), model.CLIActor); err != nil {
+		if _, err := s.AddPasskey(bob.ID, model.NewPasskeyHandle(), samplePasskey("cred-b", "bob's key"), model.CLIActor); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteUser(bob.ID, model.CLIActor); err != nil {

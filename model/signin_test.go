@@ -37,7 +37,7 @@ func TestSignInRefusedEverywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 		credential := "cred-" + name
-		if _, err := s.AddPasskey(u.ID, model.NewPasskeyHandle(), pkFixture(credential, "laptop"), model.CLIActor); err != nil {
+		if _, err := s.AddPasskey(u.ID, model.NewPasskeyHandle(), samplePasskey(credential, "laptop"), model.CLIActor); err != nil {
 			t.Fatal(err)
 		}
 		held[name] = secrets{session, token, credential}

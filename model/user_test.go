@@ -247,7 +247,7 @@ func TestDeleteUserCascade(t *testing.T) {
 			t.Fatal(err)
 		}
 		credential := fmt.Sprintf("cred-%d", i)
-		if _, err := s.AddPasskey(u.ID, model.NewPasskeyHandle(), pkFixture(credential, "laptop"), model.CLIActor); err != nil {
+		if _, err := s.AddPasskey(u.ID, model.NewPasskeyHandle(), samplePasskey(credential, "laptop"), model.CLIActor); err != nil {
 			t.Fatal(err)
 		}
 		records = append(records, held{session, token, credential})
