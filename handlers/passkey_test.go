@@ -73,32 +73,11 @@ func newCredential() virtualwebauthn.Credential {
 	}
 }
 
-// postCeremony sends a POST with a raw body through app.Test.
+// postCeremony posts a ceremony's raw body (a form or WebAuthn's JSON) of
+// contentType, as the session s when it is not nil (with its CSRF token).
 func postCeremony(t testing.TB, ta *testApp, path, contentType, body string, s *userSession, headers map[string]string) *response {
 	t.Helper()
-	target := path
-	if strings.HasPrefix(target, "/") {
-		target = publicURL + target
-	}
-	req, err := http.NewRequest("POST", target, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if s != nil {
-		req.AddCookie(s.Cookie())
-		req.Header.Set(csrfHeader, s.CSRF)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := ta.App.Test(req, -1)
-	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	return readResponse(t, resp)
+	return ta.Do(t, request{Method: "POST", URL: path, Body: body, ContentType: contentType, Session: s, CSRF: s != nil, Headers: headers})
 }
 
 // ceremonyErrorOf returns the "error" of a JSON answer.
