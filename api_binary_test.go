@@ -8,24 +8,19 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/gatehouse-panel/gatehouse/handlers/apitest"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// apiBinHasIPv6Loopback reports whether ::1 can be bound here.
-func apiBinHasIPv6Loopback() bool {
+// hasIPv6Loopback reports whether ::1 can be bound here.
+func hasIPv6Loopback() bool {
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
 		return false
@@ -34,103 +29,30 @@ func apiBinHasIPv6Loopback() bool {
 	return true
 }
 
-// apiBinClient calls the panel from the local address src.
-type apiBinClient struct {
-	src    string
-	client *http.Client
-	base   string
-}
-
-func newAPIBinClient(t *testing.T, src string, port int) *apiBinClient {
-	t.Helper()
-	ip := net.ParseIP(src)
-	host := "127.0.0.1"
-	if ip.To4() == nil {
-		host = "[::1]"
-	}
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second}
-	tr := &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &apiBinClient{src: src, client: &http.Client{Transport: binAPIChecked(t, tr), Timeout: 10 * time.Second},
-		base: "http://" + host + ":" + strconv.Itoa(port)}
-}
-
-// binAPISpec is the checker of the binary's API answers, loaded once.
-var binAPISpec struct {
-	once    sync.Once
-	checker *apitest.Checker
-	err     error
-}
-
-// binAPIChecked wraps next so that every exchange with the API is checked
-// against handlers/openapi.json, as the handler tests check theirs: the
-// real binary, over real connections, must answer what the document says.
-func binAPIChecked(t *testing.T, next http.RoundTripper) http.RoundTripper {
-	t.Helper()
-	binAPISpec.once.Do(func() {
-		spec, err := os.ReadFile(filepath.Join("handlers", "openapi.json"))
-		if err != nil {
-			binAPISpec.err = err
-			return
-		}
-		binAPISpec.checker, binAPISpec.err = apitest.New(spec)
-	})
-	if binAPISpec.err != nil {
-		t.Fatal(binAPISpec.err)
-	}
-	return binAPISpec.checker.Transport(next, func(err error) { t.Error(err) })
-}
-
-func (c *apiBinClient) do(t *testing.T, method, path, token string, body any) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s from %s: %v", method, path, c.src, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
-}
-
 func TestBinaryAPIWhiteList(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	ipv6 := apiBinHasIPv6Loopback()
+	ipv6 := hasIPv6Loopback()
 	if !ipv6 {
 		t.Log("IPv6 checks skipped: this machine has no ::1 (the IPv4 checks still run)")
 	}
-	bin := binBuild(t)
+	bin := testkit.Binary(t)
 	data := filepath.Join(t.TempDir(), "data")
-	_, portStr, _ := net.SplitHostPort(binFreeAddr(t))
-	port, _ := strconv.Atoi(portStr)
+	portStr := strconv.Itoa(testkit.FreePorts(t, 1)[0])
 	listen := "127.0.0.1:" + portStr
 	if ipv6 {
 		// Dual stack: IPv4 clients arrive as ::ffff:127.0.0.x, which the
 		// panel must unmap before matching the white list.
 		listen = "[::]:" + portStr
 	}
-	serve := binServe(t, bin, data, listen, "http://127.0.0.1:"+portStr+"/healthz")
+	serve := serveBinary(t, bin, data, listen, "http://127.0.0.1:"+portStr+"/healthz")
 
 	create := func(args ...string) string {
 		t.Helper()
-		code, stdout, stderr := binRun(t, bin, "", append([]string{"token", "create", "admin", "--data", data}, args...)...)
-		binWant(t, "token create "+strings.Join(args, " "), code, stdout, stderr, 0)
+		code, stdout, stderr := runBinary(t, bin, "", append([]string{"token", "create", "admin", "--data", data}, args...)...)
+		wantExit(t, "token create "+strings.Join(args, " "), code, stdout, stderr, 0)
 		v := strings.TrimSpace(stdout)
 		if !model.WellFormedToken(v) || stdout != v+"\n" {
 			t.Fatalf("token create printed %q", stdout)
@@ -146,12 +68,12 @@ func TestBinaryAPIWhiteList(t *testing.T) {
 	}
 	bogus := model.NewTokenValue()
 
-	from := map[string]*apiBinClient{}
+	from := map[string]*apiClient{}
 	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.5"} {
-		from[src] = newAPIBinClient(t, src, port)
+		from[src] = newAPIClient(t, "http://127.0.0.1:"+portStr, src)
 	}
 	if ipv6 {
-		from["::1"] = newAPIBinClient(t, "::1", port)
+		from["::1"] = newAPIClient(t, "http://[::1]:"+portStr, "::1")
 	}
 	type check struct {
 		token, src string
@@ -205,7 +127,7 @@ func TestBinaryAPIWhiteList(t *testing.T) {
 
 	// Stop: the last uses are written at shutdown, and the database holds
 	// no token value.
-	serve.stop(t)
+	stopServe(t, serve)
 	store, err := model.Open(data, model.Options{})
 	if err != nil {
 		t.Fatal(err)

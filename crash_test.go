@@ -7,64 +7,22 @@ package main
 // the panel stops, and bbolt's own consistency check passes.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
-
-// crashClient calls the panel's API with a bearer token; every exchange
-// is checked against openapi.json.
-type crashClient struct {
-	base, token string
-	http        *http.Client
-}
-
-// call sends a JSON request. err is a transport error: the panel is gone.
-func (c *crashClient) call(ctx context.Context, method, path, token string, in any) (status int, out map[string]any, err error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, nil, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, err // cut off mid-answer: not an acknowledgement
-	}
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, nil
-}
 
 // crashWrites is what the panel acknowledged before it died.
 type crashWrites struct {
@@ -82,26 +40,8 @@ type crashToken struct {
 	id       string
 }
 
-// kill ends serve with SIGKILL, as a power cut or the OOM killer would,
-// and waits until it is gone.
-func (s *binServer) kill(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-s.exited:
-		s.stopped = true
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("serve ended with %v, want killed by SIGKILL", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not die after SIGKILL")
-	}
-}
-
 func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -112,20 +52,17 @@ func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
 		budget    = 45 * time.Second       // for the writes before the kill
 		expiresIn = 30 * 24 * time.Hour    // of the tokens created
 		userPass  = "Crash-pass-1"         // every user's password
-		perCall   = 20 * time.Second       // one request's time limit
 		settle    = 200 * time.Millisecond // writes go on for this long after the count is reached
 	)
-	bin := binBuild(t)
+	bin := testkit.Binary(t)
 	data := filepath.Join(t.TempDir(), "data")
-	addr := binFreeAddr(t)
-	serve := binServe(t, bin, data, addr, "http://"+addr+"/healthz")
-	code, stdout, stderr := binRun(t, bin, "", "token", "create", "admin", "--data", data)
-	binWant(t, "token create", code, stdout, stderr, 0)
+	addr := freeAddr(t)
+	serve := serveBinary(t, bin, data, addr, "http://"+addr+"/healthz")
+	code, stdout, stderr := runBinary(t, bin, "", "token", "create", "admin", "--data", data)
+	wantExit(t, "token create", code, stdout, stderr, 0)
 	admin := strings.TrimSpace(stdout)
 
-	tr := &http.Transport{MaxIdleConnsPerHost: writers}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := &crashClient{base: "http://" + addr, token: admin, http: &http.Client{Transport: binAPIChecked(t, tr), Timeout: perCall}}
+	c := newAPIClient(t, "http://"+addr, "")
 	w := &crashWrites{attempted: map[string]bool{}, users: map[int]string{}, tokens: map[string]crashToken{}}
 
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
@@ -188,7 +125,7 @@ func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatalf("only %d writes acknowledged in %v", w.n.Load(), budget)
 	}
 	time.Sleep(settle) // kill with writes in flight, not at a quiet moment
-	serve.kill(t)
+	serve.Kill(t)
 	wg.Wait()
 	cancel()
 	w.mu.Lock()
@@ -201,8 +138,8 @@ func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
 
 	// Restart on the same directory (the crashed panel's socket is still
 	// there) and read everything back through the API.
-	addr = binFreeAddr(t)
-	serve = binServe(t, bin, data, addr, "http://"+addr+"/healthz")
+	addr = freeAddr(t)
+	serve = serveBinary(t, bin, data, addr, "http://"+addr+"/healthz")
 	c.base = "http://" + addr
 	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer rcancel()
@@ -237,13 +174,13 @@ func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
 		return
 	}
 	// The CLI goes through the restarted panel's socket.
-	code, stdout, stderr = binRun(t, bin, "", "user", "list", "--data", data)
-	binWant(t, "user list through the restarted panel", code, stdout, stderr, 0, "admin")
+	code, stdout, stderr = runBinary(t, bin, "", "user", "list", "--data", data)
+	wantExit(t, "user list through the restarted panel", code, stdout, stderr, 0, "admin")
 
 	// Stopped: the CLI opens the file itself, and bbolt finds no damage.
-	serve.stop(t)
-	code, stdout, stderr = binRun(t, bin, "", "user", "list", "--data", data)
-	binWant(t, "user list after the restart", code, stdout, stderr, 0)
+	stopServe(t, serve)
+	code, stdout, stderr = runBinary(t, bin, "", "user", "list", "--data", data)
+	wantExit(t, "user list after the restart", code, stdout, stderr, 0)
 	for _, name := range w.users {
 		if !strings.Contains(stdout, name) {
 			t.Errorf("user list lacks %q", name)

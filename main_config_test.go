@@ -15,6 +15,7 @@ import (
 )
 
 func TestParseServe(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	prefixes := func(s ...string) []netip.Prefix {
 		var out []netip.Prefix
@@ -182,6 +183,7 @@ func TestParseServe(t *testing.T) {
 // TestServeHelp: the help shows each default as an operator would type
 // it, from the package that owns it, or from the environment when set.
 func TestServeHelp(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env  map[string]string
 		want []string

@@ -16,16 +16,17 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestMain runs the tests, then, when the whole package ran, fails unless
 // every documented API answer was validated by some test.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if apiWholeSuite() {
-		checker := apiSpec.checker
+	if wholeSuite() {
+		checker := contract.checker
 		if checker == nil {
-			checker = apiChecker(&apiMainTB{})
+			checker = contractChecker(&mainTB{})
 		}
 		documented, missing := checker.Documented(), checker.Missing()
 		if testing.Verbose() || len(missing) > 0 {
@@ -40,9 +41,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// apiWholeSuite reports whether the run covered every test of the package:
+// wholeSuite reports whether the run covered every test of the package:
 // not a -run or -skip selection, not -list, and not a fuzzing worker.
-func apiWholeSuite() bool {
+func wholeSuite() bool {
 	for _, name := range []string{"test.run", "test.skip", "test.list", "test.fuzzworker"} {
 		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
 			return false
@@ -51,28 +52,28 @@ func apiWholeSuite() bool {
 	return true
 }
 
-// apiMainTB is the testing.TB of apiChecker outside a test: a document
+// mainTB is the testing.TB of contractChecker outside a test: a document
 // that does not load stops the run.
-type apiMainTB struct{ testing.TB }
+type mainTB struct{ testing.TB }
 
-func (apiMainTB) Helper() {}
+func (mainTB) Helper() {}
 
-func (apiMainTB) Fatal(args ...any) {
+func (mainTB) Fatal(args ...any) {
 	fmt.Println(args...)
 	os.Exit(1)
 }
 
-// apiOperation is a documented operation with what a test needs to call it.
-type apiOperation struct {
+// operation is a documented operation with what a test needs to call it.
+type operation struct {
 	Method, Template string
 	// Body is a body this operation accepts (nil: it takes none).
 	Body any
 }
 
-// apiOperations returns every operation of openapi.json under /api/v1,
-// each with a body it would accept for bob of an apiFixture (f), so that a
+// operations returns every operation of openapi.json under /api/v1,
+// each with a body it would accept for bob of an fixture (f), so that a
 // refusal is caused by the one thing a test breaks, never by the body.
-func apiOperations(t *testing.T, f *apiFixture) []apiOperation {
+func operations(t *testing.T, f *fixture) []operation {
 	t.Helper()
 	bodies := map[string]any{
 		"POST /api/v1/users":                    map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol@example.com"},
@@ -81,25 +82,20 @@ func apiOperations(t *testing.T, f *apiFixture) []apiOperation {
 		"POST /api/v1/users/{id}/tokens":        map[string]any{"ips": []string{}, "expires_at": f.ta.Clock.Now().Add(time.Hour).Format(time.RFC3339)},
 		"PATCH /api/v1/users/{id}/tokens/{tid}": map[string]any{"ips": []string{"10.0.0.0/8"}},
 	}
-	var ops []apiOperation
-	for path, item := range apiChecker(t).Doc().Paths.Map() {
+	var ops []operation
+	for path, item := range contractChecker(t).Doc().Paths.Map() {
 		if !strings.HasPrefix(path, "/api/v1/") {
 			continue
 		}
 		for method, op := range item.Operations() {
-			o := apiOperation{Method: method, Template: path, Body: bodies[method+" "+path]}
+			o := operation{Method: method, Template: path, Body: bodies[method+" "+path]}
 			if op.RequestBody != nil && o.Body == nil {
-				t.Fatalf("%s %s takes a body: add one it accepts to apiOperations", method, path)
+				t.Fatalf("%s %s takes a body: add one it accepts to operations", method, path)
 			}
 			ops = append(ops, o)
 		}
 	}
 	return ops
-}
-
-// path fills in the template with bob's id, token and passkey.
-func (o apiOperation) path(f *apiFixture) string {
-	return strings.NewReplacer("{id}", fmt.Sprint(f.bob.ID), "{tid}", f.bobToken.ID, "{pid}", f.bobPasskey).Replace(o.Template)
 }
 
 // TestAPIRefusalsOfEveryOperation sends every operation of openapi.json
@@ -108,6 +104,7 @@ func (o apiOperation) path(f *apiFixture) string {
 // session without its CSRF header, another site's request, and a throttled
 // address. The answer must be the documented refusal, and nothing changes.
 func TestAPIRefusalsOfEveryOperation(t *testing.T) {
+	t.Parallel()
 	type refusal struct {
 		name   string
 		status int
@@ -115,55 +112,55 @@ func TestAPIRefusalsOfEveryOperation(t *testing.T) {
 		// operations that take a body.
 		writes, body bool
 		// call makes a good call of op bad in one way.
-		call func(t *testing.T, f *apiFixture, c apiCall) apiCall
+		call func(t *testing.T, f *fixture, c request) request
 	}
 	refusals := []refusal{
-		{name: "malformed JSON", status: 400, body: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "malformed JSON", status: 400, body: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Body = `{"email":`
 			return c
 		}},
-		{name: "data after the object", status: 400, body: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "data after the object", status: 400, body: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Body = `{} {}`
 			return c
 		}},
-		{name: "over 64 KiB", status: 413, body: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "over 64 KiB", status: 413, body: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Body = `{"email":"` + strings.Repeat("a", 65<<10) + `@example.com"}`
 			return c
 		}},
-		{name: "form body", status: 415, body: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "form body", status: 415, body: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Body, c.ContentType = "email=a%40example.com", "application/x-www-form-urlencoded"
 			return c
 		}},
-		{name: "compressed body", status: 415, body: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "compressed body", status: 415, body: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Headers = map[string]string{"Content-Encoding": "gzip"}
 			return c
 		}},
-		{name: "no credentials", status: 401, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "no credentials", status: 401, call: func(t *testing.T, f *fixture, c request) request {
 			c.Token = ""
 			return c
 		}},
-		{name: "unknown token", status: 401, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "unknown token", status: 401, call: func(t *testing.T, f *fixture, c request) request {
 			c.Token = model.NewTokenValue()
 			return c
 		}},
-		{name: "token outside its IP white list", status: 403, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "token outside its IP white list", status: 403, call: func(t *testing.T, f *fixture, c request) request {
 			c.Token, c.ClientIP = f.bobValue, "203.0.113.9" // bob's token allows 192.0.2.0/24
 			return c
 		}},
-		{name: "session without CSRF header", status: 403, writes: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "session without CSRF header", status: 403, writes: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Token, c.Session = "", f.session
 			return c
 		}},
-		{name: "another site's request", status: 403, writes: true, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "another site's request", status: 403, writes: true, call: func(t *testing.T, f *fixture, c request) request {
 			c.Headers = map[string]string{"Sec-Fetch-Site": "cross-site"}
 			return c
 		}},
-		{name: "throttled address", status: 429, call: func(t *testing.T, f *apiFixture, c apiCall) apiCall {
+		{name: "throttled address", status: 429, call: func(t *testing.T, f *fixture, c request) request {
 			// Wrong tokens from the address until it is throttled; then even
 			// the good token waits.
 			c.ClientIP = "198.51.100.77"
-			bad := apiCall{Method: "GET", Path: "/api/v1/me", Token: model.NewTokenValue(), ClientIP: c.ClientIP}
-			for i := 0; f.ta.API(t, bad).Status != 429; i++ {
+			bad := request{Method: "GET", URL: "/api/v1/me", Token: model.NewTokenValue(), ClientIP: c.ClientIP}
+			for i := 0; f.ta.Do(t, bad).Status != 429; i++ {
 				if i == 100 {
 					t.Fatal("100 wrong tokens and the address is not throttled")
 				}
@@ -171,23 +168,23 @@ func TestAPIRefusalsOfEveryOperation(t *testing.T) {
 			return c
 		}},
 	}
-	f := newAPIFixture(t)
-	apiAddPasskey(t, f)
-	for _, op := range apiOperations(t, f) {
+	f := newFixture(t)
+	addPasskey(t, f)
+	for _, op := range operations(t, f) {
 		for _, rf := range refusals {
 			if rf.writes && safeMethod(op.Method) || rf.body && op.Body == nil {
 				continue
 			}
 			t.Run(op.Method+" "+op.Template+"/"+rf.name, func(t *testing.T) {
 				t.Parallel()
-				f := newAPIFixture(t)
-				apiAddPasskey(t, f)
-				good := apiCall{Method: op.Method, Path: op.path(f), Body: op.Body, Token: f.adminToken}
+				f := newFixture(t)
+				addPasskey(t, f)
+				good := request{Method: op.Method, URL: f.expand(op.Template), Body: op.Body, Token: f.adminValue}
 				bad := rf.call(t, f, good)
-				before := apiState(t, f.ta)
-				r := f.ta.API(t, bad)
-				apiWant(t, r, rf.status)
-				if after := apiState(t, f.ta); after != before {
+				before := f.ta.Snapshot(t)
+				r := f.ta.Do(t, bad)
+				wantAnswer(t, r, rf.status)
+				if after := f.ta.Snapshot(t); after != before {
 					t.Errorf("a refused request changed the state:\nbefore %s\nafter  %s", before, after)
 				}
 			})
@@ -203,24 +200,25 @@ func TestAPIRefusalsOfEveryOperation(t *testing.T) {
 // /api/v1/me reads nothing after authentication, so it gets its 500 from
 // the lookup of a token not yet cached.
 func TestAPIServerErrors(t *testing.T) {
-	ta := newTestApp(t, apiTrustTestPeer)
-	f := &apiFixture{ta: ta, admin: ta.Admin, bob: thCreateUser(t, ta, "bob")}
-	f.adminToken, _ = ta.apiToken(t, ta.Admin)
-	f.bobValue, f.bobToken = ta.apiToken(t, f.bob)
-	apiAddPasskey(t, f)
-	ops := apiOperations(t, f)
-	apiWant(t, ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: f.adminToken}), 200) // now cached
+	t.Parallel()
+	ta := newTestApp(t, trustTestPeer)
+	f := &fixture{ta: ta, admin: ta.Admin, bob: testkit.AddUser(t, ta.Store, "bob")}
+	f.adminValue, _ = ta.Token(t, ta.Admin)
+	f.bobValue, f.bobToken = ta.Token(t, f.bob)
+	addPasskey(t, f)
+	ops := operations(t, f)
+	wantAnswer(t, ta.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: f.adminValue}), 200) // now cached
 	if err := ta.Store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for _, op := range ops {
 		t.Run(op.Method+" "+op.Template, func(t *testing.T) {
-			c := apiCall{Method: op.Method, Path: op.path(f), Body: op.Body, Token: f.adminToken}
+			c := request{Method: op.Method, URL: f.expand(op.Template), Body: op.Body, Token: f.adminValue}
 			if op.Template == "/api/v1/me" {
 				c.Token = f.bobValue
 			}
-			r := ta.API(t, c)
-			apiWant(t, r, 500, "Something went wrong on the server")
+			r := ta.Do(t, c)
+			wantAnswer(t, r, 500, "Something went wrong on the server")
 			if strings.Contains(r.Body, "database not open") {
 				t.Errorf("the answer shows the internal error: %s", r.Body)
 			}

@@ -10,152 +10,72 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// apiFixture is a fresh app with admin (ID 1) and bob, an access token for
-// each, and the browser sessions of admin.
-type apiFixture struct {
-	ta         *testApp
-	admin, bob model.User
-	adminToken string
-	bobToken   model.Token
-	bobValue   string
-	session    *thSession
-	bobPasskey string // set by apiAddPasskey
-}
-
-func newAPIFixture(t *testing.T) *apiFixture {
-	t.Helper()
-	ta := apiNewApp(t, apiTrustTestPeer)
-	f := &apiFixture{ta: ta, admin: ta.Admin, bob: thCreateUser(t, ta, "bob")}
-	f.adminToken, _ = ta.apiToken(t, ta.Admin)
-	f.bobValue, f.bobToken = ta.apiToken(t, f.bob, "192.0.2.0/24")
-	f.session = ta.Session(t, ta.Admin)
-	return f
-}
-
-// apiAuthMode is how a scenario authenticates.
-type apiAuthMode string
-
-const (
-	authBearer        apiAuthMode = "bearer"
-	authSession       apiAuthMode = "session+csrf"
-	authSessionNoCSRF apiAuthMode = "session without csrf"
-	authNone          apiAuthMode = "none"
-)
-
-// apiScenario is one row of the API route table. Every row runs with a
-// bearer token and with the session plus CSRF header; state-changing rows
-// also run with the session without the header (403, nothing changes) and
-// without credentials (401).
-type apiScenario struct {
-	name   string
-	method string
-	// path may hold {bob} and {bobtoken}.
-	path   string
-	body   any
-	setup  func(t *testing.T, f *apiFixture)
-	status int
-	want   []string
-	check  func(t *testing.T, f *apiFixture, r *apiResponse)
-	// fields are the errors members a problem answer must have.
-	fields []string
-}
-
-func (s apiScenario) expand(f *apiFixture) string {
-	p := strings.ReplaceAll(s.path, "{bob}", fmt.Sprint(f.bob.ID))
-	p = strings.ReplaceAll(p, "{bobpasskey}", f.bobPasskey)
-	return strings.ReplaceAll(p, "{bobtoken}", f.bobToken.ID)
-}
-
-func (s apiScenario) run(t *testing.T, mode apiAuthMode) {
-	t.Run(s.name+"/"+string(mode), func(t *testing.T) {
-		t.Parallel()
-		f := newAPIFixture(t)
-		if s.setup != nil {
-			s.setup(t, f)
+// eachAuth turns rows of the API route table into scenarios: every row
+// runs with a bearer token and with the session plus CSRF header;
+// state-changing rows also run with the session without the header (403),
+// and rows under /api/v1/ without credentials (401, with a Bearer
+// challenge). A refused change changes nothing.
+func eachAuth(rows []scenario[*fixture]) []scenario[*fixture] {
+	var out []scenario[*fixture]
+	for _, s := range rows {
+		s.Unchanged = s.WantStatus >= 400 && s.WantStatus != 404 && s.Method != "GET"
+		bearer, session := s, s
+		bearer.Name, bearer.Token = s.Name+"/bearer", true
+		session.Name, session.Session = s.Name+"/session+csrf", true
+		out = append(out, bearer, session)
+		refused := scenario[*fixture]{Method: s.Method, URL: s.URL, Body: s.Body, Setup: s.Setup, Unchanged: true}
+		if s.Method != "GET" && !strings.HasPrefix(s.URL, "/api/v2") {
+			noCSRF := refused
+			noCSRF.Name, noCSRF.Session, noCSRF.CSRF, noCSRF.WantStatus = s.Name+"/session without csrf", true, "none", 403
+			out = append(out, noCSRF)
 		}
-		call := apiCall{Method: s.method, Path: s.expand(f), Body: s.body}
-		switch mode {
-		case authBearer:
-			call.Token = f.adminToken
-		case authSession:
-			call.Session, call.CSRF = f.session, true
-		case authSessionNoCSRF:
-			call.Session = f.session
-		}
-		before := apiState(t, f.ta)
-		r := f.ta.API(t, call)
-		switch mode {
-		case authSessionNoCSRF, authNone:
-			want := 403
-			if mode == authNone {
-				want = 401
+		if strings.HasPrefix(s.URL, "/api/v1/") {
+			none := refused
+			none.Name, none.WantStatus = s.Name+"/none", 401
+			none.After = func(t *testing.T, _ *fixture, r *response) {
 				if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
 					t.Errorf("401 without WWW-Authenticate: Bearer (got %q)", got)
 				}
 			}
-			apiWant(t, r, want)
-			if after := apiState(t, f.ta); after != before {
-				t.Errorf("a refused request changed the state:\nbefore %s\nafter  %s", before, after)
-			}
-			return
+			out = append(out, none)
 		}
-		apiWant(t, r, s.status, s.want...)
-		for _, field := range s.fields {
-			if r.Field(field) == "" {
-				t.Errorf("the problem has no message for %q: %s", field, r.Body)
-			}
-		}
-		if r.Status >= 400 && s.status != 0 && r.Status == s.status && s.status != 404 {
-			if after := apiState(t, f.ta); after != before && s.method != "GET" {
-				t.Errorf("a refused %s changed the state:\nbefore %s\nafter  %s", s.method, before, after)
-			}
-		}
-		if s.check != nil {
-			s.check(t, f, r)
-		}
-	})
-}
-
-// apiState describes users (with hashes and 2FA state), sessions, tokens
-// and passkeys, for "nothing changed" checks (see testApp.Snapshot).
-func apiState(t testing.TB, ta *testApp) string {
-	t.Helper()
-	return ta.Snapshot(t)
+	}
+	return out
 }
 
 // TestAPIRoutes drives every route of the API table with a bearer token
 // and with a browser session: success, each validation failure, 404, 409,
 // 422; the session without its CSRF header is refused for every change,
 // and no credentials at all get 401. Every answer is validated against
-// openapi.json (see apiCheckContract).
+// openapi.json (see roundTrip).
 func TestAPIRoutes(t *testing.T) {
-	userCount := func(n int) func(t *testing.T, f *apiFixture, r *apiResponse) {
-		return func(t *testing.T, f *apiFixture, r *apiResponse) {
+	t.Parallel()
+	userCount := func(n int) func(t *testing.T, f *fixture, r *response) {
+		return func(t *testing.T, f *fixture, r *response) {
 			if got := len(r.Items()); got != n || r.JSON["total"] != float64(n) {
 				t.Errorf("%d items, total %v; want %d", got, r.JSON["total"], n)
 			}
 		}
 	}
-	bobPasswordIs := func(pw string) func(t *testing.T, f *apiFixture, r *apiResponse) {
-		return func(t *testing.T, f *apiFixture, r *apiResponse) {
+	bobPasswordIs := func(pw string) func(t *testing.T, f *fixture, r *response) {
+		return func(t *testing.T, f *fixture, r *response) {
 			if _, err := f.ta.Store.Authenticate(context.Background(), "bob", pw); err != nil {
 				t.Errorf("bob's password is not %q: %v", pw, err)
 			}
 		}
 	}
-	future := func(f *apiFixture, d time.Duration) string { return f.ta.Clock.Now().Add(d).Format(time.RFC3339) }
-	_ = future
-	scenarios := []apiScenario{
+	rows := []scenario[*fixture]{
 		// me
-		{name: "me", method: "GET", path: "/api/v1/me", status: 200, want: []string{`"username":"admin"`, `"id":1`, `"two_factor":false`}},
+		{Name: "me", Method: "GET", URL: "/api/v1/me", WantStatus: 200, Want: []string{`"username":"admin"`, `"id":1`, `"two_factor":false`}},
 
 		// users
-		{name: "list users", method: "GET", path: "/api/v1/users", status: 200, want: []string{`"admin"`, `"bob"`, `"created_at":"`}, check: userCount(2)},
-		{name: "create user", method: "POST", path: "/api/v1/users", body: map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol@example.com"},
-			status: 201, want: []string{`"username":"carol"`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "list users", Method: "GET", URL: "/api/v1/users", WantStatus: 200, Want: []string{`"admin"`, `"bob"`, `"created_at":"`}, After: userCount(2)},
+		{Name: "create user", Method: "POST", URL: "/api/v1/users", Body: map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol@example.com"},
+			WantStatus: 201, Want: []string{`"username":"carol"`},
+			After: func(t *testing.T, f *fixture, r *response) {
 				u, err := f.ta.Store.UserByName("carol")
 				if err != nil || r.Header.Get("Location") != fmt.Sprintf("/api/v1/users/%d", u.ID) {
 					t.Errorf("carol %v, %v; Location %q", u, err, r.Header.Get("Location"))
@@ -164,62 +84,62 @@ func TestAPIRoutes(t *testing.T) {
 					t.Errorf("created by %q", ev[len(ev)-1].Actor)
 				}
 			}},
-		{name: "create user: invalid fields", method: "POST", path: "/api/v1/users", body: map[string]string{"username": "x", "password": "short", "email": "nope"},
-			status: 422, fields: []string{"username", "password", "email"}},
-		{name: "create user: missing fields", method: "POST", path: "/api/v1/users", body: map[string]string{},
-			status: 422, fields: []string{"username", "password", "email"}},
-		{name: "create user: taken name", method: "POST", path: "/api/v1/users", body: map[string]string{"username": "BOB", "password": "carol-pass-1", "email": "c@example.com"},
-			status: 409, fields: []string{"username"}},
-		{name: "get user", method: "GET", path: "/api/v1/users/{bob}", status: 200, want: []string{`"username":"bob"`, `"email":"bob@example.com"`}},
-		{name: "get user: unknown", method: "GET", path: "/api/v1/users/999", status: 404},
-		{name: "get user: not a number", method: "GET", path: "/api/v1/users/bob", status: 404},
-		{name: "patch user: email only", method: "PATCH", path: "/api/v1/users/{bob}", body: map[string]string{"email": "bobby@example.com"},
-			status: 200, want: []string{`"username":"bob"`, `"email":"bobby@example.com"`}},
-		{name: "patch user: username only", method: "PATCH", path: "/api/v1/users/{bob}", body: map[string]string{"username": "robert"},
-			status: 200, want: []string{`"username":"robert"`, `"email":"bob@example.com"`}},
-		{name: "patch user: nothing", method: "PATCH", path: "/api/v1/users/{bob}", body: map[string]string{}, status: 200, want: []string{`"username":"bob"`}},
-		{name: "patch user: bad email", method: "PATCH", path: "/api/v1/users/{bob}", body: map[string]string{"email": "<script>"}, status: 422, fields: []string{"email"}},
-		{name: "patch user: bidi override in email", method: "PATCH", path: "/api/v1/users/{bob}", body: map[string]string{"email": "bob\u202egro.elpmaxe@example.com"},
-			status: 422, fields: []string{"email"}, want: []string{"U+202E"}},
-		{name: "create user: zero-width space in email", method: "POST", path: "/api/v1/users", body: map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol\u200b@example.com"},
-			status: 422, fields: []string{"email"}},
-		{name: "patch user: taken name", method: "PATCH", path: "/api/v1/users/{bob}", body: map[string]string{"username": "Admin"}, status: 409, fields: []string{"username"}},
-		{name: "patch user: unknown", method: "PATCH", path: "/api/v1/users/999", body: map[string]string{"email": "x@example.com"}, status: 404},
-		{name: "set password", method: "PUT", path: "/api/v1/users/{bob}/password", body: map[string]string{"password": "new-pass-42"}, status: 204, check: bobPasswordIs("new-pass-42")},
-		{name: "set password: too short", method: "PUT", path: "/api/v1/users/{bob}/password", body: map[string]string{"password": "short"}, status: 422, fields: []string{"password"}},
-		{name: "set password: missing", method: "PUT", path: "/api/v1/users/{bob}/password", body: map[string]string{}, status: 422, fields: []string{"password"}},
-		{name: "set password: unknown user", method: "PUT", path: "/api/v1/users/999/password", body: map[string]string{"password": "new-pass-42"}, status: 404},
-		{name: "delete user", method: "DELETE", path: "/api/v1/users/{bob}", status: 204,
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
-				thNoUser(t, f.ta, "bob")
+		{Name: "create user: invalid fields", Method: "POST", URL: "/api/v1/users", Body: map[string]string{"username": "x", "password": "short", "email": "nope"},
+			WantStatus: 422, WantFields: []string{"username", "password", "email"}},
+		{Name: "create user: missing fields", Method: "POST", URL: "/api/v1/users", Body: map[string]string{},
+			WantStatus: 422, WantFields: []string{"username", "password", "email"}},
+		{Name: "create user: taken name", Method: "POST", URL: "/api/v1/users", Body: map[string]string{"username": "BOB", "password": "carol-pass-1", "email": "c@example.com"},
+			WantStatus: 409, WantFields: []string{"username"}},
+		{Name: "get user", Method: "GET", URL: "/api/v1/users/{bob}", WantStatus: 200, Want: []string{`"username":"bob"`, `"email":"bob@example.com"`}},
+		{Name: "get user: unknown", Method: "GET", URL: "/api/v1/users/999", WantStatus: 404},
+		{Name: "get user: not a number", Method: "GET", URL: "/api/v1/users/bob", WantStatus: 404},
+		{Name: "patch user: email only", Method: "PATCH", URL: "/api/v1/users/{bob}", Body: map[string]string{"email": "bobby@example.com"},
+			WantStatus: 200, Want: []string{`"username":"bob"`, `"email":"bobby@example.com"`}},
+		{Name: "patch user: username only", Method: "PATCH", URL: "/api/v1/users/{bob}", Body: map[string]string{"username": "robert"},
+			WantStatus: 200, Want: []string{`"username":"robert"`, `"email":"bob@example.com"`}},
+		{Name: "patch user: nothing", Method: "PATCH", URL: "/api/v1/users/{bob}", Body: map[string]string{}, WantStatus: 200, Want: []string{`"username":"bob"`}},
+		{Name: "patch user: bad email", Method: "PATCH", URL: "/api/v1/users/{bob}", Body: map[string]string{"email": "<script>"}, WantStatus: 422, WantFields: []string{"email"}},
+		{Name: "patch user: bidi override in email", Method: "PATCH", URL: "/api/v1/users/{bob}", Body: map[string]string{"email": "bob\u202egro.elpmaxe@example.com"},
+			WantStatus: 422, WantFields: []string{"email"}, Want: []string{"U+202E"}},
+		{Name: "create user: zero-width space in email", Method: "POST", URL: "/api/v1/users", Body: map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol\u200b@example.com"},
+			WantStatus: 422, WantFields: []string{"email"}},
+		{Name: "patch user: taken name", Method: "PATCH", URL: "/api/v1/users/{bob}", Body: map[string]string{"username": "Admin"}, WantStatus: 409, WantFields: []string{"username"}},
+		{Name: "patch user: unknown", Method: "PATCH", URL: "/api/v1/users/999", Body: map[string]string{"email": "x@example.com"}, WantStatus: 404},
+		{Name: "set password", Method: "PUT", URL: "/api/v1/users/{bob}/password", Body: map[string]string{"password": "new-pass-42"}, WantStatus: 204, After: bobPasswordIs("new-pass-42")},
+		{Name: "set password: too short", Method: "PUT", URL: "/api/v1/users/{bob}/password", Body: map[string]string{"password": "short"}, WantStatus: 422, WantFields: []string{"password"}},
+		{Name: "set password: missing", Method: "PUT", URL: "/api/v1/users/{bob}/password", Body: map[string]string{}, WantStatus: 422, WantFields: []string{"password"}},
+		{Name: "set password: unknown user", Method: "PUT", URL: "/api/v1/users/999/password", Body: map[string]string{"password": "new-pass-42"}, WantStatus: 404},
+		{Name: "delete user", Method: "DELETE", URL: "/api/v1/users/{bob}", WantStatus: 204,
+			After: func(t *testing.T, f *fixture, r *response) {
+				wantNoUser(t, f.ta, "bob")
 				// bob's token stops at once.
-				r2 := f.ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: f.bobValue, ClientIP: "192.0.2.1"})
-				apiWant(t, r2, 401)
+				r2 := f.ta.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: f.bobValue, ClientIP: "192.0.2.1"})
+				wantAnswer(t, r2, 401)
 			}},
-		{name: "delete user: unknown", method: "DELETE", path: "/api/v1/users/999", status: 404},
-		{name: "delete user: the last one", method: "DELETE", path: "/api/v1/users/1", status: 409, want: []string{"last user"},
-			setup: func(t *testing.T, f *apiFixture) {
+		{Name: "delete user: unknown", Method: "DELETE", URL: "/api/v1/users/999", WantStatus: 404},
+		{Name: "delete user: the last one", Method: "DELETE", URL: "/api/v1/users/1", WantStatus: 409, Want: []string{"last user"},
+			Setup: func(t *testing.T, f *fixture) {
 				if err := f.ta.Store.DeleteUser(f.bob.ID, model.CLIActor); err != nil {
 					t.Fatal(err)
 				}
 			}},
-		{name: "2fa off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204,
-			setup: func(t *testing.T, f *apiFixture) { apiEnableTOTP(t, f); apiReauth(t, f) },
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
-				if u := thUser(t, f.ta, "bob"); u.TwoFactor || len(u.TOTPSecret) != 0 || len(u.RecoveryHashes) != 0 {
+		{Name: "2fa off", Method: "DELETE", URL: "/api/v1/users/{bob}/2fa", WantStatus: 204,
+			Setup: func(t *testing.T, f *fixture) { testkit.EnableTwoFactor(t, f.ta.Store, f.bob); markReauth(t, f) },
+			After: func(t *testing.T, f *fixture, r *response) {
+				if u := storedUser(t, f.ta, "bob"); u.TwoFactor || len(u.TOTPSecret) != 0 || len(u.RecoveryHashes) != 0 {
 					t.Errorf("bob after 2FA off: enabled=%v secret=%d codes=%d", u.TwoFactor, len(u.TOTPSecret), len(u.RecoveryHashes))
 				}
 				if ev := f.ta.AuditEvents(t, model.EventTwoFactorReset); len(ev) != 1 || ev[0].Actor != "admin" {
 					t.Errorf("2fa reset events: %+v", ev)
 				}
 			}},
-		{name: "2fa off: already off", method: "DELETE", path: "/api/v1/users/{bob}/2fa", status: 204, setup: apiReauth},
-		{name: "2fa off: unknown user", method: "DELETE", path: "/api/v1/users/999/2fa", status: 404},
+		{Name: "2fa off: already off", Method: "DELETE", URL: "/api/v1/users/{bob}/2fa", WantStatus: 204, Setup: markReauth},
+		{Name: "2fa off: unknown user", Method: "DELETE", URL: "/api/v1/users/999/2fa", WantStatus: 404},
 
 		// tokens
-		{name: "list tokens", method: "GET", path: "/api/v1/users/{bob}/tokens", status: 200,
-			want: []string{`"ips":["192.0.2.0/24"]`, `"last_used_at":null`, `"last_used_ip":null`, `"expired":false`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "list tokens", Method: "GET", URL: "/api/v1/users/{bob}/tokens", WantStatus: 200,
+			Want: []string{`"ips":["192.0.2.0/24"]`, `"last_used_at":null`, `"last_used_ip":null`, `"expired":false`},
+			After: func(t *testing.T, f *fixture, r *response) {
 				if items := r.Items(); len(items) != 1 || items[0]["id"] != f.bobToken.ID || items[0]["token"] != nil {
 					t.Errorf("items %v", items)
 				}
@@ -227,17 +147,17 @@ func TestAPIRoutes(t *testing.T) {
 					t.Error("the list shows a token value or hash")
 				}
 			}},
-		{name: "list tokens: none", method: "GET", path: "/api/v1/users/{bob}/tokens", status: 200, want: []string{`{"items":[],"total":0}`},
-			setup: func(t *testing.T, f *apiFixture) {
+		{Name: "list tokens: none", Method: "GET", URL: "/api/v1/users/{bob}/tokens", WantStatus: 200, Want: []string{`{"items":[],"total":0}`},
+			Setup: func(t *testing.T, f *fixture) {
 				if err := f.ta.Store.DeleteToken(f.bob.ID, f.bobToken.ID, model.CLIActor); err != nil {
 					t.Fatal(err)
 				}
 			}},
-		{name: "list tokens: unknown user", method: "GET", path: "/api/v1/users/999/tokens", status: 404},
-		{name: "create token", method: "POST", path: "/api/v1/users/{bob}/tokens",
-			body:   map[string]any{"ips": []string{"203.0.113.0/24", "2001:DB8::/32", "::ffff:127.0.0.1"}, "expires_at": "2031-02-03T04:05:06+01:00"},
-			status: 201, want: []string{`"token":"gth_`, `"ips":["203.0.113.0/24","2001:db8::/32","127.0.0.1"]`, `"expires_at":"2031-02-03T03:05:06Z"`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "list tokens: unknown user", Method: "GET", URL: "/api/v1/users/999/tokens", WantStatus: 404},
+		{Name: "create token", Method: "POST", URL: "/api/v1/users/{bob}/tokens",
+			Body:       map[string]any{"ips": []string{"203.0.113.0/24", "2001:DB8::/32", "::ffff:127.0.0.1"}, "expires_at": "2031-02-03T04:05:06+01:00"},
+			WantStatus: 201, Want: []string{`"token":"gth_`, `"ips":["203.0.113.0/24","2001:db8::/32","127.0.0.1"]`, `"expires_at":"2031-02-03T03:05:06Z"`},
+			After: func(t *testing.T, f *fixture, r *response) {
 				value, _ := r.JSON["token"].(string)
 				tok, u, err := f.ta.Store.TokenByValue(value)
 				if err != nil || u.ID != f.bob.ID || tok.ID != r.JSON["id"] {
@@ -250,78 +170,78 @@ func TestAPIRoutes(t *testing.T) {
 					t.Errorf("token.created event %+v", ev[len(ev)-1])
 				}
 			}},
-		{name: "create token: any address", method: "POST", path: "/api/v1/users/{bob}/tokens", body: map[string]any{"expires_at": "2031-02-03T04:05:06Z"},
-			status: 201, want: []string{`"ips":[]`}},
-		{name: "create token: bad entries and past expiry", method: "POST", path: "/api/v1/users/{bob}/tokens",
-			body:   map[string]any{"ips": []string{"10.0.0.0/33", "10.0.0.1/8"}, "expires_at": "2001-01-01T00:00:00Z"},
-			status: 422, fields: []string{"ips", "expires_at"}, want: []string{"did you mean 10.0.0.0/8?", "prefix length"}},
-		{name: "create token: no expiry", method: "POST", path: "/api/v1/users/{bob}/tokens", body: map[string]any{"ips": []string{}}, status: 422, fields: []string{"expires_at"}},
-		{name: "create token: unreadable expiry", method: "POST", path: "/api/v1/users/{bob}/tokens", body: map[string]any{"ips": []string{"nope"}, "expires_at": "next week"},
-			status: 422, fields: []string{"expires_at", "ips"}, want: []string{"RFC 3339"}},
-		{name: "create token: too far", method: "POST", path: "/api/v1/users/{bob}/tokens", body: map[string]any{"expires_at": "2099-01-01T00:00:00Z"}, status: 422, fields: []string{"expires_at"}},
-		{name: "create token: ips not a list", method: "POST", path: "/api/v1/users/{bob}/tokens", body: map[string]any{"ips": "10.0.0.0/8", "expires_at": "2031-01-01T00:00:00Z"},
-			status: 422, fields: []string{"ips"}},
-		{name: "create token: unknown user", method: "POST", path: "/api/v1/users/999/tokens", body: map[string]any{"expires_at": "2031-01-01T00:00:00Z"}, status: 404},
-		{name: "patch token: expiry only", method: "PATCH", path: "/api/v1/users/{bob}/tokens/{bobtoken}", body: map[string]any{"expires_at": "2031-01-01T00:00:00Z"},
-			status: 200, want: []string{`"ips":["192.0.2.0/24"]`, `"expires_at":"2031-01-01T00:00:00Z"`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "create token: any address", Method: "POST", URL: "/api/v1/users/{bob}/tokens", Body: map[string]any{"expires_at": "2031-02-03T04:05:06Z"},
+			WantStatus: 201, Want: []string{`"ips":[]`}},
+		{Name: "create token: bad entries and past expiry", Method: "POST", URL: "/api/v1/users/{bob}/tokens",
+			Body:       map[string]any{"ips": []string{"10.0.0.0/33", "10.0.0.1/8"}, "expires_at": "2001-01-01T00:00:00Z"},
+			WantStatus: 422, WantFields: []string{"ips", "expires_at"}, Want: []string{"did you mean 10.0.0.0/8?", "prefix length"}},
+		{Name: "create token: no expiry", Method: "POST", URL: "/api/v1/users/{bob}/tokens", Body: map[string]any{"ips": []string{}}, WantStatus: 422, WantFields: []string{"expires_at"}},
+		{Name: "create token: unreadable expiry", Method: "POST", URL: "/api/v1/users/{bob}/tokens", Body: map[string]any{"ips": []string{"nope"}, "expires_at": "next week"},
+			WantStatus: 422, WantFields: []string{"expires_at", "ips"}, Want: []string{"RFC 3339"}},
+		{Name: "create token: too far", Method: "POST", URL: "/api/v1/users/{bob}/tokens", Body: map[string]any{"expires_at": "2099-01-01T00:00:00Z"}, WantStatus: 422, WantFields: []string{"expires_at"}},
+		{Name: "create token: ips not a list", Method: "POST", URL: "/api/v1/users/{bob}/tokens", Body: map[string]any{"ips": "10.0.0.0/8", "expires_at": "2031-01-01T00:00:00Z"},
+			WantStatus: 422, WantFields: []string{"ips"}},
+		{Name: "create token: unknown user", Method: "POST", URL: "/api/v1/users/999/tokens", Body: map[string]any{"expires_at": "2031-01-01T00:00:00Z"}, WantStatus: 404},
+		{Name: "patch token: expiry only", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", Body: map[string]any{"expires_at": "2031-01-01T00:00:00Z"},
+			WantStatus: 200, Want: []string{`"ips":["192.0.2.0/24"]`, `"expires_at":"2031-01-01T00:00:00Z"`},
+			After: func(t *testing.T, f *fixture, r *response) {
 				if ev := f.ta.AuditEvents(t, model.EventTokenModified); len(ev) != 1 || !strings.Contains(ev[0].Detail, "→ 2031-01-01T00:00:00Z") {
 					t.Errorf("token.modified events %+v", ev)
 				}
 			}},
-		{name: "patch token: ips only", method: "PATCH", path: "/api/v1/users/{bob}/tokens/{bobtoken}", body: map[string]any{"ips": []string{"::1"}},
-			status: 200, want: []string{`"ips":["::1"]`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "patch token: ips only", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", Body: map[string]any{"ips": []string{"::1"}},
+			WantStatus: 200, Want: []string{`"ips":["::1"]`},
+			After: func(t *testing.T, f *fixture, r *response) {
 				if got := r.JSON["expires_at"]; got != f.bobToken.ExpiresAt.UTC().Format(time.RFC3339) {
 					t.Errorf("expiry changed to %v", got)
 				}
 			}},
-		{name: "patch token: empty list means any", method: "PATCH", path: "/api/v1/users/{bob}/tokens/{bobtoken}", body: map[string]any{"ips": []string{}},
-			status: 200, want: []string{`"ips":[]`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
-				r2 := f.ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: f.bobValue, ClientIP: "198.51.100.1"})
-				apiWant(t, r2, 200, `"username":"bob"`)
+		{Name: "patch token: empty list means any", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", Body: map[string]any{"ips": []string{}},
+			WantStatus: 200, Want: []string{`"ips":[]`},
+			After: func(t *testing.T, f *fixture, r *response) {
+				r2 := f.ta.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: f.bobValue, ClientIP: "198.51.100.1"})
+				wantAnswer(t, r2, 200, `"username":"bob"`)
 			}},
-		{name: "patch token: null keeps", method: "PATCH", path: "/api/v1/users/{bob}/tokens/{bobtoken}", body: `{"ips":null}`, status: 200, want: []string{`"ips":["192.0.2.0/24"]`}},
-		{name: "patch token: bad", method: "PATCH", path: "/api/v1/users/{bob}/tokens/{bobtoken}", body: map[string]any{"ips": []string{"fe80::1%eth0"}, "expires_at": "2000-01-01T00:00:00Z"},
-			status: 422, fields: []string{"ips", "expires_at"}},
-		{name: "patch token: unreadable expiry saves nothing", method: "PATCH", path: "/api/v1/users/{bob}/tokens/{bobtoken}", body: map[string]any{"ips": []string{"::1"}, "expires_at": "soon"},
-			status: 422, fields: []string{"expires_at"}},
-		{name: "patch token: unknown token", method: "PATCH", path: "/api/v1/users/{bob}/tokens/nonexistent1", body: map[string]any{"ips": []string{}}, status: 404},
-		{name: "patch token: another user's token", method: "PATCH", path: "/api/v1/users/1/tokens/{bobtoken}", body: map[string]any{"ips": []string{}}, status: 404},
-		{name: "delete token", method: "DELETE", path: "/api/v1/users/{bob}/tokens/{bobtoken}", status: 204,
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
-				r2 := f.ta.API(t, apiCall{Method: "GET", Path: "/api/v1/me", Token: f.bobValue, ClientIP: "192.0.2.1"})
-				apiWant(t, r2, 401)
+		{Name: "patch token: null keeps", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", Body: `{"ips":null}`, WantStatus: 200, Want: []string{`"ips":["192.0.2.0/24"]`}},
+		{Name: "patch token: bad", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", Body: map[string]any{"ips": []string{"fe80::1%eth0"}, "expires_at": "2000-01-01T00:00:00Z"},
+			WantStatus: 422, WantFields: []string{"ips", "expires_at"}},
+		{Name: "patch token: unreadable expiry saves nothing", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", Body: map[string]any{"ips": []string{"::1"}, "expires_at": "soon"},
+			WantStatus: 422, WantFields: []string{"expires_at"}},
+		{Name: "patch token: unknown token", Method: "PATCH", URL: "/api/v1/users/{bob}/tokens/nonexistent1", Body: map[string]any{"ips": []string{}}, WantStatus: 404},
+		{Name: "patch token: another user's token", Method: "PATCH", URL: "/api/v1/users/1/tokens/{bobtoken}", Body: map[string]any{"ips": []string{}}, WantStatus: 404},
+		{Name: "delete token", Method: "DELETE", URL: "/api/v1/users/{bob}/tokens/{bobtoken}", WantStatus: 204,
+			After: func(t *testing.T, f *fixture, r *response) {
+				r2 := f.ta.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: f.bobValue, ClientIP: "192.0.2.1"})
+				wantAnswer(t, r2, 401)
 				if ev := f.ta.AuditEvents(t, model.EventTokenDeleted); len(ev) != 1 || ev[0].Detail != "token "+f.bobToken.ID {
 					t.Errorf("token.deleted events %+v", ev)
 				}
 			}},
-		{name: "delete token: unknown", method: "DELETE", path: "/api/v1/users/{bob}/tokens/nonexistent1", status: 404},
-		{name: "delete token: another user's", method: "DELETE", path: "/api/v1/users/1/tokens/{bobtoken}", status: 404},
+		{Name: "delete token: unknown", Method: "DELETE", URL: "/api/v1/users/{bob}/tokens/nonexistent1", WantStatus: 404},
+		{Name: "delete token: another user's", Method: "DELETE", URL: "/api/v1/users/1/tokens/{bobtoken}", WantStatus: 404},
 
 		// passkeys
-		{name: "list passkeys", method: "GET", path: "/api/v1/users/{bob}/passkeys", status: 200, want: []string{`{"items":[],"total":0}`}},
-		{name: "list passkeys: one", method: "GET", path: "/api/v1/users/{bob}/passkeys", status: 200, setup: apiAddPasskey,
-			want: []string{`"name":"laptop"`, `"last_used_at":null`, `"total":1`}, check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "list passkeys", Method: "GET", URL: "/api/v1/users/{bob}/passkeys", WantStatus: 200, Want: []string{`{"items":[],"total":0}`}},
+		{Name: "list passkeys: one", Method: "GET", URL: "/api/v1/users/{bob}/passkeys", WantStatus: 200, Setup: addPasskey,
+			Want: []string{`"name":"laptop"`, `"last_used_at":null`, `"total":1`}, After: func(t *testing.T, f *fixture, r *response) {
 				if items := r.Items(); len(items) != 1 || items[0]["id"] != f.bobPasskey {
 					t.Errorf("items %v", items)
 				}
 			}},
-		{name: "delete passkey", method: "DELETE", path: "/api/v1/users/{bob}/passkeys/{bobpasskey}", status: 204, setup: apiAddPasskey,
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "delete passkey", Method: "DELETE", URL: "/api/v1/users/{bob}/passkeys/{bobpasskey}", WantStatus: 204, Setup: addPasskey,
+			After: func(t *testing.T, f *fixture, r *response) {
 				if list, _ := f.ta.Store.Passkeys(f.bob.ID); len(list) != 0 {
 					t.Errorf("%d passkeys left", len(list))
 				}
 			}},
-		{name: "delete passkey: another user's", method: "DELETE", path: "/api/v1/users/1/passkeys/{bobpasskey}", status: 404, setup: apiAddPasskey},
-		{name: "list passkeys: unknown user", method: "GET", path: "/api/v1/users/999/passkeys", status: 404},
-		{name: "delete passkey: unknown", method: "DELETE", path: "/api/v1/users/{bob}/passkeys/nonexistent", status: 404},
-		{name: "delete passkey: unknown user", method: "DELETE", path: "/api/v1/users/999/passkeys/x", status: 404},
+		{Name: "delete passkey: another user's", Method: "DELETE", URL: "/api/v1/users/1/passkeys/{bobpasskey}", WantStatus: 404, Setup: addPasskey},
+		{Name: "list passkeys: unknown user", Method: "GET", URL: "/api/v1/users/999/passkeys", WantStatus: 404},
+		{Name: "delete passkey: unknown", Method: "DELETE", URL: "/api/v1/users/{bob}/passkeys/nonexistent", WantStatus: 404},
+		{Name: "delete passkey: unknown user", Method: "DELETE", URL: "/api/v1/users/999/passkeys/x", WantStatus: 404},
 
 		// audit
-		{name: "audit", method: "GET", path: "/api/v1/audit", status: 200, want: []string{`"action":"token.created"`, `"action":"user.created"`},
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "audit", Method: "GET", URL: "/api/v1/audit", WantStatus: 200, Want: []string{`"action":"token.created"`, `"action":"user.created"`},
+			After: func(t *testing.T, f *fixture, r *response) {
 				items := r.Items()
 				for i := 1; i < len(items); i++ {
 					if items[i-1]["id"].(float64) <= items[i]["id"].(float64) {
@@ -329,16 +249,16 @@ func TestAPIRoutes(t *testing.T) {
 					}
 				}
 			}},
-		{name: "audit: paginated", method: "GET", path: "/api/v1/audit?limit=2&offset=1", status: 200,
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "audit: paginated", Method: "GET", URL: "/api/v1/audit?limit=2&offset=1", WantStatus: 200,
+			After: func(t *testing.T, f *fixture, r *response) {
 				all, total, _ := f.ta.Store.AuditEvents(model.AuditFilter{Limit: 500})
 				items := r.Items()
 				if len(items) != 2 || r.JSON["total"] != float64(total) || items[0]["id"] != float64(all[1].ID) {
 					t.Errorf("page %v of %v", items, r.JSON["total"])
 				}
 			}},
-		{name: "audit: by user", method: "GET", path: "/api/v1/audit?user={bob}", status: 200,
-			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+		{Name: "audit: by user", Method: "GET", URL: "/api/v1/audit?user={bob}", WantStatus: 200,
+			After: func(t *testing.T, f *fixture, r *response) {
 				items := r.Items()
 				if len(items) == 0 {
 					t.Fatal("no events for bob")
@@ -349,26 +269,17 @@ func TestAPIRoutes(t *testing.T) {
 					}
 				}
 			}},
-		{name: "audit: bad limit", method: "GET", path: "/api/v1/audit?limit=0&offset=-1&user=x", status: 422, fields: []string{"limit", "offset", "user"}},
+		{Name: "audit: bad limit", Method: "GET", URL: "/api/v1/audit?limit=0&offset=-1&user=x", WantStatus: 422, WantFields: []string{"limit", "offset", "user"}},
 
 		// unknown routes
-		{name: "unknown route", method: "GET", path: "/api/v1/nope", status: 404},
-		{name: "unknown version", method: "GET", path: "/api/v2/me", status: 404},
+		{Name: "unknown route", Method: "GET", URL: "/api/v1/nope", WantStatus: 404},
+		{Name: "unknown version", Method: "GET", URL: "/api/v2/me", WantStatus: 404},
 	}
-	for _, s := range scenarios {
-		s.run(t, authBearer)
-		s.run(t, authSession)
-		if s.method != "GET" && !strings.HasPrefix(s.path, "/api/v2") {
-			s.run(t, authSessionNoCSRF)
-		}
-		if strings.HasPrefix(s.path, "/api/v1/") {
-			s.run(t, authNone)
-		}
-	}
+	runScenarios(t, newFixture, eachAuth(rows))
 	// After every subtest: each operation of openapi.json answered with a
 	// success at least once.
 	t.Cleanup(func() {
-		checker := apiChecker(t)
+		checker := contractChecker(t)
 		var missing []string
 		for path, item := range checker.Doc().Paths.Map() {
 			if path == "/healthz" || path == "/api/openapi.json" {
@@ -391,24 +302,10 @@ func TestAPIRoutes(t *testing.T) {
 	})
 }
 
-// apiAddPasskey gives bob a passkey named laptop, as a registration
-// would store it.
-func apiAddPasskey(t *testing.T, f *apiFixture) {
-	t.Helper()
-	p, err := f.ta.Store.AddPasskey(f.bob.ID, model.NewPasskeyHandle(),
-		model.Passkey{Name: "laptop", RPID: "localhost", CredentialID: []byte("credential-1"), PublicKey: []byte("public-key")},
-		model.ActorFor(f.bob, "192.0.2.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.bobPasskey = p.ID
-}
-
-// apiEnableTOTP turns 2FA on for bob, as the enrolment dialog would.
-// apiReauth marks the fixture's browser session as having re-entered its
+// markReauth marks the fixture's browser session as having re-entered its
 // password just now (the panel's sudo mode), which turning 2FA off through
 // the API needs when it is called with a session.
-func apiReauth(t *testing.T, f *apiFixture) {
+func markReauth(t *testing.T, f *fixture) {
 	t.Helper()
 	if err := f.ta.Store.MarkReauth(f.session.ID); err != nil {
 		t.Fatal(err)
@@ -419,35 +316,21 @@ func apiReauth(t *testing.T, f *apiFixture) {
 // the API to skip the password prompt of the 2FA switch, while a bearer
 // token needs none.
 func TestAPITwoFactorOffNeedsReauth(t *testing.T) {
-	f := newAPIFixture(t)
-	apiEnableTOTP(t, f)
+	t.Parallel()
+	f := newFixture(t)
+	testkit.EnableTwoFactor(t, f.ta.Store, f.bob)
 	path := fmt.Sprintf("/api/v1/users/%d/2fa", f.bob.ID)
-	r := f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true})
-	apiWant(t, r, 403, "needs your password")
-	if u := thUser(t, f.ta, "bob"); !u.TwoFactor {
+	r := f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true})
+	wantAnswer(t, r, 403, "needs your password")
+	if u := storedUser(t, f.ta, "bob"); !u.TwoFactor {
 		t.Fatal("2FA turned off without re-authentication")
 	}
-	apiReauth(t, f)
+	markReauth(t, f)
 	f.ta.Clock.Advance(5*time.Minute + time.Second)
-	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Session: f.session, CSRF: true}), 403)
-	apiWant(t, f.ta.API(t, apiCall{Method: "DELETE", Path: path, Token: f.adminToken}), 204)
-	if u := thUser(t, f.ta, "bob"); u.TwoFactor {
+	wantAnswer(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true}), 403)
+	wantAnswer(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Token: f.adminValue}), 204)
+	if u := storedUser(t, f.ta, "bob"); u.TwoFactor {
 		t.Fatal("2FA still on after DELETE with a bearer token")
-	}
-}
-
-func apiEnableTOTP(t *testing.T, f *apiFixture) {
-	t.Helper()
-	e, err := model.NewTOTPEnrollment(f.bob, f.ta.Clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := model.TOTPCode(e.Secret, model.TOTPStep(f.ta.Clock.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.ta.Store.EnableTwoFactor(e, code, model.ActorFor(f.bob, "192.0.2.1")); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -455,13 +338,14 @@ func apiEnableTOTP(t *testing.T, f *apiFixture) {
 // served without authentication, and it describes exactly the routes the
 // app has under /api/v1.
 func TestAPIOpenAPIDocument(t *testing.T) {
-	doc, _ := apiLoadSpec(t)
+	t.Parallel()
+	doc, _ := loadSpec(t)
 	if doc.OpenAPI != "3.1.0" {
 		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
 	}
-	ta := apiNewApp(t)
-	r := ta.API(t, apiCall{Method: "GET", Path: "/api/openapi.json"})
-	apiWant(t, r, 200, `"openapi": "3.1.0"`)
+	ta := newAPIApp(t)
+	r := ta.Do(t, request{Method: "GET", URL: "/api/openapi.json"})
+	wantAnswer(t, r, 200, `"openapi": "3.1.0"`)
 	if r.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 	}
@@ -514,11 +398,12 @@ func TestAPIOpenAPIDocument(t *testing.T) {
 // TestAPIAuditIncludesBufferedEvents checks that a failed login, which is
 // buffered rather than written at once, is in the audit answer right away.
 func TestAPIAuditIncludesBufferedEvents(t *testing.T) {
-	f := newAPIFixture(t)
-	r := f.ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1")})
+	t.Parallel()
+	f := newFixture(t)
+	r := f.ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("admin", "wrong-pass-1")})
 	if r.Status != 401 {
 		t.Fatalf("login: %d", r.Status)
 	}
-	a := f.ta.API(t, apiCall{Method: "GET", Path: "/api/v1/audit?limit=5", Token: f.adminToken})
-	apiWant(t, a, 200, `"action":"login.failed"`)
+	a := f.ta.Do(t, request{Method: "GET", URL: "/api/v1/audit?limit=5", Token: f.adminValue})
+	wantAnswer(t, a, 200, `"action":"login.failed"`)
 }

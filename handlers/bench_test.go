@@ -150,11 +150,11 @@ func benchPair(b *testing.B, xName string, x func(b *testing.B), yName string, y
 // request's rate as a fraction of the bare route's (aim: ≥ 0.75).
 func BenchmarkAPIMe(b *testing.B) {
 	ta := newTestApp(b)
-	thRunTokenUses(b, ta)
+	runTokenUses(b, ta)
 	values := benchTokens(b, ta, 10)
 	bearer := "Bearer " + values[0]
 	auth := func() string { return bearer }
-	base := thServe(b, ta) // stops when the whole benchmark ends
+	base := serveApp(b, ta) // stops when the whole benchmark ends
 	rate := func(bareNs, meNs float64) float64 { return bareNs / meNs }
 	for _, way := range []string{"loopback", "inprocess"} {
 		reqs := func(b *testing.B, path string) benchRequester {
@@ -186,11 +186,11 @@ func BenchmarkTokenLookup(b *testing.B) {
 	apps := map[int]*setup{}
 	for _, n := range sizes {
 		ta := newTestApp(b)
-		thRunTokenUses(b, ta)
+		runTokenUses(b, ta)
 		start := time.Now()
 		values := benchTokens(b, ta, n)
 		b.Logf("stored %d tokens in one transaction in %v", n, time.Since(start).Round(time.Millisecond))
-		apps[n] = &setup{ta: ta, base: thServe(b, ta), values: values, rng: rand.New(rand.NewPCG(1, uint64(n)))}
+		apps[n] = &setup{ta: ta, base: serveApp(b, ta), values: values, rng: rand.New(rand.NewPCG(1, uint64(n)))}
 	}
 	// Requests use a hot set of 10 tokens in both stores, as scripts do:
 	// the request path then shows what the stored count costs a client,

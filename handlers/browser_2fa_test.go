@@ -3,9 +3,6 @@ package handlers_test
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,60 +12,8 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
-
-// b2faClock is the panel's clock in the 2FA browser test: the real time
-// when the test starts (so that cookies the browser keeps are not expired
-// by its wall clock), then moved only by the test, so a TOTP time step
-// never changes under the test's feet.
-type b2faClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *b2faClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *b2faClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// b2faNeed skips the test when a program is missing, or fails it in CI.
-func b2faNeed(t *testing.T, path, debianPackage string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (Debian package %s; make test installs it with scripts/test-deps.sh): %v", path, debianPackage, err)
-		}
-		t.Skipf("skipped: %s not installed (apt-get install %s); with CI=true this fails", path, debianPackage)
-	}
-}
-
-// b2faOathtool is `oathtool --totp -b --now "<at> UTC" SECRET`.
-func b2faOathtool(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	now := at.UTC().Format("2006-01-02 15:04:05") + " UTC"
-	out, err := exec.Command("oathtool", "--totp", "-b", "--now", now, strings.ReplaceAll(secret, " ", "")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("oathtool: %v\n%s", err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// b2faEval evaluates js and returns its result as a string.
-func b2faEval(b *browsertest.UI, js string, args ...any) string {
-	b.T.Helper()
-	r, err := b.Page.Timeout(browsertest.Wait).Eval(js, args...)
-	if err != nil {
-		b.T.Fatalf("eval %s: %v", js, err)
-	}
-	return r.Value.Str()
-}
 
 // TestBrowserTwoFactor drives 2FA through Chromium like a person: turn it
 // on from the switch of the own row (QR code, URL, secret; a code from
@@ -76,12 +21,16 @@ func b2faEval(b *browsertest.UI, js string, args ...any) string {
 // time step, then with a recovery code, and turn 2FA off again with the
 // password. Console errors and CSP violations fail the test.
 func TestBrowserTwoFactor(t *testing.T) {
-	browsertest.RequireChromium(t)
-	b2faNeed(t, "oathtool", "oathtool")
-	b2faNeed(t, "zbarimg", "zbar-tools")
+	t.Parallel()
+	testkit.Need(t, "oathtool")
+	testkit.Need(t, "zbarimg")
 
-	clock := &b2faClock{t: time.Now().UTC().Truncate(time.Second)}
-	store, base := startBrowserApp(t, func(o *model.Options) { o.Now = clock.Now })
+	// The panel's clock: the current minute when the test starts (so that
+	// cookies the browser keeps are not expired by its wall clock), then
+	// moved only by the test, so a TOTP time step never changes under the
+	// test's feet.
+	clock := testkit.NewClock()
+	store, base := startBrowserApp(t, testkit.WithClock(clock))
 	b := browsertest.New(t, base)
 	// No request may carry a password or a code in its URL.
 	var mu sync.Mutex
@@ -104,7 +53,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	dialogClosed := `() => !document.getElementById("dialog").open`
 
 	b.Navigate("/login")
-	b.Login("admin", "admin-pass-1")
+	b.Login("admin", testkit.AdminPassword)
 	if got := b.Text(sw); got != "Off" {
 		t.Errorf("the 2FA switch shows %q, want Off", got)
 	}
@@ -136,20 +85,12 @@ func TestBrowserTwoFactor(t *testing.T) {
 		}
 	}
 	// The QR code the browser shows decodes (zbarimg) to the URL shown.
-	src := b2faEval(b, `() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
+	src := b.Eval(`() => document.querySelector('img[data-testid="qr"]').getAttribute("src")`)
 	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
 	if err != nil {
 		t.Fatalf("QR src %.40q: %v", src, err)
 	}
-	qrFile := filepath.Join(t.TempDir(), "qr.png")
-	if err := os.WriteFile(qrFile, png, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("zbarimg", "--raw", "-q", qrFile).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v", err)
-	}
-	if got := strings.TrimRight(string(out), "\n"); got != otpURL {
+	if got := testkit.DecodeQR(t, png); got != otpURL {
 		t.Errorf("the QR code holds %q, the dialog shows %q", got, otpURL)
 	}
 	b.Click(`button[data-copy="#otpauth-url"]`)
@@ -157,7 +98,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.Screenshot("2fa-enroll.png")
 
 	// A wrong code: a message, the dialog stays, 2FA stays off.
-	code := b2faOathtool(t, secret, clock.Now())
+	code := testkit.Oathtool(t, secret, clock.Now())
 	wrong := []byte(code)
 	for i := range wrong {
 		wrong[i] = '0' + (wrong[i]-'0'+5)%10
@@ -180,10 +121,10 @@ func TestBrowserTwoFactor(t *testing.T) {
 	}
 	// Copy without clipboard access (a denied permission): the codes get
 	// selected for copying by hand, and no error reaches the console.
-	b2faEval(b, `() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
+	b.Eval(`() => { Object.defineProperty(navigator, "clipboard", {configurable: true, value: {writeText: () => Promise.reject(new DOMException("denied", "NotAllowedError"))}}); return "" }`)
 	b.Click(`button[data-copy="#recovery-codes"]`)
 	b.WaitText(`button[data-copy="#recovery-codes"]`, "Ctrl+C")
-	if sel := b2faEval(b, `() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
+	if sel := b.Eval(`() => window.getSelection().toString()`); !strings.Contains(sel, codes[0]) || !strings.Contains(sel, codes[9]) {
 		t.Errorf("after a refused copy the selection is %q, want the codes", sel)
 	}
 	// The list behind the dialog already shows the switch on.
@@ -200,13 +141,13 @@ func TestBrowserTwoFactor(t *testing.T) {
 	// enrolment's step is used up).
 	b.SubmitPage(`form.logout button[type=submit]`)
 	b.El("#username")
-	b.SubmitLogin("admin", "admin-pass-1")
+	b.SubmitLogin("admin", testkit.AdminPassword)
 	b.WaitFocus("#code")
 	b.Fill("#code", code)
 	b.SubmitPage(`form[action="/login"] button[type=submit]`)
 	b.WaitText("#login-error", "Invalid code")
 	clock.Advance(30 * time.Second)
-	b.Fill("#code", b2faOathtool(t, secret, clock.Now()))
+	b.Fill("#code", testkit.Oathtool(t, secret, clock.Now()))
 	b.SubmitPage(`form[action="/login"] button[type=submit]`)
 	b.WaitText(`[data-testid=me]`, "admin")
 	b.El("table.users")
@@ -214,7 +155,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	// 4. Log out; log in with a recovery code.
 	b.SubmitPage(`form.logout button[type=submit]`)
 	b.El("#username")
-	b.SubmitLogin("admin", "admin-pass-1")
+	b.SubmitLogin("admin", testkit.AdminPassword)
 	b.Fill("#code", codes[4])
 	b.SubmitPage(`form[action="/login"] button[type=submit]`)
 	b.WaitText(`[data-testid=me]`, "admin")
@@ -224,7 +165,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.Click(sw)
 	b.WaitJS("the 2FA dialog to open", dialogOpen)
 	b.WaitFocus("#reauth-password")
-	b.Fill("#reauth-password", "admin-pass-1")
+	b.Fill("#reauth-password", testkit.AdminPassword)
 	b.Click(`#twofactor button.danger[type=submit]`)
 	b.WaitJS("the dialog to close", dialogClosed)
 	b.WaitText("#flash", "Two-factor authentication of admin is off.")

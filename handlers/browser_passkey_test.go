@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestBrowserPasskeys drives passkeys in headless Chromium at
@@ -14,10 +15,10 @@ import (
 // Never, log out, sign in with the passkey and no username, see Last Used
 // updated, delete it, and see that passkey login now fails.
 func TestBrowserPasskeys(t *testing.T) {
-	browsertest.RequireChromium(t)
+	t.Parallel()
 	store, base := startBrowserApp(t)
 	b := browsertest.New(t, base)
-	browsertest.RunPasskeyScenario(t, b, "admin-pass-1", func(step string) {
+	browsertest.RunPasskeyScenario(t, b, testkit.AdminPassword, func(step string) {
 		admin, err := store.UserByName("admin")
 		if err != nil {
 			t.Fatal(err)

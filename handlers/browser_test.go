@@ -1,17 +1,14 @@
 package handlers_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/go-rod/rod/lib/input"
 
-	"github.com/gatehouse-panel/gatehouse/handlers"
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestBrowserUserTab drives the real panel in headless Chromium through
@@ -20,7 +17,7 @@ import (
 // users, and see that the last user cannot be deleted. Console errors (CSP
 // violations, JavaScript exceptions) fail the test.
 func TestBrowserUserTab(t *testing.T) {
-	browsertest.RequireChromium(t)
+	t.Parallel()
 
 	store, base := startBrowserApp(t)
 	b := browsertest.New(t, base)
@@ -34,7 +31,7 @@ func TestBrowserUserTab(t *testing.T) {
 	if got := b.Value("#username"); got != "admin" {
 		t.Errorf("after a failed login the username field holds %q, want admin", got)
 	}
-	b.Login("admin", "admin-pass-1")
+	b.Login("admin", testkit.AdminPassword)
 
 	// 2. Create a user through the dialog; a bad submission first.
 	b.Click(`a[data-dialog][hx-get="/settings/users/new"]`)
@@ -146,7 +143,7 @@ func TestBrowserUserTab(t *testing.T) {
 	b.WaitText("#flash", "Password of admin changed.")
 	b.SubmitPage(`form.logout button[type=submit]`)
 	b.El("#username")
-	b.SubmitLogin("admin", "admin-pass-1")
+	b.SubmitLogin("admin", testkit.AdminPassword)
 	b.WaitText("#login-error", "Invalid username or password")
 	b.Login("admin", "admin-pass-2")
 
@@ -165,76 +162,4 @@ func TestBrowserUserTab(t *testing.T) {
 	}
 
 	b.CheckConsole()
-}
-
-// startBrowserApp runs the real panel on a real listener with a fresh store
-// and returns the store and the base URL (http://localhost:PORT: WebAuthn
-// and our Origin check want a host name, not 127.0.0.1). Each option may
-// change the store's options (a test clock). The handler is closed after
-// the app shuts down, as Handler.Close asks: it writes the batched last
-// uses of tokens before the store closes.
-func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, string) {
-	t.Helper()
-	o := model.Options{
-		Create: true,
-		Argon2: &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-	}
-	for _, f := range opts {
-		f(&o)
-	}
-	store, err := model.Open(t.TempDir(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, _, err := store.EnsureAdmin(context.Background(), "admin-pass-1"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	audit := model.NewAuditBuffer(store, time.Second)
-	go audit.Run(ctx)
-	t.Cleanup(func() { cancel(); audit.Wait() })
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	cfg := handlers.DefaultConfig()
-	cfg.PublicURL, cfg.Version = base, "test"
-	uses := model.NewTokenUseBuffer(store)
-	h, err := handlers.New(store, cfg, audit, uses)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As in main: token last uses are written until the app has shut down
-	// (the cleanup registered below runs first), then once more.
-	usesCtx, stopUses := context.WithCancel(context.Background())
-	go uses.Run(usesCtx)
-	t.Cleanup(func() { stopUses(); uses.Wait() })
-	app := h.App()
-	served := make(chan error, 1)
-	go func() { served <- app.Listener(ln) }()
-	t.Cleanup(func() {
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return store, base
-}
-
-func countAudit(t *testing.T, store *model.Store, action string) int {
-	t.Helper()
-	events, _, err := store.AuditEvents(model.AuditFilter{Limit: 10000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range events {
-		if e.Action == action {
-			n++
-		}
-	}
-	return n
 }

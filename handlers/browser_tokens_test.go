@@ -5,21 +5,21 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-rod/rod/lib/proto"
 
-	"github.com/gatehouse-panel/gatehouse/handlers/apitest"
+	"github.com/gatehouse-panel/gatehouse/handlers"
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// btokZone is the browser's time zone in the token test: the form must
+// browserZone is the browser's time zone in the token test: the form must
 // work in it and store UTC.
-const btokZone = "America/New_York"
+const browserZone = "America/New_York"
 
 // TestBrowserAccessTokens: in the Access Tokens dialog, create a token
 // limited to 127.0.0.1 with the 30-day quick pick (in a browser on New
@@ -27,7 +27,7 @@ const btokZone = "America/New_York"
 // see the last use in the list, Modify its white list so that the call is
 // refused, see a bad entry refused next to the field, and delete it.
 func TestBrowserAccessTokens(t *testing.T) {
-	browsertest.RequireChromium(t)
+	t.Parallel()
 	store, base := startBrowserApp(t)
 	b := browsertest.New(t, base)
 	t.Cleanup(func() {
@@ -35,7 +35,7 @@ func TestBrowserAccessTokens(t *testing.T) {
 			b.Screenshot("token-failure.png")
 		}
 	})
-	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: btokZone}).Call(b.Page); err != nil {
+	if err := (proto.EmulationSetTimezoneOverride{TimezoneID: browserZone}).Call(b.Page); err != nil {
 		t.Fatalf("time zone: %v", err)
 	}
 	if err := (proto.BrowserGrantPermissions{Origin: base,
@@ -48,22 +48,22 @@ func TestBrowserAccessTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Navigate("/login")
-	b.Login("admin", "admin-pass-1")
+	b.Login("admin", testkit.AdminPassword)
 
 	// 1. Open the dialog from the user's row: no tokens yet.
 	b.Click(fmt.Sprintf(`#user-%d [data-testid=access-tokens]`, admin.ID))
 	b.WaitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
-	btokWaitText(b, "#tokens h2", "Access Tokens of admin")
-	btokWaitText(b, "#tokens table.tokens", "No access tokens yet.")
+	b.WaitSwappedText("#tokens h2", "Access Tokens of admin")
+	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet.")
 
 	// 2. Create: white list 127.0.0.1, expiry by the 30-day quick pick.
-	btokFill(b, "#token-ips", "127.0.0.1")
+	b.FillExactly("#token-ips", "127.0.0.1")
 	b.Click(`#token-form [data-expires-days="30"]`)
 	picked := b.Value("#token-expires")
 	clicked := time.Now()
 	b.Click(`#token-form button[type=submit]`)
 	b.El("#token-value")
-	btokWaitText(b, "[data-testid=token-created]", "shown only this once")
+	b.WaitSwappedText("[data-testid=token-created]", "shown only this once")
 	b.Screenshot("token-created.png")
 	value := b.Value("#token-value")
 	if !model.WellFormedToken(value) {
@@ -78,7 +78,7 @@ func TestBrowserAccessTokens(t *testing.T) {
 		t.Errorf("stored white list %q", tok.IPs)
 	}
 	// The browser showed New York time; the store holds the same instant.
-	ny, err := time.LoadLocation(btokZone)
+	ny, err := time.LoadLocation(browserZone)
 	if err == nil {
 		if got := tok.ExpiresAt.In(ny).Format("2006-01-02T15:04"); got != picked {
 			t.Errorf("stored expiry %v is %s in New York, the form showed %s", tok.ExpiresAt, got, picked)
@@ -90,7 +90,7 @@ func TestBrowserAccessTokens(t *testing.T) {
 
 	// 3. Copy: the Copy button puts exactly the value on the clipboard.
 	b.Click(`[data-testid=token-created] button[data-copy]`)
-	btokWaitText(b, `[data-testid=token-created] button[data-copy]`, "Copied")
+	b.WaitSwappedText(`[data-testid=token-created] button[data-copy]`, "Copied")
 	clip, err := b.Page.Timeout(browsertest.Wait).Eval(`() => navigator.clipboard.readText()`)
 	if err != nil {
 		t.Fatalf("read the clipboard: %v", err)
@@ -100,88 +100,54 @@ func TestBrowserAccessTokens(t *testing.T) {
 	}
 
 	// 4. Call the API with the copied value, from 127.0.0.1.
-	if status, body := btokCall(t, base, value); status != 200 || !strings.Contains(body, `"username":"admin"`) {
+	if status, body := callMe(t, base, value); status != 200 || !strings.Contains(body, `"username":"admin"`) {
 		t.Fatalf("GET /api/v1/me with the new token: %d %s", status, body)
 	}
 	// The list shows the use at once (it is written to disk in batches).
 	b.Click(fmt.Sprintf(`#token-%s [data-testid=modify]`, tok.ID))
-	btokWaitText(b, "#token-form h3", "Modify token")
+	b.WaitSwappedText("#token-form h3", "Modify token")
 	b.WaitJS("the Modify form to show the expiry as picked, in the browser's time zone ("+picked+")",
 		`(want) => document.querySelector("#token-expires").value === want`, picked)
-	btokWaitText(b, fmt.Sprintf(`#token-%s [data-testid=last-used]`, tok.ID), "from 127.0.0.1")
-	if strings.Contains(pageHTML(b), value) {
+	b.WaitSwappedText(fmt.Sprintf(`#token-%s [data-testid=last-used]`, tok.ID), "from 127.0.0.1")
+	if strings.Contains(b.HTML(), value) {
 		t.Error("the value is shown again after leaving the creation answer")
 	}
 
 	// 5. Modify: a bad entry is refused next to the field, nothing saved.
-	btokFill(b, "#token-ips", "10.0.0.1/8")
+	b.FillExactly("#token-ips", "10.0.0.1/8")
 	b.Click(`#token-form button[type=submit]`)
-	btokWaitText(b, `#token-form .field-error[data-field=ips]`, "did you mean 10.0.0.0/8?")
+	b.WaitSwappedText(`#token-form .field-error[data-field=ips]`, "did you mean 10.0.0.0/8?")
 	b.WaitJS("the white list marked invalid", `() => document.querySelector("#token-ips").getAttribute("aria-invalid") === "true"`)
 	if got, _ := store.Token(admin.ID, tok.ID); strings.Join(got.IPs, ",") != "127.0.0.1" {
 		t.Fatalf("a refused Modify saved %q", got.IPs)
 	}
 	b.Screenshot("token-modify-error.png")
-	btokFill(b, "#token-ips", "10.0.0.0/8")
+	b.FillExactly("#token-ips", "10.0.0.0/8")
 	b.Click(`#token-form button[type=submit]`)
-	btokWaitText(b, "[data-testid=token-flash]", "modified")
-	btokWaitText(b, fmt.Sprintf(`#token-%s [data-testid=ips]`, tok.ID), "10.0.0.0/8")
+	b.WaitSwappedText("[data-testid=token-flash]", "modified")
+	b.WaitSwappedText(fmt.Sprintf(`#token-%s [data-testid=ips]`, tok.ID), "10.0.0.0/8")
 	got, _ := store.Token(admin.ID, tok.ID)
 	if strings.Join(got.IPs, ",") != "10.0.0.0/8" || !got.ExpiresAt.Equal(tok.ExpiresAt) {
 		t.Errorf("after Modify: %q, expires %v (was %v)", got.IPs, got.ExpiresAt, tok.ExpiresAt)
 	}
-	if status, body := btokCall(t, base, value); status != 403 || !strings.Contains(body, "white list") {
+	if status, body := callMe(t, base, value); status != 403 || !strings.Contains(body, "white list") {
 		t.Errorf("a call from outside the new white list: %d %s", status, body)
 	}
 
 	// 6. Delete, confirmed: the token stops working at once.
 	b.ConfirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
-	btokWaitText(b, "[data-testid=token-flash]", "deleted")
-	btokWaitText(b, "#tokens table.tokens", "No access tokens yet.")
-	if status, _ := btokCall(t, base, value); status != 401 {
+	b.WaitSwappedText("[data-testid=token-flash]", "deleted")
+	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet.")
+	if status, _ := callMe(t, base, value); status != 401 {
 		t.Errorf("a deleted token got %d, want 401", status)
 	}
 	b.CheckConsole()
 }
 
-// btokWaitText waits until selector matches a shown element whose text
-// contains want. Unlike waitText it never holds on to an element found
-// earlier: every action in the dialog swaps the whole dialog, and an
-// element found just before a swap never becomes visible again.
-func btokWaitText(b *browsertest.UI, selector, want string) {
-	b.T.Helper()
-	b.WaitJS(fmt.Sprintf("%q to show %q", selector, want),
-		`(s, want) => { const e = document.querySelector(s); return !!e && e.isConnected && e.getClientRects().length > 0 && e.innerText.includes(want) }`,
-		selector, want)
-}
-
-// btokFill types text into a field as b.fill does, and makes sure the
-// field then holds exactly text (typing again if a swap raced the keys),
-// so that a later failure is not a typing accident.
-func btokFill(b *browsertest.UI, selector, text string) {
-	b.T.Helper()
-	for i := 0; i < 3; i++ {
-		b.Fill(selector, text)
-		if b.Value(selector) == text {
-			return
-		}
-		b.T.Logf("%s holds %q after typing %q; typing again", selector, b.Value(selector), text)
-	}
-	b.T.Fatalf("%s does not take the text %q", selector, text)
-}
-
-// pageHTML returns the page's current HTML.
-func pageHTML(b *browsertest.UI) string {
-	b.T.Helper()
-	html, err := b.Page.Timeout(browsertest.Wait).HTML()
-	if err != nil {
-		b.T.Fatalf("page HTML: %v", err)
-	}
-	return html
-}
-
-// btokCall calls GET /api/v1/me with a bearer token, from 127.0.0.1.
-func btokCall(t *testing.T, base, token string) (int, string) {
+// callMe calls GET /api/v1/me with a bearer token, from 127.0.0.1. The
+// exchange is checked against openapi.json like every API call of the
+// in-process tests.
+func callMe(t *testing.T, base, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", base+"/api/v1/me", nil)
 	if err != nil {
@@ -189,17 +155,7 @@ func btokCall(t *testing.T, base, token string) (int, string) {
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
-	// The exchange is checked against openapi.json like every API call of
-	// the in-process tests.
-	spec, err := os.ReadFile("openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := apitest.New(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := checker.Transport(&http.Transport{DialContext: d.DialContext}, func(err error) { t.Error(err) })
+	tr := handlers.ContractChecker(t).Transport(&http.Transport{DialContext: d.DialContext}, func(err error) { t.Error(err) })
 	client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// thStateChangingRoutes are every state-changing route of a cookie
+// stateChangingRoutes are every state-changing route of a cookie
 // session, with a form that would change something, for a testApp that has
 // bob (ID 2). Without JavaScript each answers 303 on success.
-var thStateChangingRoutes = []struct {
+var stateChangingRoutes = []struct {
 	Method, Path string
 	Form         url.Values
 }{
@@ -30,6 +31,7 @@ var thStateChangingRoutes = []struct {
 // TestCSRF sends every state-changing route with and without a valid
 // token, and from other sites with a valid token.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	refused := []struct {
 		name    string
 		csrf    string
@@ -53,22 +55,22 @@ func TestCSRF(t *testing.T) {
 	}{
 		{"token in header", "header", nil},
 		{"token in form field", "field", nil},
-		{"own Origin", "header", map[string]string{"Origin": thPublicURL}},
-		{"same-origin fetch", "field", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": thPublicURL}},
+		{"own Origin", "header", map[string]string{"Origin": publicURL}},
+		{"same-origin fetch", "field", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": publicURL}},
 	}
-	var list []thScenario
-	for _, r := range thStateChangingRoutes {
+	var list []scenario[*testApp]
+	for _, r := range stateChangingRoutes {
 		for _, v := range refused {
-			list = append(list, thScenario{
+			list = append(list, scenario[*testApp]{
 				Name: r.Method + " " + r.Path + "/" + v.name, Method: r.Method, URL: r.Path, Form: r.Form,
-				Session: true, CSRF: v.csrf, Headers: v.headers, Setup: thWithBob,
+				Session: true, CSRF: v.csrf, Headers: v.headers, Setup: addBob,
 				WantStatus: 403, Unchanged: true,
 			})
 		}
 		for _, v := range allowed {
-			list = append(list, thScenario{
+			list = append(list, scenario[*testApp]{
 				Name: r.Method + " " + r.Path + "/" + v.name, Method: r.Method, URL: r.Path, Form: r.Form,
-				Session: true, CSRF: v.csrf, Headers: v.headers, Setup: thWithBob,
+				Session: true, CSRF: v.csrf, Headers: v.headers, Setup: addBob,
 				WantStatus: 303, Changed: true,
 			})
 		}
@@ -76,35 +78,36 @@ func TestCSRF(t *testing.T) {
 	// htmx with the token in the header (from hx-headers) works too, and a
 	// refusal is shown in the flash area.
 	list = append(list,
-		thScenario{Name: "htmx with header token", Method: "PUT", URL: "/settings/users/2", Form: url.Values{"username": {"bobby"}},
-			HTMX: true, Session: true, Setup: thWithBob, WantStatus: 200, Want: []string{"bobby"}},
-		thScenario{Name: "htmx without token", Method: "PUT", URL: "/settings/users/2", Form: url.Values{"username": {"bobby"}},
-			HTMX: true, Session: true, CSRF: "none", Setup: thWithBob, WantStatus: 403, Unchanged: true,
+		scenario[*testApp]{Name: "htmx with header token", Method: "PUT", URL: "/settings/users/2", Form: url.Values{"username": {"bobby"}},
+			HTMX: true, Session: true, Setup: addBob, WantStatus: 200, Want: []string{"bobby"}},
+		scenario[*testApp]{Name: "htmx without token", Method: "PUT", URL: "/settings/users/2", Form: url.Values{"username": {"bobby"}},
+			HTMX: true, Session: true, CSRF: "none", Setup: addBob, WantStatus: 403, Unchanged: true,
 			Want: []string{"The form has expired or came from another site"}, WantHeaders: map[string]string{"HX-Retarget": "#flash"}},
-		thScenario{Name: "plain refusal page", Method: "POST", URL: "/settings/users/2/delete",
-			Session: true, CSRF: "none", Setup: thWithBob, WantStatus: 403, Unchanged: true,
+		scenario[*testApp]{Name: "plain refusal page", Method: "POST", URL: "/settings/users/2/delete",
+			Session: true, CSRF: "none", Setup: addBob, WantStatus: 403, Unchanged: true,
 			Want: []string{"<!doctype html>", "The form has expired or came from another site. Reload the page and try again."}},
 		// Safe methods need no token.
-		thScenario{Name: "GET needs no token", Method: "GET", URL: "/settings/users", Session: true, CSRF: "none",
+		scenario[*testApp]{Name: "GET needs no token", Method: "GET", URL: "/settings/users", Session: true, CSRF: "none",
 			Headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, WantStatus: 200},
 	)
-	thRunScenarios(t, list)
+	runScenarios(t, newTestApp, list)
 }
 
 // TestCSRFTokenPerSession: the token is tied to the session: another
 // session's differs, and a session's token dies with it.
 func TestCSRFTokenPerSession(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	a, b := ta.Session(t, ta.Admin), ta.Session(t, ta.Admin)
 	if a.CSRF == b.CSRF || len(a.CSRF) != 64 {
 		t.Fatalf("tokens: %q %q", a.CSRF, b.CSRF)
 	}
-	r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: a, CSRFHeader: a.CSRF})
-	thCheck(t, r, 303, nil, nil, nil)
+	r := ta.Do(t, request{Method: "POST", URL: "/logout", Session: a, CSRFHeader: a.CSRF})
+	checkResponse(t, r, 303, nil, nil, nil)
 	// a's token with a fresh login of the same user is refused.
-	c := ta.Login(t, "admin", thAdminPassword)
-	r = ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: c, CSRFHeader: a.CSRF})
-	thCheck(t, r, 403, nil, nil, nil)
+	c := ta.Login(t, "admin", testkit.AdminPassword)
+	r = ta.Do(t, request{Method: "POST", URL: "/logout", Session: c, CSRFHeader: a.CSRF})
+	checkResponse(t, r, 403, nil, nil, nil)
 	if !ta.SessionAlive(t, c) {
 		t.Errorf("session ended by a stale token")
 	}
@@ -118,6 +121,7 @@ func TestCSRFTokenPerSession(t *testing.T) {
 // would change something the snapshot shows. The login routes come before
 // any session and are left out.
 func TestCSRFEveryRoute(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	form := url.Values{"username": {"x1x"}, "email": {"x@example.com"}, "password": {"new-pass-12"}, "code": {"123456"},
 		"ips": {"10.0.0.0/8"}, "expires_at": {"2031-01-01T00:00"}, "name": {"renamed"}}
@@ -135,8 +139,8 @@ func TestCSRFEveryRoute(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				ta := newTestApp(t)
-				bob := thCreateUser(t, ta, "bob")
-				_, tok := ta.apiToken(t, bob)
+				bob := testkit.AddUser(t, ta.Store, "bob")
+				_, tok := ta.Token(t, bob)
 				pk, err := ta.Store.AddPasskey(bob.ID, model.NewPasskeyHandle(),
 					model.Passkey{Name: "laptop", RPID: "localhost", CredentialID: []byte("credential-1"), PublicKey: []byte("public-key")},
 					model.ActorFor(bob, "192.0.2.1"))
@@ -146,7 +150,7 @@ func TestCSRFEveryRoute(t *testing.T) {
 				path := strings.NewReplacer(":id<int>", strconv.Itoa(bob.ID), ":tid", tok.ID, ":pid", pk.ID).Replace(r.Path)
 				path = regexp.MustCompile(`:[a-z]+<int>`).ReplaceAllString(path, "1")
 				path = regexp.MustCompile(`:[a-z]+`).ReplaceAllString(path, "x")
-				req := thReq{Method: r.Method, URL: path, Form: form}
+				req := request{Method: r.Method, URL: path, Form: form}
 				if withSession {
 					req.Session = ta.Session(t, ta.Admin)
 				}
@@ -166,7 +170,7 @@ func TestCSRFEveryRoute(t *testing.T) {
 			})
 		}
 	}
-	if n < len(thStateChangingRoutes) {
+	if n < len(stateChangingRoutes) {
 		t.Fatalf("route table has only %d state-changing routes", n)
 	}
 }

@@ -7,6 +7,7 @@ package handlers
 import (
 	"bufio"
 	"fmt"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 	"net"
 	"net/http"
 	"net/netip"
@@ -19,18 +20,18 @@ import (
 // thAppTest sends req through app.Test without the openapi.json check of
 // roundTrip: the answers tested here (421) come before any route, for
 // every operation alike, and are not part of the API's document.
-func thAppTest(t testing.TB, ta *testApp, req *http.Request) *thResponse {
+func thAppTest(t testing.TB, ta *testApp, req *http.Request) *response {
 	t.Helper()
 	resp, err := ta.App.Test(req, -1)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	return thRead(t, resp)
+	return readResponse(t, resp)
 }
 
 // thRawHTTP sends a raw request to the listener at base (http://host:port)
 // and reads the answer.
-func thRawHTTP(t testing.TB, base, raw string) *thResponse {
+func thRawHTTP(t testing.TB, base, raw string) *response {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
@@ -45,7 +46,7 @@ func thRawHTTP(t testing.TB, base, raw string) *thResponse {
 	if err != nil {
 		t.Fatalf("read the answer to %q: %v", raw, err)
 	}
-	return thRead(t, resp)
+	return readResponse(t, resp)
 }
 
 // TestHostCheck: DNS rebinding. A page that an attacker serves at their
@@ -99,13 +100,13 @@ func TestHostCheck(t *testing.T) {
 			if method == "" {
 				method = "GET"
 			}
-			req := thReq{Method: method, URL: tc.url, Form: tc.form}.Request()
+			req := request{Method: method, URL: tc.url, Form: tc.form}.build(t)
 			if tc.origin != "" {
 				req.Header.Set("Origin", tc.origin)
 			}
 			r := thAppTest(t, ta, req)
 			if r.Status != tc.status {
-				t.Fatalf("status %d, want %d; body:\n%s", r.Status, tc.status, thTrim(r.Body))
+				t.Fatalf("status %d, want %d; body:\n%s", r.Status, tc.status, trimBody(r.Body))
 			}
 			if tc.status != 421 {
 				return
@@ -115,7 +116,7 @@ func TestHostCheck(t *testing.T) {
 				t.Errorf("Content-Type %q (problem+json wanted: %v)", ct, tc.problem)
 			}
 			if strings.Contains(r.Body, "evil") {
-				t.Errorf("the refusal repeats the foreign name: %s", thTrim(r.Body))
+				t.Errorf("the refusal repeats the foreign name: %s", trimBody(r.Body))
 			}
 			if events := ta.AuditEvents(t, ""); len(events) != 1 { // the admin's creation
 				t.Errorf("a refused request was audited: %+v", events)
@@ -129,12 +130,12 @@ func TestHostCheck(t *testing.T) {
 // none is refused with 421.
 func TestHostCheckListener(t *testing.T) {
 	ta := newTestApp(t)
-	base := thServe(t, ta)
+	base := serveApp(t, ta)
 	resp, err := http.Get(base + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := thRead(t, resp); r.Status != 200 {
+	if r := readResponse(t, resp); r.Status != 200 {
 		t.Errorf("GET %s/login: %d", base, r.Status)
 	}
 	for _, raw := range []string{
@@ -178,8 +179,8 @@ func FuzzHostAllowed(f *testing.F) {
 // just over the limit or far over it; the panel keeps serving.
 func TestLargeBodies(t *testing.T) {
 	ta := newTestApp(t)
-	token, _ := ta.apiToken(t, ta.Admin)
-	base := thServe(t, ta)
+	token, _ := ta.Token(t, ta.Admin)
+	base := serveApp(t, ta)
 	for _, size := range []int{2 << 20, 20 << 20} {
 		t.Run(fmt.Sprintf("%d MiB", size>>20), func(t *testing.T) {
 			body := `{"username":"big","password":"big-pass-123","email":"` + strings.Repeat("a", size) + `@example.com"}`
@@ -194,9 +195,9 @@ func TestLargeBodies(t *testing.T) {
 			if err != nil {
 				t.Fatalf("POST %d bytes: %v", len(body), err)
 			}
-			r := thRead(t, resp)
+			r := readResponse(t, resp)
 			if r.Status != 413 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.Body, "larger than 1 MiB") {
-				t.Fatalf("POST %d bytes: %d %s %s", len(body), r.Status, r.Header.Get("Content-Type"), thTrim(r.Body))
+				t.Fatalf("POST %d bytes: %d %s %s", len(body), r.Status, r.Header.Get("Content-Type"), trimBody(r.Body))
 			}
 		})
 	}
@@ -204,7 +205,7 @@ func TestLargeBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := thRead(t, resp); r.Status != 200 {
+	if r := readResponse(t, resp); r.Status != 200 {
 		t.Errorf("after the large bodies, /healthz: %d", r.Status)
 	}
 }
@@ -214,7 +215,7 @@ func TestLargeBodies(t *testing.T) {
 // take; unknown paths stay 404, and strangers get 401 first either way.
 func TestAPIMethodNotAllowed(t *testing.T) {
 	ta := newTestApp(t)
-	token, _ := ta.apiToken(t, ta.Admin)
+	token, _ := ta.Token(t, ta.Admin)
 	for _, tc := range []struct {
 		method, path string
 		token        string
@@ -235,8 +236,8 @@ func TestAPIMethodNotAllowed(t *testing.T) {
 		{"POST", "/api/v1/users/x", token, 404, ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			r := ta.API(t, apiCall{Method: tc.method, Path: tc.path, Token: tc.token})
-			apiWant(t, r, tc.status)
+			r := ta.Do(t, request{Method: tc.method, URL: tc.path, Token: tc.token})
+			wantAnswer(t, r, tc.status)
 			if got := r.Header.Get("Allow"); got != tc.allow {
 				t.Errorf("Allow %q, want %q", got, tc.allow)
 			}
@@ -293,15 +294,15 @@ func TestAPIRouteMethods(t *testing.T) {
 // them; /API/v1/me is not the API (it used to be, with errors as pages).
 func TestRoutesCaseSensitive(t *testing.T) {
 	ta := newTestApp(t)
-	token, _ := ta.apiToken(t, ta.Admin)
+	token, _ := ta.Token(t, ta.Admin)
 	s := ta.Session(t, ta.Admin)
 	for _, path := range []string{"/API/v1/me", "/api/V1/me", "/api/v1/ME", "/Settings/users", "/LOGIN", "/Healthz"} {
-		r := ta.Do(t, thReq{URL: path, Session: s})
+		r := ta.Do(t, request{URL: path, Session: s})
 		if r.Status != 404 {
 			t.Errorf("GET %s with a session: %d, want 404", path, r.Status)
 		}
 		// Under /api/ the API's own 404; elsewhere no JSON at all.
-		r = ta.Do(t, thReq{URL: path, Headers: map[string]string{"Authorization": "Bearer " + token}})
+		r = ta.Do(t, request{URL: path, Headers: map[string]string{"Authorization": "Bearer " + token}})
 		if strings.HasPrefix(path, "/api/") {
 			if r.Status != 404 {
 				t.Errorf("GET %s with a token: %d, want 404", path, r.Status)
@@ -310,7 +311,7 @@ func TestRoutesCaseSensitive(t *testing.T) {
 			t.Errorf("GET %s with a token: %d %s, want no API answer", path, r.Status, r.Header.Get("Content-Type"))
 		}
 	}
-	if r := ta.Do(t, thReq{URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer " + token}}); r.Status != 200 {
+	if r := ta.Do(t, request{URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer " + token}}); r.Status != 200 {
 		t.Errorf("GET /api/v1/me: %d", r.Status)
 	}
 }
@@ -335,8 +336,8 @@ func thPermissionsPolicy(t testing.TB, what string, h http.Header) {
 // token; and every answer has the Permissions-Policy.
 func TestNoStoreOnEveryPage(t *testing.T) {
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
-	_, tok := ta.apiToken(t, bob)
+	bob := testkit.AddUser(t, ta.Store, "bob")
+	_, tok := ta.Token(t, bob)
 	s := ta.Session(t, ta.Admin)
 	query := map[string]string{"/settings/users/:id<int>/edit": "?field=email"}
 	n := 0
@@ -350,10 +351,10 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 			path = ta.H.assetPath("app.js")
 		}
 		for _, htmx := range []bool{false, true} {
-			a := ta.Do(t, thReq{URL: path, Session: s, HTMX: htmx})
+			a := ta.Do(t, request{URL: path, Session: s, HTMX: htmx})
 			what := fmt.Sprintf("GET %s (htmx %v): %d", path, htmx, a.Status)
 			if a.Status >= 400 {
-				t.Errorf("%s, want a success for the walk to mean something; body:\n%s", what, thTrim(a.Body))
+				t.Errorf("%s, want a success for the walk to mean something; body:\n%s", what, trimBody(a.Body))
 			}
 			cc := a.Header.Get("Cache-Control")
 			switch {
@@ -377,10 +378,10 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 		t.Errorf("only %d answers checked", n)
 	}
 	// The login pages, without a session, and other answers.
-	for _, req := range []thReq{
+	for _, req := range []request{
 		{URL: "/login"},
 		{URL: "/login?next=%2Fsettings%2Fusers"},
-		{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-password")},
+		{Method: "POST", URL: "/login", Form: loginForm("admin", "wrong-password")},
 		{URL: "/"},
 		{URL: "/settings/users"},
 		{URL: "/nothing", Session: s},
@@ -400,14 +401,14 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 // before any route (413).
 func TestPermissionsPolicyOnEveryAnswer(t *testing.T) {
 	ta := newTestApp(t)
-	r := thAppTest(t, ta, thReq{URL: "http://rebind.evil.test/login"}.Request())
+	r := thAppTest(t, ta, request{URL: "http://rebind.evil.test/login"}.build(t))
 	thPermissionsPolicy(t, "421", r.Header)
-	base := thServe(t, ta)
+	base := serveApp(t, ta)
 	resp, err := http.Post(base+"/login", "application/x-www-form-urlencoded", strings.NewReader(strings.Repeat("a", 2<<20)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = thRead(t, resp)
+	r = readResponse(t, resp)
 	if r.Status != 413 {
 		t.Fatalf("2 MiB form: %d", r.Status)
 	}

@@ -9,10 +9,12 @@ import (
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 func TestHealthz(t *testing.T) {
-	thRunScenarios(t, []thScenario{
+	t.Parallel()
+	runScenarios(t, newTestApp, []scenario[*testApp]{
 		{Name: "no session", Method: "GET", URL: "/healthz", WantStatus: 200,
 			Want:        []string{`{"status":"ok"}`},
 			WantHeaders: map[string]string{"Cache-Control": "no-store", "Content-Type": "application/json"}},
@@ -22,6 +24,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestAssets(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	for _, name := range []string{"app.css", "app.js", "htmx.min.js"} {
 		t.Run(name, func(t *testing.T) {
@@ -29,8 +32,8 @@ func TestAssets(t *testing.T) {
 			if hash == "" {
 				t.Fatalf("no asset %s", name)
 			}
-			r := ta.Do(t, thReq{Method: "GET", URL: "/assets/" + hash + "/" + name})
-			thCheck(t, r, 200, nil, nil, map[string]string{"Cache-Control": "public, max-age=31536000, immutable"})
+			r := ta.Do(t, request{Method: "GET", URL: "/assets/" + hash + "/" + name})
+			checkResponse(t, r, 200, nil, nil, map[string]string{"Cache-Control": "public, max-age=31536000, immutable"})
 			if r.Body != string(ta.H.assets.files[name]) {
 				t.Errorf("body differs from the embedded file")
 			}
@@ -44,19 +47,19 @@ func TestAssets(t *testing.T) {
 
 			// An old or wrong hash still serves the file, but it must not be
 			// cached for a year.
-			r = ta.Do(t, thReq{Method: "GET", URL: "/assets/000000000000/" + name})
-			thCheck(t, r, 200, nil, nil, map[string]string{"Cache-Control": "no-cache"})
+			r = ta.Do(t, request{Method: "GET", URL: "/assets/000000000000/" + name})
+			checkResponse(t, r, 200, nil, nil, map[string]string{"Cache-Control": "no-cache"})
 		})
 	}
 	t.Run("unknown", func(t *testing.T) {
-		r := ta.Do(t, thReq{Method: "GET", URL: "/assets/000000000000/nope.js"})
-		thCheck(t, r, 404, nil, nil, nil)
+		r := ta.Do(t, request{Method: "GET", URL: "/assets/000000000000/nope.js"})
+		checkResponse(t, r, 404, nil, nil, nil)
 		if strings.Contains(r.Header.Get("Cache-Control"), "immutable") {
 			t.Errorf("404 answer is cacheable: %q", r.Header.Get("Cache-Control"))
 		}
 	})
 	t.Run("page links hashed assets", func(t *testing.T) {
-		r := ta.Do(t, thReq{Method: "GET", URL: "/login"})
+		r := ta.Do(t, request{Method: "GET", URL: "/login"})
 		for _, name := range []string{"app.css", "app.js", "htmx.min.js"} {
 			if p := ta.H.assetPath(name); !strings.Contains(r.Body, p) {
 				t.Errorf("login page lacks %s", p)
@@ -66,7 +69,8 @@ func TestAssets(t *testing.T) {
 }
 
 func TestHome(t *testing.T) {
-	thRunScenarios(t, []thScenario{
+	t.Parallel()
+	runScenarios(t, newTestApp, []scenario[*testApp]{
 		{Name: "no session goes to login", Method: "GET", URL: "/", WantStatus: 303,
 			WantHeaders: map[string]string{"Location": "/login"}},
 		{Name: "session goes to users", Method: "GET", URL: "/", Session: true, WantStatus: 303,
@@ -77,15 +81,16 @@ func TestHome(t *testing.T) {
 // TestSecurityHeaders checks the hardening headers on pages, fragments,
 // errors and JSON alike.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	reqs := []thReq{
+	reqs := []request{
 		{Method: "GET", URL: "/login"},
 		{Method: "GET", URL: "/healthz"},
 		{Method: "GET", URL: "/settings/users", Session: s},
 		{Method: "GET", URL: "/settings/users", Session: s, HTMX: true},
 		{Method: "GET", URL: "/settings/users/99", Session: s},
-		{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1")},
+		{Method: "POST", URL: "/login", Form: loginForm("admin", "wrong-pass-1")},
 	}
 	for _, req := range reqs {
 		r := ta.Do(t, req)
@@ -98,7 +103,7 @@ func TestSecurityHeaders(t *testing.T) {
 		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
 			t.Errorf("%s %s: CSP allows unsafe code: %q", req.Method, req.URL, csp)
 		}
-		thCheck(t, r, 0, nil, nil, map[string]string{
+		checkResponse(t, r, 0, nil, nil, map[string]string{
 			"X-Content-Type-Options": "nosniff",
 			"X-Frame-Options":        "DENY",
 			"Referrer-Policy":        "same-origin",
@@ -111,12 +116,13 @@ func TestSecurityHeaders(t *testing.T) {
 // TestPagesHaveNoInlineScript keeps the CSP honest: no inline <script> or
 // on* handler in any page.
 func TestPagesHaveNoInlineScript(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []string{"/settings/users", "/settings/users/new", "/settings/users/2/password",
 		"/settings/users/2/delete", "/settings/users/2/edit?field=email"} {
-		r := ta.Do(t, thReq{Method: "GET", URL: u, Session: s})
+		r := ta.Do(t, request{Method: "GET", URL: u, Session: s})
 		if r.Status != 200 {
 			t.Fatalf("GET %s: %d", u, r.Status)
 		}
@@ -126,7 +132,7 @@ func TestPagesHaveNoInlineScript(t *testing.T) {
 			}
 		}
 	}
-	r := ta.Do(t, thReq{Method: "GET", URL: "/login"})
+	r := ta.Do(t, request{Method: "GET", URL: "/login"})
 	if strings.Contains(r.Body, "<script>") {
 		t.Errorf("login page has an inline script")
 	}
@@ -136,16 +142,17 @@ func TestPagesHaveNoInlineScript(t *testing.T) {
 // pages redirect to the login form with next, htmx requests get 401 with
 // HX-Redirect, plain form posts get 401, and nothing changes.
 func TestWithoutSession(t *testing.T) {
-	setup := func(t *testing.T, ta *testApp) { thCreateUser(t, ta, "bob") }
-	get := func(path string) []thScenario {
-		return []thScenario{
+	t.Parallel()
+	setup := func(t *testing.T, ta *testApp) { testkit.AddUser(t, ta.Store, "bob") }
+	get := func(path string) []scenario[*testApp] {
+		return []scenario[*testApp]{
 			{Name: "GET " + path, Method: "GET", URL: path, Setup: setup, WantStatus: 303,
 				WantHeaders: map[string]string{"Location": "/login?next=" + url.QueryEscape(path)}},
 			{Name: "htmx GET " + path, Method: "GET", URL: path, HTMX: true, Setup: setup, WantStatus: 401,
 				WantHeaders: map[string]string{"HX-Redirect": "/login"}},
 		}
 	}
-	var list []thScenario
+	var list []scenario[*testApp]
 	for _, p := range []string{"/settings/users", "/settings/users/new", "/settings/users/2",
 		"/settings/users/2/edit?field=email", "/settings/users/2/password", "/settings/users/2/delete"} {
 		list = append(list, get(p)...)
@@ -165,21 +172,22 @@ func TestWithoutSession(t *testing.T) {
 	}
 	for _, a := range actions {
 		list = append(list,
-			thScenario{Name: a.method + " " + a.path, Method: a.method, URL: a.path, Form: a.form, Setup: setup,
+			scenario[*testApp]{Name: a.method + " " + a.path, Method: a.method, URL: a.path, Form: a.form, Setup: setup,
 				WantStatus: 401, Want: []string{"Log in again"}, Unchanged: true},
-			thScenario{Name: "htmx " + a.method + " " + a.path, Method: a.method, URL: a.path, Form: a.form, HTMX: true, Setup: setup,
+			scenario[*testApp]{Name: "htmx " + a.method + " " + a.path, Method: a.method, URL: a.path, Form: a.form, HTMX: true, Setup: setup,
 				WantStatus: 401, WantHeaders: map[string]string{"HX-Redirect": "/login"}, Unchanged: true},
 		)
 	}
 	// A cookie that names no session is no session.
-	list = append(list, thScenario{Name: "unknown session cookie", Method: "GET", URL: "/settings/users",
+	list = append(list, scenario[*testApp]{Name: "unknown session cookie", Method: "GET", URL: "/settings/users",
 		Headers: map[string]string{"Cookie": sessionCookie + "=bogus"}, WantStatus: 303,
 		WantHeaders: map[string]string{"Location": "/login?next=%2Fsettings%2Fusers"}})
-	thRunScenarios(t, list)
+	runScenarios(t, newTestApp, list)
 }
 
 func TestUnknownRoutes(t *testing.T) {
-	thRunScenarios(t, []thScenario{
+	t.Parallel()
+	runScenarios(t, newTestApp, []scenario[*testApp]{
 		{Name: "unknown path with session", Method: "GET", URL: "/nope", Session: true, WantStatus: 404},
 		{Name: "non-numeric user id", Method: "GET", URL: "/settings/users/abc/edit?field=email", Session: true, WantStatus: 404},
 		{Name: "unknown user id page", Method: "GET", URL: "/settings/users/99/password", Session: true, WantStatus: 404,
@@ -201,24 +209,25 @@ func TestUnknownRoutes(t *testing.T) {
 // contain HTML-special characters the address syntax allows, and email
 // addresses with markup are refused.
 func TestOutputEscaping(t *testing.T) {
+	t.Parallel()
 	const script = `<script>alert(1)</script>`
 	t.Run("login echoes username escaped", func(t *testing.T) {
 		ta := newTestApp(t)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm(script, "whatever-1")})
-		thCheck(t, r, 401, []string{`value="&lt;script&gt;alert(1)&lt;/script&gt;"`}, []string{script}, nil)
+		r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm(script, "whatever-1")})
+		checkResponse(t, r, 401, []string{`value="&lt;script&gt;alert(1)&lt;/script&gt;"`}, []string{script}, nil)
 	})
 	t.Run("login next escaped", func(t *testing.T) {
 		ta := newTestApp(t)
-		r := ta.Do(t, thReq{Method: "GET", URL: "/login?next=" + url.QueryEscape(`"><script>alert(1)</script>`)})
-		thCheck(t, r, 200, []string{`&#34;&gt;&lt;script&gt;`}, []string{script}, nil)
+		r := ta.Do(t, request{Method: "GET", URL: "/login?next=" + url.QueryEscape(`"><script>alert(1)</script>`)})
+		checkResponse(t, r, 200, []string{`&#34;&gt;&lt;script&gt;`}, []string{script}, nil)
 	})
 	t.Run("create refuses markup", func(t *testing.T) {
 		for _, email := range []string{script + "@example.com", `"` + script + `"@example.com`, `x@<script>.com`, `<x@example.com>`} {
 			ta := newTestApp(t)
 			s := ta.Session(t, ta.Admin)
-			r := ta.Do(t, thReq{Method: "POST", URL: "/settings/users", Session: s, CSRFHeader: s.CSRF, HTMX: true,
+			r := ta.Do(t, request{Method: "POST", URL: "/settings/users", Session: s, CSRFHeader: s.CSRF, HTMX: true,
 				Form: url.Values{"username": {"carol"}, "password": {"carol-pass-1"}, "email": {email}}})
-			thCheck(t, r, 422, []string{"valid address"}, []string{script}, nil)
+			checkResponse(t, r, 422, []string{"valid address"}, []string{script}, nil)
 			if _, err := ta.Store.UserByName("carol"); err == nil {
 				t.Errorf("email %q: user stored", email)
 			}
@@ -227,9 +236,9 @@ func TestOutputEscaping(t *testing.T) {
 	t.Run("username with markup refused and echoed escaped", func(t *testing.T) {
 		ta := newTestApp(t)
 		s := ta.Session(t, ta.Admin)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/settings/users", Session: s, CSRFHeader: s.CSRF, HTMX: true,
+		r := ta.Do(t, request{Method: "POST", URL: "/settings/users", Session: s, CSRFHeader: s.CSRF, HTMX: true,
 			Form: url.Values{"username": {script}, "password": {"carol-pass-1"}, "email": {"c@example.com"}}})
-		thCheck(t, r, 422, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{script}, nil)
+		checkResponse(t, r, 422, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{script}, nil)
 	})
 	t.Run("list escapes emails", func(t *testing.T) {
 		ta := newTestApp(t)
@@ -238,29 +247,30 @@ func TestOutputEscaping(t *testing.T) {
 		if err := model.ValidateEmail(email); err != nil {
 			t.Fatalf("test email refused: %v", err)
 		}
-		ta.CreateUser(t, "obrien", thUserPassword, email)
+		testkit.CreateUser(t, ta.Store, "obrien", testkit.UserPassword, email)
 		s := ta.Session(t, ta.Admin)
 		for _, htmx := range []bool{false, true} {
-			r := ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s, HTMX: htmx})
-			thCheck(t, r, 200, []string{"o&#39;brien&amp;x=1@example.com"}, []string{email}, nil)
+			r := ta.Do(t, request{Method: "GET", URL: "/settings/users", Session: s, HTMX: htmx})
+			checkResponse(t, r, 200, []string{"o&#39;brien&amp;x=1@example.com"}, []string{email}, nil)
 		}
-		r := ta.Do(t, thReq{Method: "GET", URL: "/settings/users/2/edit?field=email", Session: s, HTMX: true})
-		thCheck(t, r, 200, []string{`value="o&#39;brien&amp;x=1@example.com"`}, []string{email}, nil)
+		r := ta.Do(t, request{Method: "GET", URL: "/settings/users/2/edit?field=email", Session: s, HTMX: true})
+		checkResponse(t, r, 200, []string{`value="o&#39;brien&amp;x=1@example.com"`}, []string{email}, nil)
 	})
 }
 
 // TestAuditLogin checks that login success, failure and logout are
 // recorded with the client address (app.Test's peer is 0.0.0.0).
 func TestAuditLogin(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("bob", "wrong-pass-1")})
-	thCheck(t, r, 401, nil, nil, nil)
-	r = ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("nobody", "wrong-pass-1")})
-	thCheck(t, r, 401, nil, nil, nil)
-	s := ta.Login(t, "bob", thUserPassword)
-	r = ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s, CSRFHeader: s.CSRF})
-	thCheck(t, r, 303, nil, nil, nil)
+	testkit.AddUser(t, ta.Store, "bob")
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("bob", "wrong-pass-1")})
+	checkResponse(t, r, 401, nil, nil, nil)
+	r = ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("nobody", "wrong-pass-1")})
+	checkResponse(t, r, 401, nil, nil, nil)
+	s := ta.Login(t, "bob", testkit.UserPassword)
+	r = ta.Do(t, request{Method: "POST", URL: "/logout", Session: s, CSRFHeader: s.CSRF})
+	checkResponse(t, r, 303, nil, nil, nil)
 
 	failed := ta.AuditEvents(t, model.EventLoginFailed)
 	if len(failed) != 2 {
@@ -281,7 +291,7 @@ func TestAuditLogin(t *testing.T) {
 		t.Errorf("logout events = %+v", out)
 	}
 	for _, e := range ta.AuditEvents(t, "") {
-		for _, secret := range []string{thUserPassword, "wrong-pass-1"} {
+		for _, secret := range []string{testkit.UserPassword, "wrong-pass-1"} {
 			if strings.Contains(e.Detail+e.Actor+e.Target, secret) {
 				t.Errorf("audit event holds a password: %+v", e)
 			}
@@ -292,13 +302,14 @@ func TestAuditLogin(t *testing.T) {
 // TestAuditUserChanges checks the events of the User tab's actions: actor,
 // target and the client address.
 func TestAuditUserChanges(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	do := func(method, path string, form url.Values, want int) {
 		t.Helper()
-		r := ta.Do(t, thReq{Method: method, URL: path, Form: form, Session: s, CSRFHeader: s.CSRF, HTMX: true})
+		r := ta.Do(t, request{Method: method, URL: path, Form: form, Session: s, CSRFHeader: s.CSRF, HTMX: true})
 		if r.Status != want {
-			t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, want, thTrim(r.Body))
+			t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, want, trimBody(r.Body))
 		}
 	}
 	do("POST", "/settings/users", url.Values{"username": {"carol"}, "password": {"carol-pass-1"}, "email": {"c@example.com"}}, 201)
@@ -336,13 +347,14 @@ func TestAuditUserChanges(t *testing.T) {
 
 // TestVaryOnFragments: every route that answers differently for htmx says so.
 func TestVaryOnFragments(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []string{"/settings/users", "/settings/users/new", "/settings/users/2/password",
 		"/settings/users/2/edit?field=email", "/settings/users/2"} {
 		for _, htmx := range []bool{false, true} {
-			r := ta.Do(t, thReq{Method: "GET", URL: u, Session: s, HTMX: htmx})
+			r := ta.Do(t, request{Method: "GET", URL: u, Session: s, HTMX: htmx})
 			if !strings.Contains(r.Header.Get("Vary"), "HX-Request") {
 				t.Errorf("GET %s htmx=%v: Vary = %q", u, htmx, r.Header.Get("Vary"))
 			}
@@ -354,13 +366,14 @@ func TestVaryOnFragments(t *testing.T) {
 // any handler reads it: fasthttp would inflate it without a bound, so a
 // small bomb could take gigabytes.
 func TestCompressedBodiesRefused(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	zw.Write([]byte("username=admin&password=" + strings.Repeat("A", 8<<20)))
 	zw.Close()
 	for _, path := range []string{"/login", "/login/passkey", "/api/v1/users"} {
-		req := httptest.NewRequest("POST", thPublicURL+path, bytes.NewReader(buf.Bytes()))
+		req := httptest.NewRequest("POST", publicURL+path, bytes.NewReader(buf.Bytes()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Content-Encoding", "gzip")
 		if r := ta.roundTrip(t, req); r.Status != 415 {
@@ -368,7 +381,7 @@ func TestCompressedBodiesRefused(t *testing.T) {
 		}
 	}
 	// identity is not compression.
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword), Headers: map[string]string{"Content-Encoding": "identity"}})
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("admin", testkit.AdminPassword), Headers: map[string]string{"Content-Encoding": "identity"}})
 	if r.Status != 303 {
 		t.Errorf("identity encoding: status %d, want 303", r.Status)
 	}

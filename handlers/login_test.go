@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 func TestLoginPage(t *testing.T) {
-	thRunScenarios(t, []thScenario{
+	t.Parallel()
+	runScenarios(t, newTestApp, []scenario[*testApp]{
 		{Name: "form", Method: "GET", URL: "/login", WantStatus: 200,
 			Want:    []string{"<!doctype html>", `name="username"`, `name="password"`, `type="password"`, `action="/login"`},
 			NotWant: []string{"Signed in as", `name="_csrf"`}},
@@ -27,15 +29,16 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestLoginSubmit(t *testing.T) {
-	noCookie := func(t *testing.T, ta *testApp, r *thResponse) {
+	t.Parallel()
+	noCookie := func(t *testing.T, ta *testApp, r *response) {
 		if c := r.Cookie(sessionCookie); c != nil {
 			t.Errorf("session cookie set: %v", c)
 		}
 	}
-	thRunScenarios(t, []thScenario{
-		{Name: "success", Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword), WantStatus: 303,
+	runScenarios(t, newTestApp, []scenario[*testApp]{
+		{Name: "success", Method: "POST", URL: "/login", Form: loginForm("admin", testkit.AdminPassword), WantStatus: 303,
 			WantHeaders: map[string]string{"Location": "/settings/users"},
-			After: func(t *testing.T, ta *testApp, r *thResponse) {
+			After: func(t *testing.T, ta *testApp, r *response) {
 				c := r.Cookie(sessionCookie)
 				if c == nil || len(c.Value) < 40 {
 					t.Fatalf("session cookie = %v", c)
@@ -55,36 +58,36 @@ func TestLoginSubmit(t *testing.T) {
 					t.Errorf("device cookie = %+v", d)
 				}
 			}},
-		{Name: "username ignores case", Method: "POST", URL: "/login", Form: thLoginForm("ADMIN", thAdminPassword), WantStatus: 303},
-		{Name: "next", Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {thAdminPassword}, "next": {"/settings/users/new"}},
+		{Name: "username ignores case", Method: "POST", URL: "/login", Form: loginForm("ADMIN", testkit.AdminPassword), WantStatus: 303},
+		{Name: "next", Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {testkit.AdminPassword}, "next": {"/settings/users/new"}},
 			WantStatus: 303, WantHeaders: map[string]string{"Location": "/settings/users/new"}},
-		{Name: "wrong password", Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1"), WantStatus: 401,
+		{Name: "wrong password", Method: "POST", URL: "/login", Form: loginForm("admin", "wrong-pass-1"), WantStatus: 401,
 			Want: []string{msgBadLogin, `value="admin"`}, NotWant: []string{"wrong-pass-1"}, After: noCookie},
-		{Name: "unknown user", Method: "POST", URL: "/login", Form: thLoginForm("nobody", "wrong-pass-1"), WantStatus: 401,
+		{Name: "unknown user", Method: "POST", URL: "/login", Form: loginForm("nobody", "wrong-pass-1"), WantStatus: 401,
 			Want: []string{msgBadLogin}, After: noCookie},
-		{Name: "empty username", Method: "POST", URL: "/login", Form: thLoginForm("", "whatever-1"), WantStatus: 422,
+		{Name: "empty username", Method: "POST", URL: "/login", Form: loginForm("", "whatever-1"), WantStatus: 422,
 			Want: []string{"Enter your username and password."}, After: noCookie},
-		{Name: "empty password", Method: "POST", URL: "/login", Form: thLoginForm("admin", ""), WantStatus: 422,
+		{Name: "empty password", Method: "POST", URL: "/login", Form: loginForm("admin", ""), WantStatus: 422,
 			Want: []string{"Enter your username and password."}, After: noCookie},
 		{Name: "no fields", Method: "POST", URL: "/login", WantStatus: 422, After: noCookie},
-		{Name: "password over 1 KiB", Method: "POST", URL: "/login", Form: thLoginForm("admin", strings.Repeat("a1", 513)), WantStatus: 401,
+		{Name: "password over 1 KiB", Method: "POST", URL: "/login", Form: loginForm("admin", strings.Repeat("a1", 513)), WantStatus: 401,
 			Want: []string{msgBadLogin},
-			After: func(t *testing.T, ta *testApp, r *thResponse) {
+			After: func(t *testing.T, ta *testApp, r *response) {
 				noCookie(t, ta, r)
 				ev := ta.AuditEvents(t, model.EventLoginFailed)
 				if len(ev) != 1 || ev[0].Detail != "oversized input" {
 					t.Errorf("want one failure refused before hashing, got %+v", ev)
 				}
 			}},
-		{Name: "huge username", Method: "POST", URL: "/login", Form: thLoginForm(strings.Repeat("a", 4000), thAdminPassword), WantStatus: 401,
+		{Name: "huge username", Method: "POST", URL: "/login", Form: loginForm(strings.Repeat("a", 4000), testkit.AdminPassword), WantStatus: 401,
 			Want: []string{msgBadLogin},
-			After: func(t *testing.T, ta *testApp, r *thResponse) {
+			After: func(t *testing.T, ta *testApp, r *response) {
 				ev := ta.AuditEvents(t, model.EventLoginFailed)
 				if len(ev) != 1 || ev[0].Detail != "oversized input" || len(ev[0].Actor) > 64 {
 					t.Errorf("audit = %+v", ev)
 				}
 			}},
-		{Name: "cross-site login form", Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword),
+		{Name: "cross-site login form", Method: "POST", URL: "/login", Form: loginForm("admin", testkit.AdminPassword),
 			Headers: map[string]string{"Origin": "https://evil.example"}, WantStatus: 403, After: noCookie},
 	})
 }
@@ -92,9 +95,10 @@ func TestLoginSubmit(t *testing.T) {
 // TestLoginSameAnswer: a wrong password and an unknown user get the same
 // answer, apart from the echoed username.
 func TestLoginSameAnswer(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	a := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1")})
-	b := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("nobod", "wrong-pass-1")})
+	a := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("admin", "wrong-pass-1")})
+	b := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("nobod", "wrong-pass-1")})
 	if a.Status != b.Status || strings.ReplaceAll(a.Body, `value="admin"`, "") != strings.ReplaceAll(b.Body, `value="nobod"`, "") {
 		t.Errorf("answers differ:\n%d %s\n---\n%d %s", a.Status, a.Body, b.Status, b.Body)
 	}
@@ -102,14 +106,15 @@ func TestLoginSameAnswer(t *testing.T) {
 
 // TestLoginNextOpenRedirect: next never sends the browser to another site.
 func TestLoginNextOpenRedirect(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	for _, next := range []string{
 		"//evil.com", "/\\evil.com", "\\\\evil.com", "https://evil.com", "http:evil.com", "evil.com",
 		"/\t/evil.com", "/\n/evil.com", "\t//evil.com", "/\\/evil.com", "//evil.com/settings/users",
 		"/\r\nSet-Cookie: x=1", "javascript:alert(1)", "",
 	} {
-		r := ta.Do(t, thReq{Method: "POST", URL: "/login",
-			Form: url.Values{"username": {"admin"}, "password": {thAdminPassword}, "next": {next}}})
+		r := ta.Do(t, request{Method: "POST", URL: "/login",
+			Form: url.Values{"username": {"admin"}, "password": {testkit.AdminPassword}, "next": {next}}})
 		if r.Status != 303 || r.Header.Get("Location") != "/settings/users" {
 			t.Errorf("next %q: %d Location %q, want /settings/users", next, r.Status, r.Header.Get("Location"))
 		}
@@ -126,13 +131,14 @@ func TestLoginNextOpenRedirect(t *testing.T) {
 // ignored. app.Test's peer is 0.0.0.0, so trusting 0.0.0.0/32 makes it the
 // proxy.
 func TestLoginHTTPSBehindProxy(t *testing.T) {
+	t.Parallel()
 	for _, trusted := range []bool{true, false} {
 		var opts []func(*Config)
 		if trusted {
-			opts = append(opts, thTrustProxies("0.0.0.0/32"))
+			opts = append(opts, trustProxies("0.0.0.0/32"))
 		}
 		ta := newTestApp(t, opts...)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword),
+		r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("admin", testkit.AdminPassword),
 			Headers: map[string]string{"X-Forwarded-Proto": "https"}})
 		c, d := r.Cookie(sessionCookie), r.Cookie(deviceCookie)
 		if r.Status != 303 || c == nil || d == nil {
@@ -150,10 +156,11 @@ func TestLoginHTTPSBehindProxy(t *testing.T) {
 // TestLoginNewSessionID: logging in over an existing session replaces it
 // (no fixation).
 func TestLoginNewSessionID(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
+	testkit.AddUser(t, ta.Store, "bob")
 	old := ta.Session(t, ta.Admin)
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("bob", thUserPassword), Session: old})
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("bob", testkit.UserPassword), Session: old})
 	c := r.Cookie(sessionCookie)
 	if r.Status != 303 || c == nil || c.Value == old.Token {
 		t.Fatalf("login: %d cookie %v", r.Status, c)
@@ -167,11 +174,12 @@ func TestLoginNewSessionID(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	t.Run("plain", func(t *testing.T) {
 		ta := newTestApp(t)
-		s := ta.Login(t, "admin", thAdminPassword)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s, CSRFField: s.CSRF})
-		thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/login"})
+		s := ta.Login(t, "admin", testkit.AdminPassword)
+		r := ta.Do(t, request{Method: "POST", URL: "/logout", Session: s, CSRFField: s.CSRF})
+		checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/login"})
 		c := r.Cookie(sessionCookie)
 		if c == nil || c.Value != "" || c.Expires.After(time.Unix(2, 0)) {
 			t.Errorf("session cookie not cleared: %+v", c)
@@ -185,9 +193,9 @@ func TestLogout(t *testing.T) {
 	})
 	t.Run("htmx", func(t *testing.T) {
 		ta := newTestApp(t)
-		s := ta.Login(t, "admin", thAdminPassword)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s, CSRFHeader: s.CSRF, HTMX: true})
-		thCheck(t, r, 204, nil, nil, map[string]string{"HX-Redirect": "/login"})
+		s := ta.Login(t, "admin", testkit.AdminPassword)
+		r := ta.Do(t, request{Method: "POST", URL: "/logout", Session: s, CSRFHeader: s.CSRF, HTMX: true})
+		checkResponse(t, r, 204, nil, nil, map[string]string{"HX-Redirect": "/login"})
 		if ta.SessionAlive(t, s) {
 			t.Errorf("session still works after logout")
 		}
@@ -195,8 +203,8 @@ func TestLogout(t *testing.T) {
 	t.Run("other sessions stay", func(t *testing.T) {
 		ta := newTestApp(t)
 		a, b := ta.Session(t, ta.Admin), ta.Session(t, ta.Admin)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: a, CSRFHeader: a.CSRF})
-		thCheck(t, r, 303, nil, nil, nil)
+		r := ta.Do(t, request{Method: "POST", URL: "/logout", Session: a, CSRFHeader: a.CSRF})
+		checkResponse(t, r, 303, nil, nil, nil)
 		if ta.SessionAlive(t, a) || !ta.SessionAlive(t, b) {
 			t.Errorf("logout should end exactly its own session")
 		}
@@ -204,8 +212,8 @@ func TestLogout(t *testing.T) {
 	t.Run("needs CSRF", func(t *testing.T) {
 		ta := newTestApp(t)
 		s := ta.Session(t, ta.Admin)
-		r := ta.Do(t, thReq{Method: "POST", URL: "/logout", Session: s})
-		thCheck(t, r, 403, nil, nil, nil)
+		r := ta.Do(t, request{Method: "POST", URL: "/logout", Session: s})
+		checkResponse(t, r, 403, nil, nil, nil)
 		if !ta.SessionAlive(t, s) {
 			t.Errorf("logout without token ended the session")
 		}
@@ -213,7 +221,7 @@ func TestLogout(t *testing.T) {
 	t.Run("GET does not log out", func(t *testing.T) {
 		ta := newTestApp(t)
 		s := ta.Session(t, ta.Admin)
-		r := ta.Do(t, thReq{Method: "GET", URL: "/logout", Session: s})
+		r := ta.Do(t, request{Method: "GET", URL: "/logout", Session: s})
 		if r.Status < 400 {
 			t.Errorf("GET /logout = %d", r.Status)
 		}
@@ -224,9 +232,9 @@ func TestLogout(t *testing.T) {
 	t.Run("page has logout form with token", func(t *testing.T) {
 		ta := newTestApp(t)
 		s := ta.Session(t, ta.Admin)
-		r := ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s})
-		thCheck(t, r, 200, []string{`action="/logout"`, `Signed in as <strong data-testid="me">admin</strong>`}, nil, nil)
-		if got := thCSRFFromPage(r.Body); got != s.CSRF {
+		r := ta.Do(t, request{Method: "GET", URL: "/settings/users", Session: s})
+		checkResponse(t, r, 200, []string{`action="/logout"`, `Signed in as <strong data-testid="me">admin</strong>`}, nil, nil)
+		if got := csrfFromPage(r.Body); got != s.CSRF {
 			t.Errorf("page CSRF token = %q, want %q", got, s.CSRF)
 		}
 		if !strings.Contains(r.Body, `hx-headers='{"X-CSRF-Token":"`+s.CSRF+`"}'`) {
@@ -237,6 +245,7 @@ func TestLogout(t *testing.T) {
 
 // TestSessionIdleTimeout: a session unused for an hour ends; use keeps it.
 func TestSessionIdleTimeout(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	for i := 0; i < 3; i++ {
@@ -249,16 +258,17 @@ func TestSessionIdleTimeout(t *testing.T) {
 	if ta.SessionAlive(t, s) {
 		t.Fatalf("session alive after an idle hour")
 	}
-	r := ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s, HTMX: true})
-	thCheck(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
-	r = ta.Do(t, thReq{Method: "PUT", URL: "/settings/users/1", Session: s, CSRFHeader: s.CSRF, HTMX: true,
+	r := ta.Do(t, request{Method: "GET", URL: "/settings/users", Session: s, HTMX: true})
+	checkResponse(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
+	r = ta.Do(t, request{Method: "PUT", URL: "/settings/users/1", Session: s, CSRFHeader: s.CSRF, HTMX: true,
 		Form: url.Values{"email": {"x@example.com"}}})
-	thCheck(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
+	checkResponse(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
 }
 
 // TestSessionAbsoluteTimeout: even a session in constant use ends 12 hours
 // after login.
 func TestSessionAbsoluteTimeout(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	elapsed := time.Duration(0)
@@ -278,6 +288,7 @@ func TestSessionAbsoluteTimeout(t *testing.T) {
 // TestSessionTouchedOncePerMinute: last-seen is written at most once a
 // minute.
 func TestSessionTouchedOncePerMinute(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	lastSeen := func() time.Time {
@@ -302,21 +313,22 @@ func TestSessionTouchedOncePerMinute(t *testing.T) {
 
 // TestSessionEndsWithUser: deleting a user ends its sessions at once.
 func TestSessionEndsWithUser(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
-	thCreateUser(t, ta, "carol")
+	testkit.AddUser(t, ta.Store, "bob")
+	testkit.AddUser(t, ta.Store, "carol")
 	admin := ta.Session(t, ta.Admin)
-	bob := ta.Login(t, "bob", thUserPassword)
-	r := ta.Do(t, thReq{Method: "DELETE", URL: "/settings/users/2", Session: admin, CSRFHeader: admin.CSRF, HTMX: true})
-	thCheck(t, r, 200, nil, nil, nil)
+	bob := ta.Login(t, "bob", testkit.UserPassword)
+	r := ta.Do(t, request{Method: "DELETE", URL: "/settings/users/2", Session: admin, CSRFHeader: admin.CSRF, HTMX: true})
+	checkResponse(t, r, 200, nil, nil, nil)
 	if ta.SessionAlive(t, bob) {
 		t.Errorf("deleted user's session still works")
 	}
-	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: bob, HTMX: true})
-	thCheck(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/users", Session: bob, HTMX: true})
+	checkResponse(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
 
 	// Deleted behind the panel's back (the CLI): same.
-	carol := ta.Login(t, "carol", thUserPassword)
+	carol := ta.Login(t, "carol", testkit.UserPassword)
 	if err := ta.Store.DeleteUser(3, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
@@ -331,33 +343,34 @@ func TestSessionEndsWithUser(t *testing.T) {
 // TestSessionEndsWithPasswordChange: a password change ends the user's
 // other sessions; the session that made the change stays.
 func TestSessionEndsWithPasswordChange(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
-	a1 := ta.Login(t, "admin", thAdminPassword)
-	a2 := ta.Login(t, "admin", thAdminPassword)
-	bob := ta.Login(t, "bob", thUserPassword)
+	testkit.AddUser(t, ta.Store, "bob")
+	a1 := ta.Login(t, "admin", testkit.AdminPassword)
+	a2 := ta.Login(t, "admin", testkit.AdminPassword)
+	bob := ta.Login(t, "bob", testkit.UserPassword)
 
 	// admin changes their own password in a1: a2 ends, a1 and bob stay.
-	r := ta.Do(t, thReq{Method: "PUT", URL: "/settings/users/1/password", Session: a1, CSRFHeader: a1.CSRF, HTMX: true,
+	r := ta.Do(t, request{Method: "PUT", URL: "/settings/users/1/password", Session: a1, CSRFHeader: a1.CSRF, HTMX: true,
 		Form: url.Values{"password": {"admin-pass-2"}}})
-	thCheck(t, r, 200, []string{"Password of admin changed."}, nil, nil)
+	checkResponse(t, r, 200, []string{"Password of admin changed."}, nil, nil)
 	if !ta.SessionAlive(t, a1) || ta.SessionAlive(t, a2) || !ta.SessionAlive(t, bob) {
 		t.Errorf("after own change: a1=%v a2=%v bob=%v, want true false true",
 			ta.SessionAlive(t, a1), ta.SessionAlive(t, a2), ta.SessionAlive(t, bob))
 	}
 
 	// bob changes admin's password: every admin session ends, bob's stays.
-	r = ta.Do(t, thReq{Method: "POST", URL: "/settings/users/1/password", Session: bob, CSRFField: bob.CSRF,
+	r = ta.Do(t, request{Method: "POST", URL: "/settings/users/1/password", Session: bob, CSRFField: bob.CSRF,
 		Form: url.Values{"password": {"admin-pass-3"}}})
-	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
+	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
 	if ta.SessionAlive(t, a1) || !ta.SessionAlive(t, bob) {
 		t.Errorf("after bob's change: a1=%v bob=%v, want false true", ta.SessionAlive(t, a1), ta.SessionAlive(t, bob))
 	}
 
 	// The old passwords no longer work; the new one does.
-	for _, pw := range []string{thAdminPassword, "admin-pass-2"} {
-		r = ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", pw)})
-		thCheck(t, r, 401, nil, nil, nil)
+	for _, pw := range []string{testkit.AdminPassword, "admin-pass-2"} {
+		r = ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("admin", pw)})
+		checkResponse(t, r, 401, nil, nil, nil)
 	}
 	ta.Login(t, "admin", "admin-pass-3")
 }
@@ -370,8 +383,8 @@ func TestLoginUnicodeLookalikeName(t *testing.T) {
 	ta := newTestApp(t, func(c *Config) {
 		c.Limiter.IPFree, c.Limiter.UserMaxFailures = 100, 3
 	})
-	kate := thCreateUser(t, ta, "kate")
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("kate", thUserPassword)})
+	kate := testkit.AddUser(t, ta.Store, "kate")
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("kate", testkit.UserPassword)})
 	device := r.Cookie(deviceCookie)
 	if r.Status != 303 || device == nil {
 		t.Fatalf("kate's login: status %d, device cookie %v", r.Status, device)
@@ -379,14 +392,14 @@ func TestLoginUnicodeLookalikeName(t *testing.T) {
 	// Someone else's guessing locks kate for browsers without her device
 	// cookie.
 	for range 3 {
-		ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("kate", "wrong-pass-1")})
+		ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("kate", "wrong-pass-1")})
 	}
-	if r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("kate", thUserPassword)}); r.Status != 429 {
+	if r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("kate", testkit.UserPassword)}); r.Status != 429 {
 		t.Fatalf("kate after 3 failures: status %d, want 429", r.Status)
 	}
 	const kelvin = "\u212Aate"
 	for _, withDevice := range []bool{true, false} {
-		req := thReq{Method: "POST", URL: "/login", Form: thLoginForm(kelvin, thUserPassword)}
+		req := request{Method: "POST", URL: "/login", Form: loginForm(kelvin, testkit.UserPassword)}
 		if withDevice {
 			req.Cookies = []*http.Cookie{device}
 		}
@@ -419,7 +432,7 @@ func TestLoginUnicodeLookalikeName(t *testing.T) {
 func TestLoginFailureAuditSanitized(t *testing.T) {
 	ta := newTestApp(t)
 	for _, name := range []string{"ad\x00min\u202enimda", strings.Repeat("\x00\u202e", 30)} {
-		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm(name, "wrong-pass-1")})
+		r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm(name, "wrong-pass-1")})
 		if r.Status != 401 {
 			t.Fatalf("login as %+q: status %d", name, r.Status)
 		}

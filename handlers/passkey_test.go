@@ -31,33 +31,34 @@ import (
 	"github.com/gatehouse-panel/gatehouse/handlers/control"
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// pkRP is the relying party as the browser sees the test app
-// (thPublicURL): RP ID localhost, origin http://localhost:8080.
-var pkRP = virtualwebauthn.RelyingParty{ID: "localhost", Name: "Gatehouse", Origin: thPublicURL}
+// testRP is the relying party as the browser sees the test app
+// (publicURL): RP ID localhost, origin http://localhost:8080.
+var testRP = virtualwebauthn.RelyingParty{ID: "localhost", Name: "Gatehouse", Origin: publicURL}
 
-// pkDevice is one authenticator holding one credential, as a browser
+// passkeyDevice is one authenticator holding one credential, as a browser
 // would use it.
-type pkDevice struct {
+type passkeyDevice struct {
 	auth virtualwebauthn.Authenticator
 	cred virtualwebauthn.Credential
 	rp   virtualwebauthn.RelyingParty
 }
 
-func newPKDevice(opts virtualwebauthn.AuthenticatorOptions) *pkDevice {
-	return &pkDevice{
+func newPasskeyDevice(opts virtualwebauthn.AuthenticatorOptions) *passkeyDevice {
+	return &passkeyDevice{
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(opts),
-		cred: pkCredential(),
-		rp:   pkRP,
+		cred: newCredential(),
+		rp:   testRP,
 	}
 }
 
-// pkCredential returns a new EC2 (P-256) credential. virtualwebauthn
+// newCredential returns a new EC2 (P-256) credential. virtualwebauthn
 // encodes the public key's coordinates without leading zero bytes, which
 // COSE (RFC 9053 §7.1.1) and go-webauthn rightly refuse; so keys whose X
 // or Y starts with a zero byte (1 in 128) are skipped.
-func pkCredential() virtualwebauthn.Credential {
+func newCredential() virtualwebauthn.Credential {
 	for {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -74,36 +75,15 @@ func pkCredential() virtualwebauthn.Credential {
 	}
 }
 
-// pkPost sends a POST with a raw body through app.Test.
-func pkPost(t testing.TB, ta *testApp, path, contentType, body string, s *thSession, headers map[string]string) *thResponse {
+// postCeremony posts a ceremony's raw body (a form or WebAuthn's JSON) of
+// contentType, as the session s when it is not nil (with its CSRF token).
+func postCeremony(t testing.TB, ta *testApp, path, contentType, body string, s *userSession, headers map[string]string) *response {
 	t.Helper()
-	target := path
-	if strings.HasPrefix(target, "/") {
-		target = thPublicURL + target
-	}
-	req, err := http.NewRequest("POST", target, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if s != nil {
-		req.AddCookie(s.Cookie())
-		req.Header.Set(csrfHeader, s.CSRF)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := ta.App.Test(req, -1)
-	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	return thRead(t, resp)
+	return ta.Do(t, request{Method: "POST", URL: path, Body: body, ContentType: contentType, Session: s, CSRF: s != nil, Headers: headers})
 }
 
-// pkErr returns the detail of a problem+json answer.
-func pkErr(r *thResponse) string {
+// ceremonyErrorOf returns the "error" of a JSON answer.
+func ceremonyErrorOf(r *response) string {
 	var v struct {
 		Detail string `json:"detail"`
 	}
@@ -112,9 +92,9 @@ func pkErr(r *thResponse) string {
 }
 
 // registerOptions asks for registration options for s's own user.
-func pkRegisterOptions(t testing.TB, ta *testApp, s *thSession, name string) (*thResponse, *virtualwebauthn.AttestationOptions) {
+func registerOptions(t testing.TB, ta *testApp, s *userSession, name string) (*response, *virtualwebauthn.AttestationOptions) {
 	t.Helper()
-	r := pkPost(t, ta, "/settings/users/"+strconv.Itoa(s.User.ID)+"/passkeys/options", "application/x-www-form-urlencoded",
+	r := postCeremony(t, ta, "/settings/users/"+strconv.Itoa(s.User.ID)+"/passkeys/options", "application/x-www-form-urlencoded",
 		url.Values{"name": {name}}.Encode(), s, nil)
 	if r.Status != fiber.StatusOK {
 		return r, nil
@@ -127,24 +107,24 @@ func pkRegisterOptions(t testing.TB, ta *testApp, s *thSession, name string) (*t
 }
 
 // attest answers registration options with d; the answer is JSON.
-func (d *pkDevice) attest(opts *virtualwebauthn.AttestationOptions) string {
+func (d *passkeyDevice) attest(opts *virtualwebauthn.AttestationOptions) string {
 	d.auth.Options.UserHandle = []byte(opts.UserID)
 	return virtualwebauthn.CreateAttestationResponse(d.rp, d.auth, d.cred, *opts)
 }
 
-func pkRegisterFinish(t testing.TB, ta *testApp, s *thSession, answer string) *thResponse {
+func registerFinish(t testing.TB, ta *testApp, s *userSession, answer string) *response {
 	t.Helper()
-	return pkPost(t, ta, "/settings/users/"+strconv.Itoa(s.User.ID)+"/passkeys", "application/json", answer, s, nil)
+	return postCeremony(t, ta, "/settings/users/"+strconv.Itoa(s.User.ID)+"/passkeys", "application/json", answer, s, nil)
 }
 
 // register runs a whole registration and wants it to succeed.
-func (d *pkDevice) register(t testing.TB, ta *testApp, s *thSession, name string) model.Passkey {
+func (d *passkeyDevice) register(t testing.TB, ta *testApp, s *userSession, name string) model.Passkey {
 	t.Helper()
-	r, opts := pkRegisterOptions(t, ta, s, name)
+	r, opts := registerOptions(t, ta, s, name)
 	if opts == nil {
 		t.Fatalf("registration options: %d %s", r.Status, r.Body)
 	}
-	r = pkRegisterFinish(t, ta, s, d.attest(opts))
+	r = registerFinish(t, ta, s, d.attest(opts))
 	if r.Status != fiber.StatusCreated {
 		t.Fatalf("registration: %d %s", r.Status, r.Body)
 	}
@@ -157,9 +137,9 @@ func (d *pkDevice) register(t testing.TB, ta *testApp, s *thSession, name string
 }
 
 // loginOptions asks for usernameless login options (no session).
-func pkLoginOptions(t testing.TB, ta *testApp, next string) (*thResponse, *virtualwebauthn.AssertionOptions) {
+func loginOptions(t testing.TB, ta *testApp, next string) (*response, *virtualwebauthn.AssertionOptions) {
 	t.Helper()
-	r := pkPost(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", url.Values{"next": {next}}.Encode(), nil, nil)
+	r := postCeremony(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", url.Values{"next": {next}}.Encode(), nil, nil)
 	if r.Status != fiber.StatusOK {
 		return r, nil
 	}
@@ -170,32 +150,33 @@ func pkLoginOptions(t testing.TB, ta *testApp, next string) (*thResponse, *virtu
 	return r, opts
 }
 
-func (d *pkDevice) assert(opts *virtualwebauthn.AssertionOptions) string {
+func (d *passkeyDevice) assert(opts *virtualwebauthn.AssertionOptions) string {
 	return virtualwebauthn.CreateAssertionResponse(d.rp, d.auth, d.cred, *opts)
 }
 
-func pkLoginFinish(t testing.TB, ta *testApp, answer string) *thResponse {
+func loginFinish(t testing.TB, ta *testApp, answer string) *response {
 	t.Helper()
-	return pkPost(t, ta, "/login/passkey", "application/json", answer, nil, nil)
+	return postCeremony(t, ta, "/login/passkey", "application/json", answer, nil, nil)
 }
 
 // login runs a whole login and returns the answer.
-func (d *pkDevice) login(t testing.TB, ta *testApp) *thResponse {
+func (d *passkeyDevice) login(t testing.TB, ta *testApp) *response {
 	t.Helper()
-	r, opts := pkLoginOptions(t, ta, "")
+	r, opts := loginOptions(t, ta, "")
 	if opts == nil {
 		t.Fatalf("login options: %d %s", r.Status, r.Body)
 	}
-	return pkLoginFinish(t, ta, d.assert(opts))
+	return loginFinish(t, ta, d.assert(opts))
 }
 
 func TestPasskeyRegisterAndLogin(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 
 	// The options ask for what the issue demands.
-	r, opts := pkRegisterOptions(t, ta, s, "laptop")
+	r, opts := registerOptions(t, ta, s, "laptop")
 	if opts == nil {
 		t.Fatalf("options: %d %s", r.Status, r.Body)
 	}
@@ -220,7 +201,7 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	if len(opts.UserID) != 32 || strings.Contains(opts.UserID, "admin") {
 		t.Errorf("user handle %q: want 32 random bytes", opts.UserID)
 	}
-	r = pkRegisterFinish(t, ta, s, d.attest(opts))
+	r = registerFinish(t, ta, s, d.attest(opts))
 	if r.Status != fiber.StatusCreated {
 		t.Fatalf("finish: %d %s", r.Status, r.Body)
 	}
@@ -244,11 +225,11 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	}
 
 	// The dialog lists it with Never.
-	dlg := ta.Do(t, thReq{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})
-	thCheck(t, dlg, 200, []string{"laptop", "Never", `id="passkey-register"`}, []string{"unusable here"}, nil)
+	dlg := ta.Do(t, request{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})
+	checkResponse(t, dlg, 200, []string{"laptop", "Never", `id="passkey-register"`}, []string{"unusable here"}, nil)
 
 	// A second registration excludes the first credential.
-	_, opts2 := pkRegisterOptions(t, ta, s, "phone")
+	_, opts2 := registerOptions(t, ta, s, "phone")
 	if opts2 == nil || len(opts2.ExcludeCredentials) != 1 || opts2.ExcludeCredentials[0] != base64.RawURLEncoding.EncodeToString(d.cred.ID) {
 		t.Errorf("excludeCredentials = %v", opts2)
 	}
@@ -257,18 +238,18 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	}
 
 	// Usernameless login, with TOTP on: complete, no second step.
-	enableTOTP(t, ta, ta.Admin)
+	testkit.EnableTwoFactor(t, ta.Store, ta.Admin)
 	ta.Clock.Advance(time.Hour)
 	s = ta.Session(t, ta.Admin) // the first one is idle too long now
 	d.cred.Counter = 1
-	lr, lopts := pkLoginOptions(t, ta, "/settings/users?x=1")
+	lr, lopts := loginOptions(t, ta, "/settings/users?x=1")
 	if lopts == nil {
 		t.Fatalf("login options: %d %s", lr.Status, lr.Body)
 	}
 	if len(lopts.AllowCredentials) != 0 || lopts.RelyingPartyID != "localhost" || !strings.Contains(lr.Body, `"userVerification":"required"`) {
 		t.Errorf("login options: %s", lr.Body)
 	}
-	r = pkLoginFinish(t, ta, d.assert(lopts))
+	r = loginFinish(t, ta, d.assert(lopts))
 	if r.Status != 200 || !strings.Contains(r.Body, `"redirect":"/settings/users?x=1"`) {
 		t.Fatalf("login: %d %s", r.Status, r.Body)
 	}
@@ -289,51 +270,35 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	if ev := ta.AuditEvents(t, model.EventLoginSucceeded); len(ev) == 0 || ev[len(ev)-1].Detail != "passkey" {
 		t.Errorf("login events: %+v", ev)
 	}
-	dlg = ta.Do(t, thReq{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})
-	thCheck(t, dlg, 200, []string{"laptop", `datetime="` + ta.Clock.Now().Format(time.RFC3339) + `"`}, []string{">Never<"}, nil)
+	dlg = ta.Do(t, request{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})
+	checkResponse(t, dlg, 200, []string{"laptop", `datetime="` + ta.Clock.Now().Format(time.RFC3339) + `"`}, []string{">Never<"}, nil)
 
 	// The API shows it, with last_used_at.
-	api := ta.Do(t, thReq{URL: "/api/v1/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", Session: s})
-	thCheck(t, api, 200, []string{`"name":"laptop"`, `"last_used_at":"` + ta.Clock.Now().Format(time.RFC3339) + `"`, `"total":1`}, nil, nil)
+	api := ta.Do(t, request{URL: "/api/v1/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", Session: s})
+	checkResponse(t, api, 200, []string{`"name":"laptop"`, `"last_used_at":"` + ta.Clock.Now().Format(time.RFC3339) + `"`, `"total":1`}, nil, nil)
 
 	// An unsafe next is not followed.
 	d.cred.Counter = 2
-	_, lopts = pkLoginOptions(t, ta, "//evil.example/")
-	r = pkLoginFinish(t, ta, d.assert(lopts))
+	_, lopts = loginOptions(t, ta, "//evil.example/")
+	r = loginFinish(t, ta, d.assert(lopts))
 	if r.Status != 200 || !strings.Contains(r.Body, `"redirect":"/settings/users"`) {
 		t.Errorf("login with an unsafe next: %d %s", r.Status, r.Body)
 	}
 }
 
-// enableTOTP turns two-factor authentication on for u.
-func enableTOTP(t testing.TB, ta *testApp, u model.User) {
-	t.Helper()
-	now := ta.Clock.Now()
-	e, err := model.NewTOTPEnrollment(u, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := model.TOTPCode(e.Secret, model.TOTPStep(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ta.Store.EnableTwoFactor(e, code, model.CLIActor); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestPasskeyRegistrationRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		device  func() *pkDevice
-		answer  func(t *testing.T, ta *testApp, s *thSession, d *pkDevice) *thResponse
+		device  func() *passkeyDevice
+		answer  func(t *testing.T, ta *testApp, s *userSession, d *passkeyDevice) *response
 		status  int
 		message string
 	}{
 		{
 			name: "wrong origin",
-			device: func() *pkDevice {
-				d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+			device: func() *passkeyDevice {
+				d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 				d.rp.Origin = "http://evil.example:8080"
 				return d
 			},
@@ -341,8 +306,8 @@ func TestPasskeyRegistrationRefused(t *testing.T) {
 		},
 		{
 			name: "origin on another port",
-			device: func() *pkDevice {
-				d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+			device: func() *passkeyDevice {
+				d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 				d.rp.Origin = "http://localhost:9999"
 				return d
 			},
@@ -350,81 +315,85 @@ func TestPasskeyRegistrationRefused(t *testing.T) {
 		},
 		{
 			name: "wrong RP ID",
-			device: func() *pkDevice {
-				d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+			device: func() *passkeyDevice {
+				d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 				d.rp.ID = "example.com"
 				return d
 			},
 			status: 400,
 		},
 		{
-			name:   "no user verification",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{UserNotVerified: true}) },
+			name: "no user verification",
+			device: func() *passkeyDevice {
+				return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{UserNotVerified: true})
+			},
 			status: 400,
 		},
 		{
-			name:   "no user presence",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{UserNotPresent: true}) },
+			name: "no user presence",
+			device: func() *passkeyDevice {
+				return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{UserNotPresent: true})
+			},
 			status: 400,
 		},
 		{
 			name: "backup state without backup eligibility",
-			device: func() *pkDevice {
-				return newPKDevice(virtualwebauthn.AuthenticatorOptions{BackupEligible: false, BackupState: true})
+			device: func() *passkeyDevice {
+				return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{BackupEligible: false, BackupState: true})
 			},
 			status: 400,
 		},
 		{
 			name:   "expired challenge",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{}) },
-			answer: func(t *testing.T, ta *testApp, s *thSession, d *pkDevice) *thResponse {
-				_, opts := pkRegisterOptions(t, ta, s, "laptop")
+			device: func() *passkeyDevice { return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{}) },
+			answer: func(t *testing.T, ta *testApp, s *userSession, d *passkeyDevice) *response {
+				_, opts := registerOptions(t, ta, s, "laptop")
 				ta.Clock.Advance(5*time.Minute + time.Second)
-				return pkRegisterFinish(t, ta, s, d.attest(opts))
+				return registerFinish(t, ta, s, d.attest(opts))
 			},
 			status: 400, message: "expired",
 		},
 		{
 			name:   "replayed answer",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{}) },
-			answer: func(t *testing.T, ta *testApp, s *thSession, d *pkDevice) *thResponse {
-				_, opts := pkRegisterOptions(t, ta, s, "laptop")
+			device: func() *passkeyDevice { return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{}) },
+			answer: func(t *testing.T, ta *testApp, s *userSession, d *passkeyDevice) *response {
+				_, opts := registerOptions(t, ta, s, "laptop")
 				answer := d.attest(opts)
-				if r := pkRegisterFinish(t, ta, s, answer); r.Status != fiber.StatusCreated {
+				if r := registerFinish(t, ta, s, answer); r.Status != fiber.StatusCreated {
 					t.Fatalf("first answer: %d %s", r.Status, r.Body)
 				}
 				if err := ta.Store.DeletePasskey(s.User.ID, mustPasskeys(t, ta, s.User.ID)[0].ID, model.CLIActor); err != nil {
 					t.Fatal(err)
 				}
-				return pkRegisterFinish(t, ta, s, answer)
+				return registerFinish(t, ta, s, answer)
 			},
 			status: 400, message: "already used",
 		},
 		{
 			name:   "answer from another browser session",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{}) },
-			answer: func(t *testing.T, ta *testApp, s *thSession, d *pkDevice) *thResponse {
-				_, opts := pkRegisterOptions(t, ta, s, "laptop")
-				return pkRegisterFinish(t, ta, ta.Session(t, s.User), d.attest(opts))
+			device: func() *passkeyDevice { return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{}) },
+			answer: func(t *testing.T, ta *testApp, s *userSession, d *passkeyDevice) *response {
+				_, opts := registerOptions(t, ta, s, "laptop")
+				return registerFinish(t, ta, ta.Session(t, s.User), d.attest(opts))
 			},
 			status: 400,
 		},
 		{
 			name:   "a login challenge used to register",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{}) },
-			answer: func(t *testing.T, ta *testApp, s *thSession, d *pkDevice) *thResponse {
-				_, opts := pkRegisterOptions(t, ta, s, "laptop")
-				_, lopts := pkLoginOptions(t, ta, "")
+			device: func() *passkeyDevice { return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{}) },
+			answer: func(t *testing.T, ta *testApp, s *userSession, d *passkeyDevice) *response {
+				_, opts := registerOptions(t, ta, s, "laptop")
+				_, lopts := loginOptions(t, ta, "")
 				opts.Challenge = lopts.Challenge
-				return pkRegisterFinish(t, ta, s, d.attest(opts))
+				return registerFinish(t, ta, s, d.attest(opts))
 			},
 			status: 400,
 		},
 		{
 			name:   "garbage",
-			device: func() *pkDevice { return newPKDevice(virtualwebauthn.AuthenticatorOptions{}) },
-			answer: func(t *testing.T, ta *testApp, s *thSession, d *pkDevice) *thResponse {
-				return pkRegisterFinish(t, ta, s, `{"id":"x","type":"public-key"`)
+			device: func() *passkeyDevice { return newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{}) },
+			answer: func(t *testing.T, ta *testApp, s *userSession, d *passkeyDevice) *response {
+				return registerFinish(t, ta, s, `{"id":"x","type":"public-key"`)
 			},
 			status: 400,
 		},
@@ -434,15 +403,15 @@ func TestPasskeyRegistrationRefused(t *testing.T) {
 			ta := newTestApp(t)
 			s := ta.Session(t, ta.Admin)
 			d := tc.device()
-			var r *thResponse
+			var r *response
 			if tc.answer != nil {
 				r = tc.answer(t, ta, s, d)
 			} else {
-				_, opts := pkRegisterOptions(t, ta, s, "laptop")
-				r = pkRegisterFinish(t, ta, s, d.attest(opts))
+				_, opts := registerOptions(t, ta, s, "laptop")
+				r = registerFinish(t, ta, s, d.attest(opts))
 			}
-			if r.Status != tc.status || !strings.Contains(pkErr(r), tc.message) {
-				t.Errorf("status %d %q, want %d with %q", r.Status, pkErr(r), tc.status, tc.message)
+			if r.Status != tc.status || !strings.Contains(ceremonyErrorOf(r), tc.message) {
+				t.Errorf("status %d %q, want %d with %q", r.Status, ceremonyErrorOf(r), tc.status, tc.message)
 			}
 			if list := mustPasskeys(t, ta, ta.Admin.ID); len(list) != 0 {
 				t.Errorf("a refused registration stored %+v", list)
@@ -464,71 +433,73 @@ func mustPasskeys(t testing.TB, ta *testApp, userID int) []model.Passkey {
 }
 
 func TestPasskeyRegistrationRules(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	base := "/settings/users/"
 
 	// Only for the own account.
-	r := pkPost(t, ta, base+strconv.Itoa(bob.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=laptop", s, nil)
-	if r.Status != fiber.StatusForbidden || !strings.Contains(pkErr(r), "Only bob can add a passkey") {
+	r := postCeremony(t, ta, base+strconv.Itoa(bob.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=laptop", s, nil)
+	if r.Status != fiber.StatusForbidden || !strings.Contains(ceremonyErrorOf(r), "Only bob can add a passkey") {
 		t.Errorf("options for another user: %d %s", r.Status, r.Body)
 	}
-	r = pkPost(t, ta, base+strconv.Itoa(bob.ID)+"/passkeys", "application/json", "{}", s, nil)
+	r = postCeremony(t, ta, base+strconv.Itoa(bob.ID)+"/passkeys", "application/json", "{}", s, nil)
 	if r.Status != fiber.StatusForbidden {
 		t.Errorf("finish for another user: %d %s", r.Status, r.Body)
 	}
-	dlg := ta.Do(t, thReq{URL: base + strconv.Itoa(bob.ID) + "/passkeys", HTMX: true, Session: s})
-	thCheck(t, dlg, 200, []string{"Only bob can add a passkey", "No passkeys yet"}, []string{`id="passkey-register"`}, nil)
+	dlg := ta.Do(t, request{URL: base + strconv.Itoa(bob.ID) + "/passkeys", HTMX: true, Session: s})
+	checkResponse(t, dlg, 200, []string{"Only bob can add a passkey", "No passkeys yet"}, []string{`id="passkey-register"`}, nil)
 
 	// A name is required, checked before the ceremony.
 	for _, name := range []string{"", "   ", strings.Repeat("x", 65), "a\x01b"} {
-		r, _ := pkRegisterOptions(t, ta, s, name)
-		if r.Status != fiber.StatusUnprocessableEntity || pkErr(r) == "" {
+		r, _ := registerOptions(t, ta, s, name)
+		if r.Status != fiber.StatusUnprocessableEntity || ceremonyErrorOf(r) == "" {
 			t.Errorf("name %q: %d %s", name, r.Status, r.Body)
 		}
 	}
 
 	// CSRF and a session are required.
-	r = pkPost(t, ta, base+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=x", s, map[string]string{csrfHeader: "nope"})
+	r = postCeremony(t, ta, base+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=x", s, map[string]string{csrfHeader: "nope"})
 	if r.Status != fiber.StatusForbidden {
 		t.Errorf("options with a wrong CSRF token: %d", r.Status)
 	}
-	r = pkPost(t, ta, base+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=x", nil, nil)
+	r = postCeremony(t, ta, base+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=x", nil, nil)
 	if r.Status != fiber.StatusUnauthorized && r.Status != fiber.StatusSeeOther {
 		t.Errorf("options without a session: %d", r.Status)
 	}
 	// A cross-site request is refused (Origin check).
-	r = pkPost(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", "", nil, map[string]string{"Origin": "https://evil.example"})
+	r = postCeremony(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", "", nil, map[string]string{"Origin": "https://evil.example"})
 	if r.Status != fiber.StatusForbidden {
 		t.Errorf("cross-site login options: %d", r.Status)
 	}
 
 	// The same credential twice is refused.
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d.register(t, ta, s, "laptop")
-	_, opts := pkRegisterOptions(t, ta, s, "again")
-	r = pkRegisterFinish(t, ta, s, d.attest(opts))
+	_, opts := registerOptions(t, ta, s, "again")
+	r = registerFinish(t, ta, s, d.attest(opts))
 	if r.Status != fiber.StatusConflict {
 		t.Errorf("same credential again: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestPasskeyLoginRefused(t *testing.T) {
+	t.Parallel()
 	type setup struct {
 		ta *testApp
-		d  *pkDevice
+		d  *passkeyDevice
 	}
 	for _, tc := range []struct {
 		name    string
-		answer  func(t *testing.T, s setup) *thResponse
+		answer  func(t *testing.T, s setup) *response
 		status  int
 		message string
 		audit   string // an audit action that must be recorded
 	}{
 		{
 			name: "wrong origin",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.rp.Origin = "http://evil.example:8080"
 				return s.d.login(t, s.ta)
 			},
@@ -536,7 +507,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "wrong RP ID",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.rp.ID = "evil.example"
 				return s.d.login(t, s.ta)
 			},
@@ -544,49 +515,49 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "replayed challenge",
-			answer: func(t *testing.T, s setup) *thResponse {
-				_, opts := pkLoginOptions(t, s.ta, "")
+			answer: func(t *testing.T, s setup) *response {
+				_, opts := loginOptions(t, s.ta, "")
 				s.d.cred.Counter = 1
 				answer := s.d.assert(opts)
-				if r := pkLoginFinish(t, s.ta, answer); r.Status != 200 {
+				if r := loginFinish(t, s.ta, answer); r.Status != 200 {
 					t.Fatalf("first login: %d %s", r.Status, r.Body)
 				}
-				return pkLoginFinish(t, s.ta, answer)
+				return loginFinish(t, s.ta, answer)
 			},
 			status: 400, message: "already used",
 		},
 		{
 			name: "replayed challenge with a fresh signature",
-			answer: func(t *testing.T, s setup) *thResponse {
-				_, opts := pkLoginOptions(t, s.ta, "")
+			answer: func(t *testing.T, s setup) *response {
+				_, opts := loginOptions(t, s.ta, "")
 				s.d.cred.Counter = 1
-				if r := pkLoginFinish(t, s.ta, s.d.assert(opts)); r.Status != 200 {
+				if r := loginFinish(t, s.ta, s.d.assert(opts)); r.Status != 200 {
 					t.Fatalf("first login: %d %s", r.Status, r.Body)
 				}
 				s.d.cred.Counter = 2
-				return pkLoginFinish(t, s.ta, s.d.assert(opts))
+				return loginFinish(t, s.ta, s.d.assert(opts))
 			},
 			status: 400, message: "already used",
 		},
 		{
 			name: "expired challenge",
-			answer: func(t *testing.T, s setup) *thResponse {
-				_, opts := pkLoginOptions(t, s.ta, "")
+			answer: func(t *testing.T, s setup) *response {
+				_, opts := loginOptions(t, s.ta, "")
 				s.ta.Clock.Advance(5*time.Minute + time.Second)
-				return pkLoginFinish(t, s.ta, s.d.assert(opts))
+				return loginFinish(t, s.ta, s.d.assert(opts))
 			},
 			status: 400, message: "expired",
 		},
 		{
 			name: "made-up challenge",
-			answer: func(t *testing.T, s setup) *thResponse {
-				return pkLoginFinish(t, s.ta, s.d.assert(&virtualwebauthn.AssertionOptions{Challenge: []byte("0123456789abcdef0123456789abcdef")}))
+			answer: func(t *testing.T, s setup) *response {
+				return loginFinish(t, s.ta, s.d.assert(&virtualwebauthn.AssertionOptions{Challenge: []byte("0123456789abcdef0123456789abcdef")}))
 			},
 			status: 400, message: "expired",
 		},
 		{
 			name: "sign count goes backwards",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.cred.Counter = 7
 				if r := s.d.login(t, s.ta); r.Status != 200 {
 					t.Fatalf("first login: %d %s", r.Status, r.Body)
@@ -598,7 +569,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "sign count does not advance",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.cred.Counter = 7
 				if r := s.d.login(t, s.ta); r.Status != 200 {
 					t.Fatalf("first login: %d %s", r.Status, r.Body)
@@ -609,7 +580,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "backup eligibility changed",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.auth.Options.BackupEligible = true
 				return s.d.login(t, s.ta)
 			},
@@ -617,7 +588,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "no user verification",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.auth.Options.UserNotVerified = true
 				return s.d.login(t, s.ta)
 			},
@@ -625,7 +596,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "another user's handle",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				s.d.auth.Options.UserHandle = model.NewPasskeyHandle()
 				return s.d.login(t, s.ta)
 			},
@@ -633,15 +604,15 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "unknown credential",
-			answer: func(t *testing.T, s setup) *thResponse {
-				other := newPKDevice(virtualwebauthn.AuthenticatorOptions{UserHandle: s.d.auth.Options.UserHandle})
+			answer: func(t *testing.T, s setup) *response {
+				other := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{UserHandle: s.d.auth.Options.UserHandle})
 				return other.login(t, s.ta)
 			},
 			status: 401, message: "not registered",
 		},
 		{
 			name: "deleted passkey",
-			answer: func(t *testing.T, s setup) *thResponse {
+			answer: func(t *testing.T, s setup) *response {
 				if _, err := s.ta.Store.ClearPasskeys(s.ta.Admin.ID, model.CLIActor); err != nil {
 					t.Fatal(err)
 				}
@@ -651,8 +622,8 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "passkey of a deleted user",
-			answer: func(t *testing.T, s setup) *thResponse {
-				thCreateUser(t, s.ta, "bob")
+			answer: func(t *testing.T, s setup) *response {
+				testkit.AddUser(t, s.ta.Store, "bob")
 				if err := s.ta.Store.DeleteUser(s.ta.Admin.ID, model.CLIActor); err != nil {
 					t.Fatal(err)
 				}
@@ -662,9 +633,9 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		},
 		{
 			name: "a registration challenge used to log in",
-			answer: func(t *testing.T, s setup) *thResponse {
-				_, ropts := pkRegisterOptions(t, s.ta, s.ta.Session(t, s.ta.Admin), "x")
-				return pkLoginFinish(t, s.ta, s.d.assert(&virtualwebauthn.AssertionOptions{Challenge: ropts.Challenge}))
+			answer: func(t *testing.T, s setup) *response {
+				_, ropts := registerOptions(t, s.ta, s.ta.Session(t, s.ta.Admin), "x")
+				return loginFinish(t, s.ta, s.d.assert(&virtualwebauthn.AssertionOptions{Challenge: ropts.Challenge}))
 			},
 			status: 400, message: "expired",
 		},
@@ -672,7 +643,7 @@ func TestPasskeyLoginRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ta := newTestApp(t)
-			d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+			d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 			d.register(t, ta, ta.Session(t, ta.Admin), "laptop")
 			passkeyLogins := func() int {
 				n := 0
@@ -684,8 +655,8 @@ func TestPasskeyLoginRefused(t *testing.T) {
 				return n
 			}
 			r := tc.answer(t, setup{ta: ta, d: d})
-			if r.Status != tc.status || !strings.Contains(pkErr(r), tc.message) {
-				t.Errorf("status %d %q, want %d with %q", r.Status, pkErr(r), tc.status, tc.message)
+			if r.Status != tc.status || !strings.Contains(ceremonyErrorOf(r), tc.message) {
+				t.Errorf("status %d %q, want %d with %q", r.Status, ceremonyErrorOf(r), tc.status, tc.message)
 			}
 			if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
 				t.Error("a refused passkey login set a session cookie")
@@ -705,10 +676,11 @@ func TestPasskeyLoginRefused(t *testing.T) {
 }
 
 func TestPasskeyBackupFlags(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	// A synced passkey that is not backed up yet (BE=1, BS=0).
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{BackupEligible: true})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{BackupEligible: true})
 	p := d.register(t, ta, s, "synced")
 	if !p.BackupEligible || p.BackupState {
 		t.Fatalf("stored flags: BE=%v BS=%v, want BE=1 BS=0", p.BackupEligible, p.BackupState)
@@ -742,13 +714,14 @@ func TestPasskeyBackupFlags(t *testing.T) {
 }
 
 func TestPasskeyDelete(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	admin := ta.Session(t, ta.Admin)
 	bobs := ta.Session(t, bob)
-	d1 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d1 := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	p1 := d1.register(t, ta, bobs, "bob laptop")
-	d2 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d2 := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	p2 := d2.register(t, ta, bobs, "bob phone")
 	if u, _ := ta.Store.User(bob.ID); u.Passkeys != 2 {
 		t.Fatalf("count = %d", u.Passkeys)
@@ -756,28 +729,28 @@ func TestPasskeyDelete(t *testing.T) {
 	base := "/settings/users/" + strconv.Itoa(bob.ID) + "/passkeys/"
 
 	// An admin deletes another user's passkey (htmx; the form posts).
-	r := ta.Do(t, thReq{Method: "POST", URL: base + p1.ID + "/delete", HTMX: true, Session: admin, CSRFHeader: admin.CSRF})
-	thCheck(t, r, 200, []string{"Passkey bob laptop deleted.", "bob phone"}, []string{`data-passkey-id="` + p1.ID}, map[string]string{"HX-Trigger": "gh-users-changed"})
+	r := ta.Do(t, request{Method: "POST", URL: base + p1.ID + "/delete", HTMX: true, Session: admin, CSRFHeader: admin.CSRF})
+	checkResponse(t, r, 200, []string{"Passkey bob laptop deleted.", "bob phone"}, []string{`data-passkey-id="` + p1.ID}, map[string]string{"HX-Trigger": "gh-users-changed"})
 	// DELETE works too; without CSRF it does not.
-	r = ta.Do(t, thReq{Method: "DELETE", URL: base + p2.ID, HTMX: true, Session: admin})
+	r = ta.Do(t, request{Method: "DELETE", URL: base + p2.ID, HTMX: true, Session: admin})
 	if r.Status != fiber.StatusForbidden {
 		t.Errorf("DELETE without CSRF: %d", r.Status)
 	}
-	r = ta.Do(t, thReq{Method: "DELETE", URL: base + p2.ID, HTMX: true, Session: admin, CSRFHeader: admin.CSRF})
-	thCheck(t, r, 200, []string{"No passkeys yet"}, nil, nil)
+	r = ta.Do(t, request{Method: "DELETE", URL: base + p2.ID, HTMX: true, Session: admin, CSRFHeader: admin.CSRF})
+	checkResponse(t, r, 200, []string{"No passkeys yet"}, nil, nil)
 	// Unknown ids and other users' passkeys are 404s.
-	r = ta.Do(t, thReq{Method: "POST", URL: base + p2.ID + "/delete", HTMX: true, Session: admin, CSRFHeader: admin.CSRF})
+	r = ta.Do(t, request{Method: "POST", URL: base + p2.ID + "/delete", HTMX: true, Session: admin, CSRFHeader: admin.CSRF})
 	if r.Status != fiber.StatusNotFound {
 		t.Errorf("deleting a deleted passkey: %d", r.Status)
 	}
-	d3 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d3 := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	p3 := d3.register(t, ta, admin, "admin key")
-	r = ta.Do(t, thReq{Method: "POST", URL: base + p3.ID + "/delete", Session: admin, CSRFField: admin.CSRF})
+	r = ta.Do(t, request{Method: "POST", URL: base + p3.ID + "/delete", Session: admin, CSRFField: admin.CSRF})
 	if r.Status != fiber.StatusNotFound {
 		t.Errorf("deleting admin's passkey through bob's path: %d", r.Status)
 	}
 	// Without JavaScript: POST, then back to the dialog page.
-	r = ta.Do(t, thReq{Method: "POST", URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys/" + p3.ID + "/delete", Session: admin, CSRFField: admin.CSRF})
+	r = ta.Do(t, request{Method: "POST", URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys/" + p3.ID + "/delete", Session: admin, CSRFField: admin.CSRF})
 	if r.Status != fiber.StatusSeeOther || r.Header.Get("Location") != "/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys" {
 		t.Errorf("plain-form delete: %d %v", r.Status, r.Header)
 	}
@@ -790,33 +763,34 @@ func TestPasskeyDelete(t *testing.T) {
 	}
 	// A deleted passkey no longer signs in.
 	d1.cred.Counter = 5
-	if r := d1.login(t, ta); r.Status != 401 || !strings.Contains(pkErr(r), "not registered") {
+	if r := d1.login(t, ta); r.Status != 401 || !strings.Contains(ceremonyErrorOf(r), "not registered") {
 		t.Errorf("login with a deleted passkey: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestPasskeyOtherRPID(t *testing.T) {
+	t.Parallel()
 	// A passkey made while the panel ran under another name is listed as
 	// unusable, and cannot sign in.
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	handle := model.NewPasskeyHandle()
-	old := newPKDevice(virtualwebauthn.AuthenticatorOptions{UserHandle: handle})
+	old := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{UserHandle: handle})
 	old.rp = virtualwebauthn.RelyingParty{ID: "old.example", Name: "Gatehouse", Origin: "https://old.example"}
 	if _, err := ta.Store.AddPasskey(ta.Admin.ID, handle, model.Passkey{RPID: "old.example", Name: "old laptop",
 		CredentialID: old.cred.ID, PublicKey: []byte{1}}, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	dlg := ta.Do(t, thReq{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})
-	thCheck(t, dlg, 200, []string{"old laptop", "unusable here: made for old.example", `class="unusable"`}, nil, nil)
+	dlg := ta.Do(t, request{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})
+	checkResponse(t, dlg, 200, []string{"old laptop", "unusable here: made for old.example", `class="unusable"`}, nil, nil)
 	// The browser would not offer it; a forged answer under our RP ID fails.
-	old.rp = pkRP
+	old.rp = testRP
 	old.auth.AddCredential(old.cred)
 	if r := old.login(t, ta); r.Status != 401 {
 		t.Errorf("login with a passkey of another RP ID: %d %s", r.Status, r.Body)
 	}
 	// A new passkey under the current name works beside it.
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d.register(t, ta, s, "new laptop")
 	if h, _ := ta.Store.PasskeyHandle(ta.Admin.ID); string(h) != string(handle) {
 		t.Error("the user handle changed")
@@ -826,6 +800,7 @@ func TestPasskeyOtherRPID(t *testing.T) {
 // TestPasskeyAvailability: passkeys are offered only where browsers allow
 // them: not at a non-localhost plain-HTTP origin, not at 127.0.0.1.
 func TestPasskeyAvailability(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		opts      []func(*Config)
@@ -834,7 +809,7 @@ func TestPasskeyAvailability(t *testing.T) {
 		available bool
 		why       string
 	}{
-		{name: "localhost", host: thPublicURL, available: true},
+		{name: "localhost", host: publicURL, available: true},
 		{name: "127.0.0.1 for a localhost panel", host: "http://127.0.0.1:8080", why: "browsers refuse passkeys at an IP address"},
 		{name: "localhost on another port", host: "http://localhost:9000", why: "Open the panel at http://localhost:8080"},
 		{
@@ -851,12 +826,12 @@ func TestPasskeyAvailability(t *testing.T) {
 		},
 		{
 			name: "behind a trusted proxy", host: "http://panel.example.com",
-			opts:    []func(*Config){func(c *Config) { c.PublicURL = "https://panel.example.com" }, thTrustProxies("0.0.0.0/32")},
+			opts:    []func(*Config){func(c *Config) { c.PublicURL = "https://panel.example.com" }, trustProxies("0.0.0.0/32")},
 			headers: map[string]string{"X-Forwarded-Proto": "https"}, available: true,
 		},
 		{
 			name: "proxy panel reached over plain HTTP", host: "http://panel.example.com",
-			opts:    []func(*Config){func(c *Config) { c.PublicURL = "https://panel.example.com" }, thTrustProxies("0.0.0.0/32")},
+			opts:    []func(*Config){func(c *Config) { c.PublicURL = "https://panel.example.com" }, trustProxies("0.0.0.0/32")},
 			headers: map[string]string{"X-Forwarded-Proto": "http"}, why: "through its proxy",
 		},
 		{
@@ -873,23 +848,23 @@ func TestPasskeyAvailability(t *testing.T) {
 			for k, v := range tc.headers {
 				headers[k] = v
 			}
-			login := ta.Do(t, thReq{URL: tc.host + "/login", Headers: headers})
-			dlg := ta.Do(t, thReq{URL: tc.host + "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s, Headers: headers})
-			opts := pkPost(t, ta, tc.host+"/login/passkey/options", "application/x-www-form-urlencoded", "", nil, headers)
+			login := ta.Do(t, request{URL: tc.host + "/login", Headers: headers})
+			dlg := ta.Do(t, request{URL: tc.host + "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s, Headers: headers})
+			opts := postCeremony(t, ta, tc.host+"/login/passkey/options", "application/x-www-form-urlencoded", "", nil, headers)
 			if tc.available {
-				thCheck(t, login, 200, []string{"Sign in with a passkey", `autocomplete="username webauthn"`}, nil, nil)
-				thCheck(t, dlg, 200, []string{`id="passkey-register"`}, []string{"not available"}, nil)
+				checkResponse(t, login, 200, []string{"Sign in with a passkey", `autocomplete="username webauthn"`}, nil, nil)
+				checkResponse(t, dlg, 200, []string{`id="passkey-register"`}, []string{"not available"}, nil)
 				if opts.Status != 200 {
 					t.Errorf("login options: %d %s", opts.Status, opts.Body)
 				}
 				return
 			}
-			thCheck(t, login, 200, nil, []string{"Sign in with a passkey", "passkey-login"}, nil)
-			thCheck(t, dlg, 200, []string{"Passkeys are not available at this address.", tc.why}, []string{`id="passkey-register"`}, nil)
-			if opts.Status != fiber.StatusForbidden || !strings.Contains(pkErr(opts), tc.why) {
+			checkResponse(t, login, 200, nil, []string{"Sign in with a passkey", "passkey-login"}, nil)
+			checkResponse(t, dlg, 200, []string{"Passkeys are not available at this address.", tc.why}, []string{`id="passkey-register"`}, nil)
+			if opts.Status != fiber.StatusForbidden || !strings.Contains(ceremonyErrorOf(opts), tc.why) {
 				t.Errorf("login options: %d %s", opts.Status, opts.Body)
 			}
-			reg := pkPost(t, ta, tc.host+"/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=x", s, headers)
+			reg := postCeremony(t, ta, tc.host+"/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=x", s, headers)
 			if reg.Status != fiber.StatusConflict {
 				t.Errorf("registration options: %d %s", reg.Status, reg.Body)
 			}
@@ -900,29 +875,30 @@ func TestPasskeyAvailability(t *testing.T) {
 // TestPasskeyBehindProxy registers and signs in through a TLS-terminating
 // proxy: RP ID and origin from --public-url, whatever Host the proxy sends.
 func TestPasskeyBehindProxy(t *testing.T) {
-	ta := newTestApp(t, func(c *Config) { c.PublicURL = "https://panel.example.com" }, thTrustProxies("0.0.0.0/32"))
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) { c.PublicURL = "https://panel.example.com" }, trustProxies("0.0.0.0/32"))
 	s := ta.Session(t, ta.Admin)
 	rp := virtualwebauthn.RelyingParty{ID: "panel.example.com", Name: "Gatehouse", Origin: "https://panel.example.com"}
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d.rp = rp
 	hdr := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "Origin": "https://panel.example.com"}
-	r := pkPost(t, ta, "http://127.0.0.1:8080/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=laptop", s, hdr)
+	r := postCeremony(t, ta, "http://127.0.0.1:8080/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys/options", "application/x-www-form-urlencoded", "name=laptop", s, hdr)
 	opts, err := virtualwebauthn.ParseAttestationOptions(r.Body)
 	if r.Status != 200 || err != nil || opts.RelyingPartyID != "panel.example.com" {
 		t.Fatalf("options: %d %s", r.Status, r.Body)
 	}
-	r = pkPost(t, ta, "http://127.0.0.1:8080/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys", "application/json", d.attest(opts), s, hdr)
+	r = postCeremony(t, ta, "http://127.0.0.1:8080/settings/users/"+strconv.Itoa(ta.Admin.ID)+"/passkeys", "application/json", d.attest(opts), s, hdr)
 	if r.Status != fiber.StatusCreated {
 		t.Fatalf("finish: %d %s", r.Status, r.Body)
 	}
 	d.auth.AddCredential(d.cred)
-	r = pkPost(t, ta, "http://127.0.0.1:8080/login/passkey/options", "application/x-www-form-urlencoded", "", nil, hdr)
+	r = postCeremony(t, ta, "http://127.0.0.1:8080/login/passkey/options", "application/x-www-form-urlencoded", "", nil, hdr)
 	lopts, err := virtualwebauthn.ParseAssertionOptions(r.Body)
 	if err != nil {
 		t.Fatalf("login options: %d %s", r.Status, r.Body)
 	}
 	d.cred.Counter = 1
-	r = pkPost(t, ta, "http://127.0.0.1:8080/login/passkey", "application/json", d.assert(lopts), nil, hdr)
+	r = postCeremony(t, ta, "http://127.0.0.1:8080/login/passkey", "application/json", d.assert(lopts), nil, hdr)
 	if r.Status != 200 || r.Cookie(sessionCookie) == nil || !r.Cookie(sessionCookie).Secure {
 		t.Fatalf("login: %d %s %v", r.Status, r.Body, r.Cookies)
 	}
@@ -932,17 +908,18 @@ func TestPasskeyBehindProxy(t *testing.T) {
 }
 
 func TestPasskeyAPIAndCLI(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	alice := thCreateUser(t, ta, "alice")
+	alice := testkit.AddUser(t, ta.Store, "alice")
 	s := ta.Session(t, alice)
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	p := d.register(t, ta, s, "laptop")
 
-	r := ta.Do(t, thReq{URL: "/api/v1/users/" + strconv.Itoa(alice.ID) + "/passkeys", Session: s})
-	thCheck(t, r, 200, []string{`"id":"` + p.ID + `"`, `"name":"laptop"`, `"last_used_at":null`, `"created_at":"` + p.CreatedAt.Format(time.RFC3339) + `"`}, []string{"public", "PublicKey", "credential"}, nil)
-	r = ta.Do(t, thReq{URL: "/api/v1/users/" + strconv.Itoa(alice.ID), Session: s})
-	thCheck(t, r, 200, []string{`"passkeys":1`}, nil, nil)
-	r = ta.Do(t, thReq{Method: "DELETE", URL: "/api/v1/users/" + strconv.Itoa(alice.ID) + "/passkeys/" + p.ID, Session: s, CSRFHeader: s.CSRF})
+	r := ta.Do(t, request{URL: "/api/v1/users/" + strconv.Itoa(alice.ID) + "/passkeys", Session: s})
+	checkResponse(t, r, 200, []string{`"id":"` + p.ID + `"`, `"name":"laptop"`, `"last_used_at":null`, `"created_at":"` + p.CreatedAt.Format(time.RFC3339) + `"`}, []string{"public", "PublicKey", "credential"}, nil)
+	r = ta.Do(t, request{URL: "/api/v1/users/" + strconv.Itoa(alice.ID), Session: s})
+	checkResponse(t, r, 200, []string{`"passkeys":1`}, nil, nil)
+	r = ta.Do(t, request{Method: "DELETE", URL: "/api/v1/users/" + strconv.Itoa(alice.ID) + "/passkeys/" + p.ID, Session: s, CSRFHeader: s.CSRF})
 	if r.Status != fiber.StatusNoContent {
 		t.Fatalf("API delete: %d %s", r.Status, r.Body)
 	}
@@ -951,9 +928,9 @@ func TestPasskeyAPIAndCLI(t *testing.T) {
 	}
 
 	// gatehouse user passkeys-clear NAME
-	d2 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d2 := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d2.register(t, ta, s, "one")
-	d3 := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d3 := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d3.register(t, ta, s, "two")
 	res := cli.Exec(context.Background(), ta.Store, control.Request{Command: "user passkeys-clear", Args: []string{"alice"}})
 	if res.Code != 0 || res.Stdout != "2 passkeys of alice deleted\n" {
@@ -986,18 +963,18 @@ func FuzzPasskeyAnswers(f *testing.F) {
 		c.Limiter = &lc
 	})
 	s := ta.Session(f, ta.Admin)
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	// Genuine answers, used once here: as seeds they are replays.
-	_, ropts := pkRegisterOptions(f, ta, s, "seed")
+	_, ropts := registerOptions(f, ta, s, "seed")
 	reg := d.attest(ropts)
-	if r := pkRegisterFinish(f, ta, s, reg); r.Status != fiber.StatusCreated {
+	if r := registerFinish(f, ta, s, reg); r.Status != fiber.StatusCreated {
 		f.Fatalf("seed registration: %d %s", r.Status, r.Body)
 	}
 	d.auth.AddCredential(d.cred)
 	d.cred.Counter = 1
-	_, lopts := pkLoginOptions(f, ta, "")
+	_, lopts := loginOptions(f, ta, "")
 	login := d.assert(lopts)
-	if r := pkLoginFinish(f, ta, login); r.Status != fiber.StatusOK {
+	if r := loginFinish(f, ta, login); r.Status != fiber.StatusOK {
 		f.Fatalf("seed login: %d %s", r.Status, r.Body)
 	}
 	f.Add(false, reg)
@@ -1006,11 +983,11 @@ func FuzzPasskeyAnswers(f *testing.F) {
 	f.Add(false, `{"response":{"attestationObject":"oA","clientDataJSON":"bnVsbA"}}`)
 	f.Add(true, "\xff\xfe")
 	f.Fuzz(func(t *testing.T, login bool, body string) {
-		var r *thResponse
+		var r *response
 		if login {
-			r = pkLoginFinish(t, ta, body)
+			r = loginFinish(t, ta, body)
 		} else {
-			r = pkRegisterFinish(t, ta, s, body)
+			r = registerFinish(t, ta, s, body)
 		}
 		if r.Status < 400 || r.Status >= 500 {
 			t.Fatalf("status %d for %q: %s", r.Status, body, r.Body)
@@ -1027,10 +1004,11 @@ func FuzzPasskeyAnswers(f *testing.F) {
 // the free failures the address waits, with 429 and Retry-After, for the
 // next answer and for a new start alike.
 func TestPasskeyLoginThrottle(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d.register(t, ta, ta.Session(t, ta.Admin), "laptop")
-	login := func() *thResponse {
+	login := func() *response {
 		t.Helper()
 		d.cred.Counter++
 		return d.login(t, ta)
@@ -1042,17 +1020,17 @@ func TestPasskeyLoginThrottle(t *testing.T) {
 		}
 	}
 	for i := 0; i <= free; i++ {
-		if r := pkLoginFinish(t, ta, `{"id":"AA"}`); r.Status != fiber.StatusBadRequest {
+		if r := loginFinish(t, ta, `{"id":"AA"}`); r.Status != fiber.StatusBadRequest {
 			t.Fatalf("unreadable answer %d: %d %s", i+1, r.Status, r.Body)
 		}
 	}
 	const msg = "Too many failed attempts. Try again in 1 second."
-	r, _ := pkLoginOptions(t, ta, "")
-	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || pkErr(r) != msg {
+	r, _ := loginOptions(t, ta, "")
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || ceremonyErrorOf(r) != msg {
 		t.Fatalf("start from a throttled address: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
-	r = pkLoginFinish(t, ta, `{"id":"AA"}`)
-	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || pkErr(r) != msg {
+	r = loginFinish(t, ta, `{"id":"AA"}`)
+	if r.Status != fiber.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || ceremonyErrorOf(r) != msg {
 		t.Fatalf("answer from a throttled address: %d, Retry-After %q, %s", r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
 	ta.Clock.Advance(time.Second)
@@ -1061,38 +1039,38 @@ func TestPasskeyLoginThrottle(t *testing.T) {
 	}
 }
 
-// pkStartFrom starts a passkey login through a real client (see
-// thClientFrom) at the listener base. The Host header names the panel's
+// startLoginFrom starts a passkey login through a real client (see
+// clientFrom) at the listener base. The Host header names the panel's
 // public URL, where passkeys are available.
-func pkStartFrom(t *testing.T, c *http.Client, base string) *thResponse {
+func startLoginFrom(t *testing.T, c *http.Client, base string) *response {
 	t.Helper()
 	req, err := http.NewRequest("POST", base+"/login/passkey/options", strings.NewReader(url.Values{"next": {""}}.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Host = strings.TrimPrefix(thPublicURL, "http://")
+	req.Host = strings.TrimPrefix(publicURL, "http://")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("POST /login/passkey/options: %v", err)
 	}
-	return thRead(t, resp)
+	return readResponse(t, resp)
 }
 
-// pkWantStart checks the answer to a passkey login start: the status, and
+// wantLoginStart checks the answer to a passkey login start: the status, and
 // for 429 the Retry-After and the message.
-func pkWantStart(t *testing.T, r *thResponse, status int, retry string) {
+func wantLoginStart(t *testing.T, r *response, status int, retry string) {
 	t.Helper()
 	if r.Status != status || r.Header.Get("Retry-After") != retry {
-		t.Fatalf("start: status %d, Retry-After %q; want %d, %q (%s)", r.Status, r.Header.Get("Retry-After"), status, retry, thTrim(r.Body))
+		t.Fatalf("start: status %d, Retry-After %q; want %d, %q (%s)", r.Status, r.Header.Get("Retry-After"), status, retry, trimBody(r.Body))
 	}
 	if status != fiber.StatusTooManyRequests {
 		return
 	}
 	secs, _ := strconv.Atoi(retry)
 	wait := humanDuration(time.Duration(secs) * time.Second)
-	if want := msgTooManyPasskeyStarts + " Try again in " + wait + "."; pkErr(r) != want {
-		t.Fatalf("429 message %q, want %q", pkErr(r), want)
+	if want := msgTooManyPasskeyStarts + " Try again in " + wait + "."; ceremonyErrorOf(r) != want {
+		t.Fatalf("429 message %q, want %q", ceremonyErrorOf(r), want)
 	}
 }
 
@@ -1106,28 +1084,29 @@ func pkWantStart(t *testing.T, r *thResponse, status int, retry string) {
 // window. The starts are not failures: 30 of them do not throttle the
 // address's password logins.
 func TestPasskeyLoginStartsThrottled(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	base := thServe(t, ta)
-	busy := thClientFrom(t, "127.0.0.2")
-	other := thClientFrom(t, "127.0.0.3")
+	base := serveApp(t, ta)
+	busy := clientFrom(t, "127.0.0.2")
+	other := clientFrom(t, "127.0.0.3")
 	for i := range 30 {
 		if i > 0 {
 			ta.Clock.Advance(2 * time.Second) // at 0s, 2s, …, 58s
 		}
-		pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
+		wantLoginStart(t, startLoginFrom(t, busy, base), fiber.StatusOK, "")
 	}
 	ta.Clock.Advance(time.Second) // 59s: the first start is 59s old
-	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "1")
-	pkWantStart(t, pkStartFrom(t, other, base), fiber.StatusOK, "")
+	wantLoginStart(t, startLoginFrom(t, busy, base), fiber.StatusTooManyRequests, "1")
+	wantLoginStart(t, startLoginFrom(t, other, base), fiber.StatusOK, "")
 	ta.Clock.Advance(time.Second) // 60s: the first start left the window
-	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
-	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "2")
+	wantLoginStart(t, startLoginFrom(t, busy, base), fiber.StatusOK, "")
+	wantLoginStart(t, startLoginFrom(t, busy, base), fiber.StatusTooManyRequests, "2")
 	ta.Clock.Advance(time.Minute) // all of them left the window
 	for range 30 {
-		pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusOK, "")
+		wantLoginStart(t, startLoginFrom(t, busy, base), fiber.StatusOK, "")
 	}
-	pkWantStart(t, pkStartFrom(t, busy, base), fiber.StatusTooManyRequests, "60")
-	thLoginAs(t, busy, base, "admin", thAdminPassword, fiber.StatusSeeOther, "")
+	wantLoginStart(t, startLoginFrom(t, busy, base), fiber.StatusTooManyRequests, "60")
+	postLogin(t, busy, base, "admin", testkit.AdminPassword, fiber.StatusSeeOther, "")
 }
 
 // TestPasskeyLoginStartsPerPrefix: behind a trusted proxy, the limit holds
@@ -1135,18 +1114,19 @@ func TestPasskeyLoginStartsThrottled(t *testing.T) {
 // low bits of its address gets it nothing, while the next /64 is another
 // client.
 func TestPasskeyLoginStartsPerPrefix(t *testing.T) {
-	ta := newTestApp(t, apiTrustTestPeer)
-	start := func(client string) *thResponse {
+	t.Parallel()
+	ta := newTestApp(t, trustTestPeer)
+	start := func(client string) *response {
 		t.Helper()
-		return pkPost(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", "next=", nil,
+		return postCeremony(t, ta, "/login/passkey/options", "application/x-www-form-urlencoded", "next=", nil,
 			map[string]string{"X-Forwarded-For": client})
 	}
 	for i := range 30 {
-		pkWantStart(t, start(fmt.Sprintf("2001:db8:1:2::%x", i+1)), fiber.StatusOK, "")
+		wantLoginStart(t, start(fmt.Sprintf("2001:db8:1:2::%x", i+1)), fiber.StatusOK, "")
 	}
-	pkWantStart(t, start("2001:db8:1:2:ffff:ffff:ffff:ffff"), fiber.StatusTooManyRequests, "60")
-	pkWantStart(t, start("2001:db8:1:3::1"), fiber.StatusOK, "")
-	pkWantStart(t, start("198.51.100.1"), fiber.StatusOK, "")
+	wantLoginStart(t, start("2001:db8:1:2:ffff:ffff:ffff:ffff"), fiber.StatusTooManyRequests, "60")
+	wantLoginStart(t, start("2001:db8:1:3::1"), fiber.StatusOK, "")
+	wantLoginStart(t, start("198.51.100.1"), fiber.StatusOK, "")
 }
 
 // TestPasskeyHostileOriginAudited: the origin in a passkey answer is the
@@ -1156,7 +1136,7 @@ func TestPasskeyLoginStartsPerPrefix(t *testing.T) {
 // escaped.
 func TestPasskeyHostileOriginAudited(t *testing.T) {
 	ta := newTestApp(t)
-	d := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
 	d.register(t, ta, ta.Session(t, ta.Admin), "laptop")
 	d.rp.Origin = "http://evil.example/" + strings.Repeat("\x00\u202e\x1b[2J\u200b", 1000)
 	if len(d.rp.Origin) < 10000 {
@@ -1192,13 +1172,13 @@ func TestPasskeyHostileOriginAudited(t *testing.T) {
 func TestPasskeyTwoDialogsBeforeFirstPasskey(t *testing.T) {
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	laptop := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
-	phone := newPKDevice(virtualwebauthn.AuthenticatorOptions{})
-	r, first := pkRegisterOptions(t, ta, s, "laptop")
+	laptop := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
+	phone := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
+	r, first := registerOptions(t, ta, s, "laptop")
 	if first == nil {
 		t.Fatalf("first options: %d %s", r.Status, r.Body)
 	}
-	r, second := pkRegisterOptions(t, ta, s, "phone")
+	r, second := registerOptions(t, ta, s, "phone")
 	if second == nil {
 		t.Fatalf("second options: %d %s", r.Status, r.Body)
 	}
@@ -1206,10 +1186,10 @@ func TestPasskeyTwoDialogsBeforeFirstPasskey(t *testing.T) {
 		t.Errorf("the two dialogs got two user handles")
 	}
 	for _, x := range []struct {
-		d    *pkDevice
+		d    *passkeyDevice
 		opts *virtualwebauthn.AttestationOptions
 	}{{laptop, first}, {phone, second}} {
-		if r := pkRegisterFinish(t, ta, s, x.d.attest(x.opts)); r.Status != fiber.StatusCreated {
+		if r := registerFinish(t, ta, s, x.d.attest(x.opts)); r.Status != fiber.StatusCreated {
 			t.Fatalf("finish: %d %s", r.Status, r.Body)
 		}
 		x.d.auth.AddCredential(x.d.cred)
@@ -1217,7 +1197,7 @@ func TestPasskeyTwoDialogsBeforeFirstPasskey(t *testing.T) {
 	if n := len(mustPasskeys(t, ta, ta.Admin.ID)); n != 2 {
 		t.Fatalf("%d passkeys stored, want 2", n)
 	}
-	for name, d := range map[string]*pkDevice{"laptop": laptop, "phone": phone} {
+	for name, d := range map[string]*passkeyDevice{"laptop": laptop, "phone": phone} {
 		if r := d.login(t, ta); r.Status != 200 {
 			t.Errorf("login with the %s: %d %s", name, r.Status, r.Body)
 		}
@@ -1227,11 +1207,11 @@ func TestPasskeyTwoDialogsBeforeFirstPasskey(t *testing.T) {
 		t.Fatalf("stored handle %x, %v; want the one both dialogs used", handle, err)
 	}
 	// Neither a later registration nor removing every passkey changes it.
-	newPKDevice(virtualwebauthn.AuthenticatorOptions{}).register(t, ta, s, "key")
+	newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{}).register(t, ta, s, "key")
 	if _, err := ta.Store.ClearPasskeys(ta.Admin.ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	_, again := pkRegisterOptions(t, ta, s, "laptop again")
+	_, again := registerOptions(t, ta, s, "laptop again")
 	if again == nil || again.UserID != first.UserID {
 		t.Errorf("the user handle changed after the passkeys were removed")
 	}

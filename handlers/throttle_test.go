@@ -2,7 +2,7 @@ package handlers
 
 // Login throttling through the real HTTP stack. app.Test always reports the
 // peer as 0.0.0.0, so these tests serve the app on a real listener and
-// connect from different loopback source addresses (thClientFrom).
+// connect from different loopback source addresses (clientFrom).
 
 import (
 	"fmt"
@@ -13,45 +13,30 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// thLoginAs posts the login form and checks the status (and, for 429,
-// Retry-After).
-func thLoginAs(t *testing.T, c *http.Client, base, username, password string, wantStatus int, wantRetry string) *thResponse {
-	t.Helper()
-	r := thPost(t, c, base+"/login", thLoginForm(username, password), nil)
-	if r.Status != wantStatus {
-		t.Fatalf("login %q/%q: status %d, want %d; body %s", username, password, r.Status, wantStatus, thTrim(r.Body))
-	}
-	if got := r.Header.Get("Retry-After"); got != wantRetry {
-		t.Fatalf("login %q: Retry-After %q, want %q", username, got, wantRetry)
-	}
-	if c := r.Cookie(sessionCookie); (c != nil && c.Value != "") != (wantStatus == http.StatusSeeOther) {
-		t.Fatalf("login %q: status %d with session cookie %v", username, r.Status, c)
-	}
-	return r
-}
-
 func TestThrottlePerIP(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	base := thServe(t, ta)
-	guesser := thClientFrom(t, "127.0.0.2")
-	other := thClientFrom(t, "127.0.0.3")
+	base := serveApp(t, ta)
+	guesser := clientFrom(t, "127.0.0.2")
+	other := clientFrom(t, "127.0.0.3")
 
 	// Five failures are free, the sixth is answered but sets a 1 s wait.
 	for i := 0; i < 6; i++ {
-		thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 401, "")
+		postLogin(t, guesser, base, "admin", "wrong-pass-1", 401, "")
 	}
-	r := thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 429, "1")
+	r := postLogin(t, guesser, base, "admin", "wrong-pass-1", 429, "1")
 	if !strings.Contains(r.Body, "Too many failed attempts. Try again in 1 second.") {
-		t.Errorf("429 body: %s", thTrim(r.Body))
+		t.Errorf("429 body: %s", trimBody(r.Body))
 	}
 	// The right password is refused too: throttling comes before hashing.
-	thLoginAs(t, guesser, base, "admin", thAdminPassword, 429, "1")
+	postLogin(t, guesser, base, "admin", testkit.AdminPassword, 429, "1")
 	// Even for a name that was never tried.
-	thLoginAs(t, guesser, base, "bob", "whatever-1", 429, "1")
+	postLogin(t, guesser, base, "bob", "whatever-1", 429, "1")
 	// Another address is not affected.
-	thLoginAs(t, other, base, "admin", thAdminPassword, 303, "")
+	postLogin(t, other, base, "admin", testkit.AdminPassword, 303, "")
 
 	// Throttled attempts did no work: no failure was recorded for them.
 	failed := ta.AuditEvents(t, model.EventLoginFailed)
@@ -69,52 +54,54 @@ func TestThrottlePerIP(t *testing.T) {
 
 	// The wait doubles with each further failure: 1 s, 2 s, 4 s.
 	ta.Clock.Advance(time.Second)
-	thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 401, "")
-	thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 429, "2")
+	postLogin(t, guesser, base, "admin", "wrong-pass-1", 401, "")
+	postLogin(t, guesser, base, "admin", "wrong-pass-1", 429, "2")
 	ta.Clock.Advance(2 * time.Second)
-	thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 401, "")
-	thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 429, "4")
+	postLogin(t, guesser, base, "admin", "wrong-pass-1", 401, "")
+	postLogin(t, guesser, base, "admin", "wrong-pass-1", 429, "4")
 	// Retry-After counts down (rounded up to whole seconds).
 	ta.Clock.Advance(1500 * time.Millisecond)
-	thLoginAs(t, guesser, base, "admin", thAdminPassword, 429, "3")
+	postLogin(t, guesser, base, "admin", testkit.AdminPassword, 429, "3")
 
 	// The penalty ends: the right password works again.
 	ta.Clock.Advance(2500 * time.Millisecond)
-	thLoginAs(t, guesser, base, "admin", thAdminPassword, 303, "")
+	postLogin(t, guesser, base, "admin", testkit.AdminPassword, 303, "")
 
 	// After a quiet window the address starts over with five free failures.
 	ta.Clock.Advance(15 * time.Minute)
 	for i := 0; i < 6; i++ {
-		thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 401, "")
+		postLogin(t, guesser, base, "admin", "wrong-pass-1", 401, "")
 	}
-	thLoginAs(t, guesser, base, "admin", "wrong-pass-1", 429, "1")
+	postLogin(t, guesser, base, "admin", "wrong-pass-1", 429, "1")
 }
 
 // TestThrottleEmptyAndOversizedCount: refused-before-hashing attempts
 // (oversized input) still count as failures, empty fields do not.
 func TestThrottleOversizedCounts(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	base := thServe(t, ta)
-	c := thClientFrom(t, "127.0.0.4")
+	base := serveApp(t, ta)
+	c := clientFrom(t, "127.0.0.4")
 	for i := 0; i < 3; i++ {
-		thLoginAs(t, c, base, "admin", "", 422, "")
+		postLogin(t, c, base, "admin", "", 422, "")
 	}
 	big := strings.Repeat("x1", 600)
 	for i := 0; i < 6; i++ {
-		thLoginAs(t, c, base, "admin", big, 401, "")
+		postLogin(t, c, base, "admin", big, 401, "")
 	}
-	thLoginAs(t, c, base, "admin", thAdminPassword, 429, "1")
+	postLogin(t, c, base, "admin", testkit.AdminPassword, 429, "1")
 }
 
 func TestThrottlePerUsername(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	thCreateUser(t, ta, "bob")
-	base := thServe(t, ta)
+	testkit.AddUser(t, ta.Store, "bob")
+	base := serveApp(t, ta)
 
 	// The real admin logged in from this browser before: it holds the
 	// account's device cookie.
-	device := thClientFrom(t, "127.0.0.9")
-	r := thLoginAs(t, device, base, "admin", thAdminPassword, 303, "")
+	device := clientFrom(t, "127.0.0.9")
+	r := postLogin(t, device, base, "admin", testkit.AdminPassword, 303, "")
 	if r.Cookie(deviceCookie) == nil {
 		t.Fatalf("no device cookie at login")
 	}
@@ -123,9 +110,9 @@ func TestThrottlePerUsername(t *testing.T) {
 	// its five free failures; and 50 at a name that does not exist.
 	guess := func(name string, third int) {
 		for a := 1; a <= 10; a++ {
-			c := thClientFrom(t, fmt.Sprintf("127.0.%d.%d", third, a))
+			c := clientFrom(t, fmt.Sprintf("127.0.%d.%d", third, a))
 			for i := 0; i < 5; i++ {
-				thLoginAs(t, c, base, name, "wrong-pass-1", 401, "")
+				postLogin(t, c, base, name, "wrong-pass-1", 401, "")
 			}
 		}
 	}
@@ -135,37 +122,37 @@ func TestThrottlePerUsername(t *testing.T) {
 	// Now the names are locked for browsers without the device cookie, for
 	// the window (15 minutes), whatever the password; known and unknown
 	// names get the same answer.
-	fresh := thClientFrom(t, "127.0.2.1")
-	locked := thLoginAs(t, fresh, base, "admin", thAdminPassword, 429, "900")
+	fresh := clientFrom(t, "127.0.2.1")
+	locked := postLogin(t, fresh, base, "admin", testkit.AdminPassword, 429, "900")
 	if !strings.Contains(locked.Body, "Too many failed attempts. Try again in 15 minutes.") {
-		t.Errorf("429 body: %s", thTrim(locked.Body))
+		t.Errorf("429 body: %s", trimBody(locked.Body))
 	}
-	ghost := thLoginAs(t, thClientFrom(t, "127.0.2.2"), base, "ghost", "wrong-pass-1", 429, "900")
+	ghost := postLogin(t, clientFrom(t, "127.0.2.2"), base, "ghost", "wrong-pass-1", 429, "900")
 	if strings.ReplaceAll(ghost.Body, `value="ghost"`, "") != strings.ReplaceAll(locked.Body, `value="admin"`, "") {
 		t.Errorf("locked known and unknown names answer differently")
 	}
-	thLoginAs(t, thClientFrom(t, "127.0.2.3"), base, "ADMIN", thAdminPassword, 429, "900")
+	postLogin(t, clientFrom(t, "127.0.2.3"), base, "ADMIN", testkit.AdminPassword, 429, "900")
 
 	// Other accounts are not affected; bob's device cookie does not open
 	// admin.
-	bobBrowser := thClientFrom(t, "127.0.2.4")
-	thLoginAs(t, bobBrowser, base, "bob", thUserPassword, 303, "")
-	thLoginAs(t, bobBrowser, base, "admin", thAdminPassword, 429, "900")
+	bobBrowser := clientFrom(t, "127.0.2.4")
+	postLogin(t, bobBrowser, base, "bob", testkit.UserPassword, 303, "")
+	postLogin(t, bobBrowser, base, "admin", testkit.AdminPassword, 429, "900")
 	// A forged device cookie does not either.
-	forged := thClientFrom(t, "127.0.2.5")
-	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(thLoginForm("admin", thAdminPassword).Encode()))
+	forged := clientFrom(t, "127.0.2.5")
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(loginForm("admin", testkit.AdminPassword).Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(&http.Cookie{Name: deviceCookie, Value: "AAAAAAAAAAAAAAAA.0123456789abcdef"})
 	resp, err := forged.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fr := thRead(t, resp); fr.Status != 429 {
+	if fr := readResponse(t, resp); fr.Status != 429 {
 		t.Errorf("forged device cookie: status %d, want 429", fr.Status)
 	}
 
 	// The real admin's browser is not locked out.
-	thLoginAs(t, device, base, "admin", thAdminPassword, 303, "")
+	postLogin(t, device, base, "admin", testkit.AdminPassword, 303, "")
 
 	// Throttled attempts were not checked: still exactly 100 failures.
 	if n := len(ta.AuditEvents(t, model.EventLoginFailed)); n != 100 {
@@ -174,18 +161,19 @@ func TestThrottlePerUsername(t *testing.T) {
 
 	// The lock ends with the window.
 	ta.Clock.Advance(15 * time.Minute)
-	thLoginAs(t, thClientFrom(t, "127.0.2.6"), base, "admin", thAdminPassword, 303, "")
-	thLoginAs(t, thClientFrom(t, "127.0.2.7"), base, "ghost", "wrong-pass-1", 401, "")
+	postLogin(t, clientFrom(t, "127.0.2.6"), base, "admin", testkit.AdminPassword, 303, "")
+	postLogin(t, clientFrom(t, "127.0.2.7"), base, "ghost", "wrong-pass-1", 401, "")
 }
 
 // TestClientIPForwarded: X-Forwarded-For counts only when the peer is a
 // trusted proxy, and then its rightmost address that is not a trusted
 // proxy. The address is read back from the audit log.
 func TestClientIPForwarded(t *testing.T) {
-	ta := newTestApp(t, thTrustProxies("127.0.0.1/32", "10.0.0.0/8"))
-	base := thServe(t, ta)
-	proxy := thClientFrom(t, "127.0.0.1")
-	stranger := thClientFrom(t, "127.0.0.2")
+	t.Parallel()
+	ta := newTestApp(t, trustProxies("127.0.0.1/32", "10.0.0.0/8"))
+	base := serveApp(t, ta)
+	proxy := clientFrom(t, "127.0.0.1")
+	stranger := clientFrom(t, "127.0.0.2")
 	cases := []struct {
 		client *http.Client
 		xff    []string // one header line each
@@ -207,7 +195,7 @@ func TestClientIPForwarded(t *testing.T) {
 	}
 	for i, tc := range cases {
 		name := fmt.Sprintf("ipcase%d", i)
-		req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(thLoginForm(name, "wrong-pass-1").Encode()))
+		req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(loginForm(name, "wrong-pass-1").Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		for _, v := range tc.xff {
 			req.Header.Add("X-Forwarded-For", v)
@@ -216,7 +204,7 @@ func TestClientIPForwarded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := thRead(t, resp); r.Status != 401 {
+		if r := readResponse(t, resp); r.Status != 401 {
 			t.Fatalf("case %d: status %d", i, r.Status)
 		}
 		var got []string
@@ -235,13 +223,14 @@ func TestClientIPForwarded(t *testing.T) {
 // to the forwarded client, which cannot escape it by prepending addresses;
 // a stranger's X-Forwarded-For is ignored.
 func TestThrottleBehindProxy(t *testing.T) {
-	ta := newTestApp(t, thTrustProxies("127.0.0.1/32"))
-	base := thServe(t, ta)
-	proxy := thClientFrom(t, "127.0.0.1")
-	stranger := thClientFrom(t, "127.0.0.2")
+	t.Parallel()
+	ta := newTestApp(t, trustProxies("127.0.0.1/32"))
+	base := serveApp(t, ta)
+	proxy := clientFrom(t, "127.0.0.1")
+	stranger := clientFrom(t, "127.0.0.2")
 	login := func(c *http.Client, xff, password string, want int, retry string) {
 		t.Helper()
-		r := thPost(t, c, base+"/login", thLoginForm("admin", password), map[string]string{"X-Forwarded-For": xff})
+		r := postForm(t, c, base+"/login", loginForm("admin", password), map[string]string{"X-Forwarded-For": xff})
 		if r.Status != want || r.Header.Get("Retry-After") != retry {
 			t.Fatalf("XFF %q: %d Retry-After %q, want %d %q", xff, r.Status, r.Header.Get("Retry-After"), want, retry)
 		}
@@ -249,25 +238,26 @@ func TestThrottleBehindProxy(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		login(proxy, fmt.Sprintf("192.0.2.%d, 203.0.113.50", i), "wrong-pass-1", 401, "")
 	}
-	login(proxy, "192.0.2.99, 203.0.113.50", thAdminPassword, 429, "1")
-	login(proxy, "203.0.113.51", thAdminPassword, 303, "")
+	login(proxy, "192.0.2.99, 203.0.113.50", testkit.AdminPassword, 429, "1")
+	login(proxy, "203.0.113.51", testkit.AdminPassword, 303, "")
 
 	// The stranger varies X-Forwarded-For; it is its own address that counts.
 	for i := 0; i < 6; i++ {
 		login(stranger, fmt.Sprintf("198.51.100.%d", i), "wrong-pass-1", 401, "")
 	}
-	login(stranger, "198.51.100.200", thAdminPassword, 429, "1")
+	login(stranger, "198.51.100.200", testkit.AdminPassword, 429, "1")
 	// The proxy's other clients are not affected.
-	login(proxy, "203.0.113.52", thAdminPassword, 303, "")
+	login(proxy, "203.0.113.52", testkit.AdminPassword, 303, "")
 }
 
 // TestForwardedIgnoredWithoutProxies: with no trusted proxy configured,
 // X-Forwarded-For never decides the client address.
 func TestForwardedIgnoredWithoutProxies(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", "wrong-pass-1"),
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm("admin", "wrong-pass-1"),
 		Headers: map[string]string{"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.8"}})
-	thCheck(t, r, 401, nil, nil, nil)
+	checkResponse(t, r, 401, nil, nil, nil)
 	ev := ta.AuditEvents(t, model.EventLoginFailed)
 	if len(ev) != 1 || ev[0].IP != "0.0.0.0" {
 		t.Errorf("audit = %+v, want IP 0.0.0.0 (app.Test's peer)", ev)
@@ -279,9 +269,10 @@ func TestForwardedIgnoredWithoutProxies(t *testing.T) {
 // get a password check than sequential ones would (5 free + the 6th that
 // sets the first wait); the rest are refused before any hashing.
 func TestThrottleParallelBurst(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	base := thServe(t, ta)
-	guesser := thClientFrom(t, "127.0.0.7")
+	base := serveApp(t, ta)
+	guesser := clientFrom(t, "127.0.0.7")
 	const n = 40
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup
@@ -289,7 +280,7 @@ func TestThrottleParallelBurst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := thPost(t, guesser, base+"/login", thLoginForm("admin", "wrong-pass-1"), nil)
+			r := postForm(t, guesser, base+"/login", loginForm("admin", "wrong-pass-1"), nil)
 			statuses <- r.Status
 		}()
 	}
@@ -307,10 +298,10 @@ func TestThrottleParallelBurst(t *testing.T) {
 	}
 	// A success refunds its charge: the right password from a fresh address
 	// leaves that address with all its free attempts.
-	fresh := thClientFrom(t, "127.0.0.8")
-	thLoginAs(t, fresh, base, "admin", thAdminPassword, 303, "")
+	fresh := clientFrom(t, "127.0.0.8")
+	postLogin(t, fresh, base, "admin", testkit.AdminPassword, 303, "")
 	for i := 0; i < 6; i++ {
-		thLoginAs(t, fresh, base, "admin", "wrong-pass-1", 401, "")
+		postLogin(t, fresh, base, "admin", "wrong-pass-1", 401, "")
 	}
-	thLoginAs(t, fresh, base, "admin", "wrong-pass-1", 429, "1")
+	postLogin(t, fresh, base, "admin", "wrong-pass-1", 429, "1")
 }

@@ -3,8 +3,7 @@ package handlers
 // Handler tests of two-factor authentication (issue 3): enrolment, login
 // with a second step, recovery codes, turning 2FA off, audit events and
 // CSRF. Codes come from oathtool, an independent RFC 6238 implementation,
-// at the test's clock. Helpers here are named tf… so that test files by
-// different people do not collide.
+// at the test's clock (testkit.Oathtool).
 
 import (
 	"bytes"
@@ -16,9 +15,6 @@ import (
 	"image/png"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,41 +24,12 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// tfNeed skips the test when program is missing, or fails it in CI
-// (CI=true), where make test installs it with scripts/test-deps.sh.
-func tfNeed(t testing.TB, program, debianPackage string) {
-	t.Helper()
-	if _, err := exec.LookPath(program); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (Debian package %s; make test installs it with scripts/test-deps.sh): %v", program, debianPackage, err)
-		}
-		t.Skipf("skipped: %s not installed (apt-get install %s); with CI=true this fails", program, debianPackage)
-	}
-}
-
-// tfOathtool returns the TOTP code of secret (base32, spaces allowed) at
-// time at, computed by Debian's oathtool.
-func tfOathtool(t testing.TB, secret string, at time.Time) string {
-	t.Helper()
-	tfNeed(t, "oathtool", "oathtool")
-	secret = strings.ReplaceAll(secret, " ", "")
-	now := at.UTC().Format("2006-01-02 15:04:05") + " UTC"
-	out, err := exec.Command("oathtool", "--totp", "-b", "--now", now, secret).CombinedOutput()
-	if err != nil {
-		t.Fatalf("oathtool --totp -b --now %q: %v\n%s", now, err, out)
-	}
-	code := strings.TrimSpace(string(out))
-	if len(code) != 6 {
-		t.Fatalf("oathtool printed %q, want 6 digits", code)
-	}
-	return code
-}
-
-// tfWrongCode returns a 6-digit code that differs from code in every digit,
+// wrongCode returns a 6-digit code that differs from code in every digit,
 // so it matches neither this step nor (with near certainty) a neighbour.
-func tfWrongCode(code string) string {
+func wrongCode(code string) string {
 	b := []byte(code)
 	for i := range b {
 		b[i] = '0' + (b[i]-'0'+5)%10
@@ -71,16 +38,16 @@ func tfWrongCode(code string) string {
 }
 
 var (
-	tfSecretRe   = regexp.MustCompile(`data-testid="secret">([^<]*)</code>`)
-	tfURLRe      = regexp.MustCompile(`value="(otpauth://[^"]*)"`)
-	tfEnrollRe   = regexp.MustCompile(`name="enrollment" value="([^"]*)"`)
-	tfQRRe       = regexp.MustCompile(`<img class="qr" src="data:image/png;base64,([^"]+)"`)
-	tfCodeItemRe = regexp.MustCompile(`<li><code>([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</code></li>`)
+	secretRe       = regexp.MustCompile(`data-testid="secret">([^<]*)</code>`)
+	otpURLRe       = regexp.MustCompile(`value="(otpauth://[^"]*)"`)
+	enrollmentRe   = regexp.MustCompile(`name="enrollment" value="([^"]*)"`)
+	qrRe           = regexp.MustCompile(`<img class="qr" src="data:image/png;base64,([^"]+)"`)
+	recoveryCodeRe = regexp.MustCompile(`<li><code>([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</code></li>`)
 )
 
-// tfEnrollPage is what the enrolment dialog shows.
-type tfEnrollPage struct {
-	Resp    *thResponse
+// enrollPage is what the enrolment dialog shows.
+type enrollPage struct {
+	Resp    *response
 	Secret  string // as shown, in groups of four
 	URL     string // the otpauth URL as shown (HTML-unescaped)
 	QR      []byte // the PNG
@@ -88,31 +55,31 @@ type tfEnrollPage struct {
 }
 
 // RawSecret is the secret without the spaces.
-func (p tfEnrollPage) RawSecret() string { return strings.ReplaceAll(p.Secret, " ", "") }
+func (p enrollPage) RawSecret() string { return strings.ReplaceAll(p.Secret, " ", "") }
 
-// tfEnroll opens the 2FA dialog of user id as the session s (htmx) and
+// openEnrollment opens the 2FA dialog of user id as the session s (htmx) and
 // reads what it shows.
-func tfEnroll(t testing.TB, ta *testApp, s *thSession, id int) tfEnrollPage {
+func openEnrollment(t testing.TB, ta *testApp, s *userSession, id int) enrollPage {
 	t.Helper()
-	r := ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true})
+	r := ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true})
 	if r.Status != 200 {
-		t.Fatalf("GET 2fa: status %d\n%s", r.Status, thTrim(r.Body))
+		t.Fatalf("GET 2fa: status %d\n%s", r.Status, trimBody(r.Body))
 	}
-	p := tfEnrollPage{Resp: r}
+	p := enrollPage{Resp: r}
 	for _, f := range []struct {
 		re  *regexp.Regexp
 		dst *string
 		any string
-	}{{tfSecretRe, &p.Secret, "secret"}, {tfURLRe, &p.URL, "otpauth URL"}, {tfEnrollRe, &p.EnrollN, "enrollment id"}} {
+	}{{secretRe, &p.Secret, "secret"}, {otpURLRe, &p.URL, "otpauth URL"}, {enrollmentRe, &p.EnrollN, "enrollment id"}} {
 		m := f.re.FindStringSubmatch(r.Body)
 		if m == nil {
-			t.Fatalf("the enrolment dialog shows no %s:\n%s", f.any, thTrim(r.Body))
+			t.Fatalf("the enrolment dialog shows no %s:\n%s", f.any, trimBody(r.Body))
 		}
 		*f.dst = html.UnescapeString(m[1])
 	}
-	m := tfQRRe.FindStringSubmatch(r.Body)
+	m := qrRe.FindStringSubmatch(r.Body)
 	if m == nil {
-		t.Fatalf("the enrolment dialog shows no QR code <img src=\"data:image/png;base64,…\">:\n%s", thTrim(r.Body))
+		t.Fatalf("the enrolment dialog shows no QR code <img src=\"data:image/png;base64,…\">:\n%s", trimBody(r.Body))
 	}
 	png, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
 	if err != nil {
@@ -122,41 +89,41 @@ func tfEnroll(t testing.TB, ta *testApp, s *thSession, id int) tfEnrollPage {
 	return p
 }
 
-// tfConfirm posts a code for enrolment p of user id.
-func tfConfirm(t testing.TB, ta *testApp, s *thSession, id int, enrollID, code string) *thResponse {
+// confirmEnrollment posts a code for enrolment p of user id.
+func confirmEnrollment(t testing.TB, ta *testApp, s *userSession, id int, enrollID, code string) *response {
 	t.Helper()
-	return ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
+	return ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
 		CSRFHeader: s.CSRF, Form: url.Values{"enrollment": {enrollID}, "code": {code}}})
 }
 
-// tfRecoveryCodes returns the recovery codes an answer shows.
-func tfRecoveryCodes(body string) []string {
+// recoveryCodes returns the recovery codes an answer shows.
+func recoveryCodes(body string) []string {
 	var codes []string
-	for _, m := range tfCodeItemRe.FindAllStringSubmatch(body, -1) {
+	for _, m := range recoveryCodeRe.FindAllStringSubmatch(body, -1) {
 		codes = append(codes, m[1])
 	}
 	return codes
 }
 
-// tfTurnOn turns 2FA on for user id through the dialog, as session s, with
+// turnOnTwoFactor turns 2FA on for user id through the dialog, as session s, with
 // an oathtool code at the current clock; it returns the secret (base32)
 // and the recovery codes.
-func tfTurnOn(t testing.TB, ta *testApp, s *thSession, id int) (string, []string) {
+func turnOnTwoFactor(t testing.TB, ta *testApp, s *userSession, id int) (string, []string) {
 	t.Helper()
-	p := tfEnroll(t, ta, s, id)
-	r := tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
-	codes := tfRecoveryCodes(r.Body)
+	p := openEnrollment(t, ta, s, id)
+	r := confirmEnrollment(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
+	codes := recoveryCodes(r.Body)
 	if r.Status != 200 || len(codes) != model.RecoveryCodeCount {
-		t.Fatalf("confirm enrolment: status %d, %d recovery codes\n%s", r.Status, len(codes), thTrim(r.Body))
+		t.Fatalf("confirm enrolment: status %d, %d recovery codes\n%s", r.Status, len(codes), trimBody(r.Body))
 	}
 	return p.RawSecret(), codes
 }
 
-// tfPassword posts the first login step and returns the answer and the
+// loginPassword posts the first login step and returns the answer and the
 // gh_2fa cookie it set (nil if none).
-func tfPassword(t testing.TB, ta *testApp, username, password string) (*thResponse, *http.Cookie) {
+func loginPassword(t testing.TB, ta *testApp, username, password string) (*response, *http.Cookie) {
 	t.Helper()
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm(username, password)})
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: loginForm(username, password)})
 	c := r.Cookie(pendingCookie)
 	if c != nil && c.Value == "" {
 		c = nil
@@ -164,29 +131,19 @@ func tfPassword(t testing.TB, ta *testApp, username, password string) (*thRespon
 	return r, c
 }
 
-// tfCode posts the second login step.
-func tfCode(t testing.TB, ta *testApp, pending *http.Cookie, code string) *thResponse {
+// loginCode posts the second login step.
+func loginCode(t testing.TB, ta *testApp, pending *http.Cookie, code string) *response {
 	t.Helper()
 	var cookies []*http.Cookie
 	if pending != nil {
 		cookies = append(cookies, &http.Cookie{Name: pendingCookie, Value: pending.Value})
 	}
-	return ta.Do(t, thReq{Method: "POST", URL: "/login", Form: url.Values{"code": {code}}, Cookies: cookies})
+	return ta.Do(t, request{Method: "POST", URL: "/login", Form: url.Values{"code": {code}}, Cookies: cookies})
 }
 
-// tfUser reloads a user from the store.
-func tfUser(t testing.TB, ta *testApp, id int) model.User {
-	t.Helper()
-	u, err := ta.Store.User(id)
-	if err != nil {
-		t.Fatalf("User(%d): %v", id, err)
-	}
-	return u
-}
-
-// tfEvents returns "action actor→target detail" for each audit event with
+// auditLines returns "action actor→target detail" for each audit event with
 // one of the actions, oldest first.
-func tfEvents(t testing.TB, ta *testApp, actions ...string) []string {
+func auditLines(t testing.TB, ta *testApp, actions ...string) []string {
 	t.Helper()
 	var out []string
 	for _, e := range ta.AuditEvents(t, "") {
@@ -199,16 +156,16 @@ func tfEvents(t testing.TB, ta *testApp, actions ...string) []string {
 	return out
 }
 
-func tfWantEvents(t testing.TB, ta *testApp, want []string, actions ...string) {
+func wantAuditLines(t testing.TB, ta *testApp, want []string, actions ...string) {
 	t.Helper()
-	got := tfEvents(t, ta, actions...)
+	got := auditLines(t, ta, actions...)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit events:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
 
-// tfMsgInvalidCode is the one generic answer to a wrong second factor.
-const tfMsgInvalidCode = "Invalid code. Enter the current code from your authenticator app, or a recovery code."
+// msgInvalidCode is the one generic answer to a wrong second factor.
+const msgInvalidCode = "Invalid code. Enter the current code from your authenticator app, or a recovery code."
 
 // TestTwoFactorEnrollDialog checks what the enrolment dialog shows, and the
 // facts every authenticator app relies on (Google and Microsoft
@@ -217,13 +174,14 @@ const tfMsgInvalidCode = "Invalid code. Enter the current code from your authent
 // a 30 s period, an unpadded upper-case base32 secret of at least 160
 // bits; the secret also in groups of four for typing.
 func TestTwoFactorEnrollDialog(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []model.User{ta.Admin, bob} {
 		t.Run(u.Username, func(t *testing.T) {
-			p := tfEnroll(t, ta, s, u.ID)
-			thCheck(t, p.Resp, 200, []string{`<div id="twofactor" hx-history="false">`, `name="code"`, `autocomplete="one-time-code"`},
+			p := openEnrollment(t, ta, s, u.ID)
+			checkResponse(t, p.Resp, 200, []string{`<div id="twofactor" hx-history="false">`, `name="code"`, `autocomplete="one-time-code"`},
 				[]string{"<!doctype html>"}, map[string]string{"Cache-Control": "no-store"})
 			if v := p.Resp.Header.Get("Vary"); !strings.Contains(v, "HX-Request") {
 				t.Errorf("Vary = %q, want HX-Request", v)
@@ -256,20 +214,20 @@ func TestTwoFactorEnrollDialog(t *testing.T) {
 			if strings.Contains(q.Get("secret"), "=") {
 				t.Errorf("secret %q is padded; some apps refuse padding", q.Get("secret"))
 			}
-			tfCheckQuietZone(t, p.QR, 240)
+			checkQuietZone(t, p.QR, 240)
 		})
 	}
 
 	// Each opening starts a new enrolment with a new secret; the full page
 	// (no JavaScript) shows the same and keeps it out of htmx history too.
-	a, b := tfEnroll(t, ta, s, bob.ID), tfEnroll(t, ta, s, bob.ID)
+	a, b := openEnrollment(t, ta, s, bob.ID), openEnrollment(t, ta, s, bob.ID)
 	if a.Secret == b.Secret || a.EnrollN == b.EnrollN {
 		t.Errorf("two openings share a secret or an enrolment")
 	}
-	r := ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", bob.ID), Session: s})
-	thCheck(t, r, 200, []string{"<!doctype html>", `hx-history="false"`, "otpauth://totp/Gatehouse:bob?", `data-testid="qr"`},
+	r := ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", bob.ID), Session: s})
+	checkResponse(t, r, 200, []string{"<!doctype html>", `hx-history="false"`, "otpauth://totp/Gatehouse:bob?", `data-testid="qr"`},
 		nil, map[string]string{"Cache-Control": "no-store"})
-	if u := tfUser(t, ta, bob.ID); u.TwoFactor || len(u.TOTPSecret) != 0 {
+	if u := reloadUser(t, ta, bob.ID); u.TwoFactor || len(u.TOTPSecret) != 0 {
 		t.Errorf("opening the dialog changed bob: %+v", u)
 	}
 }
@@ -278,11 +236,12 @@ func TestTwoFactorEnrollDialog(t *testing.T) {
 // zbarimg (an independent decoder) and compares it with the URL shown as
 // text.
 func TestTwoFactorQRDecodes(t *testing.T) {
-	tfNeed(t, "zbarimg", "zbar-tools")
+	t.Parallel()
+	testkit.Need(t, "zbarimg")
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	p := tfEnroll(t, ta, s, ta.Admin.ID)
-	got := tfZbar(t, p.QR)
+	p := openEnrollment(t, ta, s, ta.Admin.ID)
+	got := testkit.DecodeQR(t, p.QR)
 	if got != p.URL {
 		t.Errorf("the QR code holds\n  %q\nthe page shows\n  %q", got, p.URL)
 	}
@@ -291,11 +250,11 @@ func TestTwoFactorQRDecodes(t *testing.T) {
 	}
 }
 
-// tfCheckQuietZone checks that a QR code PNG is size×size pixels, with
+// checkQuietZone checks that a QR code PNG is size×size pixels, with
 // whole pixels per module and a white margin of at least four modules
 // (ISO/IEC 18004; some phone scanners miss a code without it). The module
 // size is read from the top-left finder pattern, 7 modules wide.
-func tfCheckQuietZone(t testing.TB, b []byte, size int) {
+func checkQuietZone(t testing.TB, b []byte, size int) {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
@@ -337,48 +296,34 @@ func tfCheckQuietZone(t testing.TB, b []byte, size int) {
 	}
 }
 
-// tfZbar decodes a PNG QR code with zbarimg.
-func tfZbar(t testing.TB, png []byte) string {
-	t.Helper()
-	tfNeed(t, "zbarimg", "zbar-tools")
-	f := filepath.Join(t.TempDir(), "qr.png")
-	if err := os.WriteFile(f, png, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("zbarimg", "--raw", "-q", f).Output()
-	if err != nil {
-		t.Fatalf("zbarimg --raw -q: %v (no QR code found?)", err)
-	}
-	return strings.TrimRight(string(out), "\n")
-}
-
 // TestTwoFactorEnable: a wrong code is refused with a message, an oathtool
 // code turns 2FA on and shows ten recovery codes once.
 func TestTwoFactorEnable(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	id := ta.Admin.ID
-	p := tfEnroll(t, ta, s, id)
-	code := tfOathtool(t, p.RawSecret(), ta.Clock.Now())
+	p := openEnrollment(t, ta, s, id)
+	code := testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())
 
-	for _, bad := range []string{tfWrongCode(code), "", "12345", "abcdef", "1234567"} {
-		r := tfConfirm(t, ta, s, id, p.EnrollN, bad)
-		thCheck(t, r, 422, []string{`hx-history="false"`, `data-field="code"`, `aria-invalid="true"`, p.Secret},
+	for _, bad := range []string{wrongCode(code), "", "12345", "abcdef", "1234567"} {
+		r := confirmEnrollment(t, ta, s, id, p.EnrollN, bad)
+		checkResponse(t, r, 422, []string{`hx-history="false"`, `data-field="code"`, `aria-invalid="true"`, p.Secret},
 			[]string{"recovery-codes"}, map[string]string{"Cache-Control": "no-store", "HX-Trigger": ""})
-		if u := tfUser(t, ta, id); u.TwoFactor || len(u.TOTPSecret) != 0 {
+		if u := reloadUser(t, ta, id); u.TwoFactor || len(u.TOTPSecret) != 0 {
 			t.Fatalf("2FA on after the wrong code %q", bad)
 		}
 	}
-	r := tfConfirm(t, ta, s, id, p.EnrollN, tfWrongCode(code))
-	thCheck(t, r, 422, []string{"That code is not right"}, nil, nil)
+	r := confirmEnrollment(t, ta, s, id, p.EnrollN, wrongCode(code))
+	checkResponse(t, r, 422, []string{"That code is not right"}, nil, nil)
 
 	// The right code, typed with a space in the middle as apps show it.
-	r = tfConfirm(t, ta, s, id, p.EnrollN, code[:3]+" "+code[3:])
-	thCheck(t, r, 200, []string{`<div id="twofactor" hx-history="false">`, "Two-factor authentication is on.", "Download .txt"},
+	r = confirmEnrollment(t, ta, s, id, p.EnrollN, code[:3]+" "+code[3:])
+	checkResponse(t, r, 200, []string{`<div id="twofactor" hx-history="false">`, "Two-factor authentication is on.", "Download .txt"},
 		[]string{p.Secret, p.RawSecret()}, map[string]string{"Cache-Control": "no-store", "HX-Trigger": "gh-users-changed"})
-	codes := tfRecoveryCodes(r.Body)
+	codes := recoveryCodes(r.Body)
 	if len(codes) != 10 {
-		t.Fatalf("%d recovery codes shown, want 10:\n%s", len(codes), thTrim(r.Body))
+		t.Fatalf("%d recovery codes shown, want 10:\n%s", len(codes), trimBody(r.Body))
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {
@@ -391,118 +336,120 @@ func TestTwoFactorEnable(t *testing.T) {
 	// The download link carries the same codes as text.
 	m := regexp.MustCompile(`href="data:text/plain;charset=utf-8,([^"]*)" download="gatehouse-recovery-codes-admin.txt"`).FindStringSubmatch(r.Body)
 	if m == nil {
-		t.Fatalf("no .txt download link:\n%s", thTrim(r.Body))
+		t.Fatalf("no .txt download link:\n%s", trimBody(r.Body))
 	}
 	text, err := url.PathUnescape(html.UnescapeString(m[1]))
 	if err != nil || !strings.Contains(text, strings.Join(codes, "\n")) {
 		t.Errorf("download text %q (%v) lacks the codes", text, err)
 	}
 
-	u := tfUser(t, ta, id)
+	u := reloadUser(t, ta, id)
 	if !u.TwoFactor || len(u.RecoveryHashes) != 10 || u.TOTPLastStep != model.TOTPStep(ta.Clock.Now()) {
 		t.Errorf("after enrolment: enabled %v, %d recovery hashes, last step %d (now %d)",
 			u.TwoFactor, len(u.RecoveryHashes), u.TOTPLastStep, model.TOTPStep(ta.Clock.Now()))
 	}
 	// The enrolment is used up.
-	r = tfConfirm(t, ta, s, id, p.EnrollN, code)
-	thCheck(t, r, 410, []string{"This setup has expired"}, nil, nil)
-	tfWantEvents(t, ta, []string{"2fa.enabled admin→admin"}, model.EventTwoFactorEnabled)
+	r = confirmEnrollment(t, ta, s, id, p.EnrollN, code)
+	checkResponse(t, r, 410, []string{"This setup has expired"}, nil, nil)
+	wantAuditLines(t, ta, []string{"2fa.enabled admin→admin"}, model.EventTwoFactorEnabled)
 
 	// The list shows the switch on and the codes left.
-	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s})
-	thCheck(t, r, 200, []string{`aria-checked="true" aria-label="2FA of admin"`, "10 recovery codes left"}, nil, nil)
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/users", Session: s})
+	checkResponse(t, r, 200, []string{`aria-checked="true" aria-label="2FA of admin"`, "10 recovery codes left"}, nil, nil)
 	// Opening the dialog again manages 2FA instead of starting over, and
 	// shows no secret.
-	r = ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true})
-	thCheck(t, r, 200, []string{"Two-factor authentication is <strong>on</strong>", `data-testid="recovery-left">10<`},
+	r = ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true})
+	checkResponse(t, r, 200, []string{"Two-factor authentication is <strong>on</strong>", `data-testid="recovery-left">10<`},
 		[]string{"otpauth://", p.Secret, codes[0]}, nil)
 }
 
 // TestTwoFactorEnrollmentBound: a pending enrolment belongs to the session
 // and the user it was made for, lives 10 minutes, and cancel drops it.
 func TestTwoFactorEnrollmentBound(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	other := ta.Session(t, ta.Admin) // the same user in another browser
 	bobS := ta.Session(t, bob)
 	id := ta.Admin.ID
 	stillOff := func(t *testing.T) {
 		t.Helper()
-		if u := tfUser(t, ta, id); u.TwoFactor {
+		if u := reloadUser(t, ta, id); u.TwoFactor {
 			t.Fatal("2FA turned on")
 		}
 	}
 
 	t.Run("another session", func(t *testing.T) {
-		p := tfEnroll(t, ta, s, id)
-		code := tfOathtool(t, p.RawSecret(), ta.Clock.Now())
-		for _, sess := range []*thSession{other, bobS} {
-			r := tfConfirm(t, ta, sess, id, p.EnrollN, code)
-			thCheck(t, r, 410, []string{"This setup has expired"}, nil, nil)
+		p := openEnrollment(t, ta, s, id)
+		code := testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())
+		for _, sess := range []*userSession{other, bobS} {
+			r := confirmEnrollment(t, ta, sess, id, p.EnrollN, code)
+			checkResponse(t, r, 410, []string{"This setup has expired"}, nil, nil)
 			stillOff(t)
 		}
 		// Another session cannot cancel it either.
-		r := ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: other, HTMX: true,
+		r := ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: other, HTMX: true,
 			CSRFHeader: other.CSRF, Form: url.Values{"enrollment": {p.EnrollN}}})
-		thCheck(t, r, 204, nil, nil, nil)
+		checkResponse(t, r, 204, nil, nil, nil)
 		// Posted to another user's URL, it does not turn 2FA on for them.
-		r = tfConfirm(t, ta, s, bob.ID, p.EnrollN, code)
-		thCheck(t, r, 410, nil, nil, nil)
-		if tfUser(t, ta, bob.ID).TwoFactor {
+		r = confirmEnrollment(t, ta, s, bob.ID, p.EnrollN, code)
+		checkResponse(t, r, 410, nil, nil, nil)
+		if reloadUser(t, ta, bob.ID).TwoFactor {
 			t.Fatal("admin's enrolment turned 2FA on for bob")
 		}
 		// The owner still can.
-		r = tfConfirm(t, ta, s, id, p.EnrollN, code)
-		thCheck(t, r, 200, []string{"Two-factor authentication is on."}, nil, nil)
-		r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
-			CSRFHeader: s.CSRF, Form: url.Values{"password": {thAdminPassword}}})
-		thCheck(t, r, 200, nil, nil, nil)
+		r = confirmEnrollment(t, ta, s, id, p.EnrollN, code)
+		checkResponse(t, r, 200, []string{"Two-factor authentication is on."}, nil, nil)
+		r = ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
+			CSRFHeader: s.CSRF, Form: url.Values{"password": {testkit.AdminPassword}}})
+		checkResponse(t, r, 200, nil, nil, nil)
 		stillOff(t)
 	})
 
 	t.Run("expires after 10 minutes", func(t *testing.T) {
-		p := tfEnroll(t, ta, s, id)
+		p := openEnrollment(t, ta, s, id)
 		ta.Clock.Advance(9*time.Minute + 59*time.Second)
-		p2 := tfEnroll(t, ta, s, id) // a second enrolment, 10 minutes from now
+		p2 := openEnrollment(t, ta, s, id) // a second enrolment, 10 minutes from now
 		ta.Clock.Advance(time.Second)
-		r := tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
-		thCheck(t, r, 410, []string{"after 10 minutes"}, nil, nil)
+		r := confirmEnrollment(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
+		checkResponse(t, r, 410, []string{"after 10 minutes"}, nil, nil)
 		stillOff(t)
-		r = tfConfirm(t, ta, s, id, p2.EnrollN, tfWrongCode(tfOathtool(t, p2.RawSecret(), ta.Clock.Now())))
-		thCheck(t, r, 422, nil, nil, nil)
+		r = confirmEnrollment(t, ta, s, id, p2.EnrollN, wrongCode(testkit.Oathtool(t, p2.RawSecret(), ta.Clock.Now())))
+		checkResponse(t, r, 422, nil, nil, nil)
 		stillOff(t)
 	})
 
 	t.Run("cancel", func(t *testing.T) {
-		p := tfEnroll(t, ta, s, id)
-		r := ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: s, HTMX: true,
+		p := openEnrollment(t, ta, s, id)
+		r := ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"enrollment": {p.EnrollN}}})
-		thCheck(t, r, 204, nil, nil, map[string]string{"HX-Trigger": "gh-dialog-close"})
-		r = tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
-		thCheck(t, r, 410, nil, nil, nil)
+		checkResponse(t, r, 204, nil, nil, map[string]string{"HX-Trigger": "gh-dialog-close"})
+		r = confirmEnrollment(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
+		checkResponse(t, r, 410, nil, nil, nil)
 		stillOff(t)
 		// Without JavaScript, cancel goes back to the list.
-		p = tfEnroll(t, ta, s, id)
-		r = ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: s,
+		p = openEnrollment(t, ta, s, id)
+		r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: s,
 			CSRFField: s.CSRF, Form: url.Values{"enrollment": {p.EnrollN}}})
-		thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
-		r = tfConfirm(t, ta, s, id, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
-		thCheck(t, r, 410, nil, nil, nil)
+		checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
+		r = confirmEnrollment(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
+		checkResponse(t, r, 410, nil, nil, nil)
 	})
 }
 
 // TestTwoFactorLogin walks the second login step: password, then a code;
 // the half-logged-in state grants nothing; every code works once.
 func TestTwoFactorLogin(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
 	enrolledAt := ta.Clock.Now()
-	secret, recovery := tfTurnOn(t, ta, s, ta.Admin.ID)
-	logins := len(tfEvents(t, ta, model.EventLoginSucceeded)) // the store session s
+	secret, recovery := turnOnTwoFactor(t, ta, s, ta.Admin.ID)
+	logins := len(auditLines(t, ta, model.EventLoginSucceeded)) // the store session s
 
-	r, pending := tfPassword(t, ta, "admin", thAdminPassword)
-	thCheck(t, r, 200, []string{"<h1>Two-factor authentication</h1>", `name="code"`, `action="/login"`}, []string{`name="password"`}, nil)
+	r, pending := loginPassword(t, ta, "admin", testkit.AdminPassword)
+	checkResponse(t, r, 200, []string{"<h1>Two-factor authentication</h1>", `name="code"`, `action="/login"`}, []string{`name="password"`}, nil)
 	if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
 		t.Fatalf("the password alone set a session cookie")
 	}
@@ -512,44 +459,44 @@ func TestTwoFactorLogin(t *testing.T) {
 	if got := pending.Expires.Sub(ta.Clock.Now()); got != 5*time.Minute {
 		t.Errorf("pending-login cookie lives %v, want 5m", got)
 	}
-	if n := len(tfEvents(t, ta, model.EventLoginSucceeded)) - logins; n != 0 {
+	if n := len(auditLines(t, ta, model.EventLoginSucceeded)) - logins; n != 0 {
 		t.Errorf("the password alone recorded %d %s events", n, model.EventLoginSucceeded)
 	}
 
 	// Half logged in grants nothing: the pending cookie is no session.
 	half := []*http.Cookie{{Name: pendingCookie, Value: pending.Value}}
-	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Cookies: half})
-	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/login?next=%2Fsettings%2Fusers"})
-	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Cookies: half, HTMX: true})
-	thCheck(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/users", Cookies: half})
+	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/login?next=%2Fsettings%2Fusers"})
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/users", Cookies: half, HTMX: true})
+	checkResponse(t, r, 401, nil, nil, map[string]string{"HX-Redirect": "/login"})
 	before := ta.Snapshot(t)
-	r = ta.Do(t, thReq{Method: "POST", URL: "/settings/users", Cookies: half,
+	r = ta.Do(t, request{Method: "POST", URL: "/settings/users", Cookies: half,
 		Form: url.Values{"username": {"mallory"}, "password": {"mallory-pass-1"}, "email": {"m@example.com"}}})
-	thCheck(t, r, 401, nil, nil, nil)
-	r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Cookies: half,
-		Form: url.Values{"password": {thAdminPassword}}})
-	thCheck(t, r, 401, nil, nil, nil)
+	checkResponse(t, r, 401, nil, nil, nil)
+	r = ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Cookies: half,
+		Form: url.Values{"password": {testkit.AdminPassword}}})
+	checkResponse(t, r, 401, nil, nil, nil)
 	if after := ta.Snapshot(t); after != before {
 		t.Errorf("the half-logged-in state changed something:\n%s\n%s", before, after)
 	}
 	// GET /login with the pending cookie shows the password form again,
 	// not a logged-in page.
-	r = ta.Do(t, thReq{Method: "GET", URL: "/login", Cookies: half})
-	thCheck(t, r, 200, []string{`name="password"`}, []string{"Signed in as"}, nil)
+	r = ta.Do(t, request{Method: "GET", URL: "/login", Cookies: half})
+	checkResponse(t, r, 200, []string{`name="password"`}, []string{"Signed in as"}, nil)
 
 	// The code of the enrolment's step is used up.
-	enrolCode := tfOathtool(t, secret, enrolledAt)
-	r = tfCode(t, ta, pending, enrolCode)
-	thCheck(t, r, 401, []string{tfMsgInvalidCode, `name="code"`}, nil, nil)
+	enrolCode := testkit.Oathtool(t, secret, enrolledAt)
+	r = loginCode(t, ta, pending, enrolCode)
+	checkResponse(t, r, 401, []string{msgInvalidCode, `name="code"`}, nil, nil)
 	if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
 		t.Fatal("a used code set a session cookie")
 	}
 
 	// The next step's code, from oathtool, logs in.
 	ta.Clock.Advance(30 * time.Second)
-	next := tfOathtool(t, secret, ta.Clock.Now())
-	r = tfCode(t, ta, pending, next)
-	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
+	next := testkit.Oathtool(t, secret, ta.Clock.Now())
+	r = loginCode(t, ta, pending, next)
+	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
 	sc := r.Cookie(sessionCookie)
 	if sc == nil || sc.Value == "" {
 		t.Fatalf("no session cookie after the right code")
@@ -557,30 +504,30 @@ func TestTwoFactorLogin(t *testing.T) {
 	if c := r.Cookie(pendingCookie); c == nil || c.Value != "" {
 		t.Errorf("the pending-login cookie was not cleared: %+v", c)
 	}
-	if !ta.SessionAlive(t, &thSession{Token: sc.Value}) {
+	if !ta.SessionAlive(t, &userSession{Token: sc.Value}) {
 		t.Error("the new session does not open the User tab")
 	}
 	// The pending login is used up too.
-	r = tfCode(t, ta, pending, next)
-	thCheck(t, r, 401, []string{"took too long"}, nil, nil)
+	r = loginCode(t, ta, pending, next)
+	checkResponse(t, r, 401, []string{"took too long"}, nil, nil)
 
 	// The same code again, in a new login: refused.
-	r, pending = tfPassword(t, ta, "admin", thAdminPassword)
-	thCheck(t, r, 200, nil, nil, nil)
-	r = tfCode(t, ta, pending, next)
-	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
+	r, pending = loginPassword(t, ta, "admin", testkit.AdminPassword)
+	checkResponse(t, r, 200, nil, nil, nil)
+	r = loginCode(t, ta, pending, next)
+	checkResponse(t, r, 401, []string{msgInvalidCode}, nil, nil)
 	// Two steps ago: refused, although never used (outside the ±1 window).
 	ta.Clock.Advance(90 * time.Second)
-	r = tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now().Add(-60*time.Second)))
-	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
+	r = loginCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now().Add(-60*time.Second)))
+	checkResponse(t, r, 401, []string{msgInvalidCode}, nil, nil)
 	// The previous step: accepted (RFC 6238 §5.2 network delay), once.
-	prev := tfOathtool(t, secret, ta.Clock.Now().Add(-30*time.Second))
-	r = tfCode(t, ta, pending, prev)
-	thCheck(t, r, 303, nil, nil, nil)
-	r, pending = tfPassword(t, ta, "admin", thAdminPassword)
-	thCheck(t, r, 200, nil, nil, nil)
-	r = tfCode(t, ta, pending, prev)
-	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
+	prev := testkit.Oathtool(t, secret, ta.Clock.Now().Add(-30*time.Second))
+	r = loginCode(t, ta, pending, prev)
+	checkResponse(t, r, 303, nil, nil, nil)
+	r, pending = loginPassword(t, ta, "admin", testkit.AdminPassword)
+	checkResponse(t, r, 200, nil, nil, nil)
+	r = loginCode(t, ta, pending, prev)
+	checkResponse(t, r, 401, []string{msgInvalidCode}, nil, nil)
 
 	// A recovery code works once, in any case, without dashes, and with
 	// 0/1/8 typed for the O/I/B they look like.
@@ -592,19 +539,19 @@ func TestTwoFactorLogin(t *testing.T) {
 	}
 	rc := strings.NewReplacer("-", "", "O", "0", "I", "1", "B", "8").Replace(strings.ToLower(recovery[3]))
 	rc = strings.NewReplacer("o", "0", "i", "1", "b", "8").Replace(rc)
-	r = tfCode(t, ta, pending, rc)
-	thCheck(t, r, 303, nil, nil, nil)
-	r, pending = tfPassword(t, ta, "admin", thAdminPassword)
-	thCheck(t, r, 200, nil, nil, nil)
-	r = tfCode(t, ta, pending, recovery[3])
-	thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
-	if u := tfUser(t, ta, ta.Admin.ID); len(u.RecoveryHashes) != 9 {
+	r = loginCode(t, ta, pending, rc)
+	checkResponse(t, r, 303, nil, nil, nil)
+	r, pending = loginPassword(t, ta, "admin", testkit.AdminPassword)
+	checkResponse(t, r, 200, nil, nil, nil)
+	r = loginCode(t, ta, pending, recovery[3])
+	checkResponse(t, r, 401, []string{msgInvalidCode}, nil, nil)
+	if u := reloadUser(t, ta, ta.Admin.ID); len(u.RecoveryHashes) != 9 {
 		t.Errorf("%d recovery codes left, want 9", len(u.RecoveryHashes))
 	}
-	r = ta.Do(t, thReq{Method: "GET", URL: "/settings/users", Session: s})
-	thCheck(t, r, 200, []string{"9 recovery codes left"}, nil, nil)
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/users", Session: s})
+	checkResponse(t, r, 200, []string{"9 recovery codes left"}, nil, nil)
 
-	tfWantEvents(t, ta, []string{
+	wantAuditLines(t, ta, []string{
 		"login.succeeded admin→admin password", // the store session s
 		"2fa.enabled admin→admin",
 		"login.succeeded admin→admin password+totp",
@@ -612,33 +559,35 @@ func TestTwoFactorLogin(t *testing.T) {
 		"2fa.recovery_code_used admin→admin 9 left",
 		"login.succeeded admin→admin password+recovery code",
 	}, model.EventTwoFactorEnabled, model.EventLoginSucceeded, model.EventRecoveryCodeUsed)
-	if n := len(tfEvents(t, ta, model.EventLoginFailed)); n != 5 {
-		t.Errorf("%d login.failed events, want 5 (one per refused code):\n%s", n, strings.Join(tfEvents(t, ta, model.EventLoginFailed), "\n"))
+	if n := len(auditLines(t, ta, model.EventLoginFailed)); n != 5 {
+		t.Errorf("%d login.failed events, want 5 (one per refused code):\n%s", n, strings.Join(auditLines(t, ta, model.EventLoginFailed), "\n"))
 	}
 }
 
 // TestTwoFactorLoginNext: the second step keeps the page asked for.
 func TestTwoFactorLoginNext(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	secret, _ := tfTurnOn(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
-	r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {thAdminPassword}, "next": {"/settings/users/new"}}})
+	secret, _ := turnOnTwoFactor(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
+	r := ta.Do(t, request{Method: "POST", URL: "/login", Form: url.Values{"username": {"admin"}, "password": {testkit.AdminPassword}, "next": {"/settings/users/new"}}})
 	pending := r.Cookie(pendingCookie)
 	ta.Clock.Advance(30 * time.Second)
-	r = tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now()))
-	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users/new"})
+	r = loginCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now()))
+	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users/new"})
 }
 
 // TestTwoFactorLoginThrottle: wrong codes get one generic message, count
 // as failed logins (audited, throttled) and, once throttled, even the
 // right code waits.
 func TestTwoFactorLoginThrottle(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	secret, recovery := tfTurnOn(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
+	secret, recovery := turnOnTwoFactor(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
 	ta.Clock.Advance(30 * time.Second)
-	_, pending := tfPassword(t, ta, "admin", thAdminPassword)
-	right := tfOathtool(t, secret, ta.Clock.Now())
+	_, pending := loginPassword(t, ta, "admin", testkit.AdminPassword)
+	right := testkit.Oathtool(t, secret, ta.Clock.Now())
 	wrong := []string{
-		tfWrongCode(right),               // wrong TOTP code
+		wrongCode(right),                 // wrong TOTP code
 		"ABCD-EFGH-IJKL-MNOP",            // wrong recovery code
 		"12 34",                          // malformed
 		"١٢٣٤٥٦",                         // Arabic-Indic digits
@@ -647,12 +596,12 @@ func TestTwoFactorLoginThrottle(t *testing.T) {
 	}
 	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
-		r := tfCode(t, ta, pending, wrong[i%len(wrong)])
-		thCheck(t, r, 401, []string{tfMsgInvalidCode}, nil, nil)
+		r := loginCode(t, ta, pending, wrong[i%len(wrong)])
+		checkResponse(t, r, 401, []string{msgInvalidCode}, nil, nil)
 	}
 	// free+1 failures: the address waits now, whatever the code.
-	r := tfCode(t, ta, pending, right)
-	thCheck(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
+	r := loginCode(t, ta, pending, right)
+	checkResponse(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
 	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 {
 		t.Errorf("Retry-After = %q", r.Header.Get("Retry-After"))
 	}
@@ -660,10 +609,10 @@ func TestTwoFactorLoginThrottle(t *testing.T) {
 		t.Fatal("a throttled code set a session cookie")
 	}
 	// A new password login does not reset the count.
-	r, _ = tfPassword(t, ta, "admin", thAdminPassword)
-	thCheck(t, r, 429, nil, nil, nil)
+	r, _ = loginPassword(t, ta, "admin", testkit.AdminPassword)
+	checkResponse(t, r, 429, nil, nil, nil)
 
-	evs := tfEvents(t, ta, model.EventLoginFailed)
+	evs := auditLines(t, ta, model.EventLoginFailed)
 	if len(evs) != free+1 {
 		t.Errorf("%d login.failed events, want %d:\n%s", len(evs), free+1, strings.Join(evs, "\n"))
 	}
@@ -674,25 +623,26 @@ func TestTwoFactorLoginThrottle(t *testing.T) {
 	}
 	// After the wait, the right code (still in the window) logs in.
 	ta.Clock.Advance(2 * time.Second)
-	r = tfCode(t, ta, pending, right)
-	thCheck(t, r, 303, nil, nil, nil)
+	r = loginCode(t, ta, pending, right)
+	checkResponse(t, r, 303, nil, nil, nil)
 }
 
 // TestTwoFactorPendingLoginExpires: the half-finished login lives 5
 // minutes.
 func TestTwoFactorPendingLoginExpires(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	secret, _ := tfTurnOn(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
+	secret, _ := turnOnTwoFactor(t, ta, ta.Session(t, ta.Admin), ta.Admin.ID)
 
-	_, pending := tfPassword(t, ta, "admin", thAdminPassword)
+	_, pending := loginPassword(t, ta, "admin", testkit.AdminPassword)
 	ta.Clock.Advance(4*time.Minute + 59*time.Second)
-	r := tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now()))
-	thCheck(t, r, 303, nil, nil, nil)
+	r := loginCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now()))
+	checkResponse(t, r, 303, nil, nil, nil)
 
-	_, pending = tfPassword(t, ta, "admin", thAdminPassword)
+	_, pending = loginPassword(t, ta, "admin", testkit.AdminPassword)
 	ta.Clock.Advance(5 * time.Minute)
-	r = tfCode(t, ta, pending, tfOathtool(t, secret, ta.Clock.Now()))
-	thCheck(t, r, 401, []string{"The login took too long", `name="password"`}, nil, nil)
+	r = loginCode(t, ta, pending, testkit.Oathtool(t, secret, ta.Clock.Now()))
+	checkResponse(t, r, 401, []string{"The login took too long", `name="password"`}, nil, nil)
 	if c := r.Cookie(sessionCookie); c != nil && c.Value != "" {
 		t.Fatal("an expired pending login set a session cookie")
 	}
@@ -700,129 +650,132 @@ func TestTwoFactorPendingLoginExpires(t *testing.T) {
 		t.Errorf("the expired pending-login cookie was not cleared: %+v", c)
 	}
 	// A made-up pending cookie is no better.
-	r = tfCode(t, ta, &http.Cookie{Value: model.RandomToken(32)}, tfOathtool(t, secret, ta.Clock.Now()))
-	thCheck(t, r, 401, []string{"The login took too long"}, nil, nil)
+	r = loginCode(t, ta, &http.Cookie{Value: model.RandomToken(32)}, testkit.Oathtool(t, secret, ta.Clock.Now()))
+	checkResponse(t, r, 401, []string{"The login took too long"}, nil, nil)
 	// A code without any pending cookie is a (failed) password login.
-	r = tfCode(t, ta, nil, tfOathtool(t, secret, ta.Clock.Now()))
-	thCheck(t, r, 422, []string{"Enter your username and password."}, nil, nil)
+	r = loginCode(t, ta, nil, testkit.Oathtool(t, secret, ta.Clock.Now()))
+	checkResponse(t, r, 422, []string{"Enter your username and password."}, nil, nil)
 }
 
 // TestTwoFactorDisable: turning 2FA off asks for the acting user's
 // password, which then holds for 5 minutes; for another user it is a
 // reset.
 func TestTwoFactorDisable(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
-	bob := thCreateUser(t, ta, "bob")
-	carol := thCreateUser(t, ta, "carol")
+	bob := testkit.AddUser(t, ta.Store, "bob")
+	carol := testkit.AddUser(t, ta.Store, "carol")
 	s := ta.Session(t, ta.Admin)
 	for _, u := range []model.User{ta.Admin, bob, carol} {
-		tfTurnOn(t, ta, s, u.ID)
+		turnOnTwoFactor(t, ta, s, u.ID)
 	}
-	off := func(id int, form url.Values) *thResponse {
-		return ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
+	off := func(id int, form url.Values) *response {
+		return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: form})
 	}
-	on := func(id int) bool { return tfUser(t, ta, id).TwoFactor }
+	on := func(id int) bool { return reloadUser(t, ta, id).TwoFactor }
 
 	// The dialog asks for the password.
-	r := ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true})
-	thCheck(t, r, 200, []string{`name="password"`, `hx-post="/settings/users/1/2fa/off"`}, nil, nil)
+	r := ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true})
+	checkResponse(t, r, 200, []string{`name="password"`, `hx-post="/settings/users/1/2fa/off"`}, nil, nil)
 
 	r = off(ta.Admin.ID, nil)
-	thCheck(t, r, 422, []string{"Enter your password to confirm.", `name="password"`}, nil, nil)
+	checkResponse(t, r, 422, []string{"Enter your password to confirm.", `name="password"`}, nil, nil)
 	r = off(ta.Admin.ID, url.Values{"password": {"wrong-pass-1"}})
-	thCheck(t, r, 422, []string{"That password is not right.", `aria-invalid="true"`}, nil, nil)
+	checkResponse(t, r, 422, []string{"That password is not right.", `aria-invalid="true"`}, nil, nil)
 	// A password in the query string is not read: it would end up in logs.
-	r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa?password=%s", ta.Admin.ID, thAdminPassword),
+	r = ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa?password=%s", ta.Admin.ID, testkit.AdminPassword),
 		Session: s, HTMX: true, CSRFHeader: s.CSRF})
-	thCheck(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
+	checkResponse(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
 	if !on(ta.Admin.ID) {
 		t.Fatal("2FA turned off without the password")
 	}
-	tfWantEvents(t, ta, []string{"login.failed admin→admin wrong password at re-authentication"}, model.EventLoginFailed)
+	wantAuditLines(t, ta, []string{"login.failed admin→admin wrong password at re-authentication"}, model.EventLoginFailed)
 
-	r = off(ta.Admin.ID, url.Values{"password": {thAdminPassword}})
-	thCheck(t, r, 200, []string{"Two-factor authentication of admin is off."}, nil,
+	r = off(ta.Admin.ID, url.Values{"password": {testkit.AdminPassword}})
+	checkResponse(t, r, 200, []string{"Two-factor authentication of admin is off."}, nil,
 		map[string]string{"HX-Trigger": "gh-dialog-close, gh-users-changed", "HX-Retarget": "#flash"})
-	if u := tfUser(t, ta, ta.Admin.ID); u.TwoFactor || u.TOTPSecret != nil || u.RecoveryHashes != nil || u.TOTPLastStep != 0 {
+	if u := reloadUser(t, ta, ta.Admin.ID); u.TwoFactor || u.TOTPSecret != nil || u.RecoveryHashes != nil || u.TOTPLastStep != 0 {
 		t.Errorf("after turning 2FA off: %+v", u)
 	}
 
 	// Within 5 minutes, no password is asked for (sudo mode).
 	ta.Clock.Advance(4*time.Minute + 59*time.Second)
-	r = ta.Do(t, thReq{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", bob.ID), Session: s, HTMX: true})
-	thCheck(t, r, 200, nil, []string{`name="password"`}, nil)
+	r = ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", bob.ID), Session: s, HTMX: true})
+	checkResponse(t, r, 200, nil, []string{`name="password"`}, nil)
 	r = off(bob.ID, nil)
-	thCheck(t, r, 200, []string{"Two-factor authentication of bob is off."}, nil, nil)
+	checkResponse(t, r, 200, []string{"Two-factor authentication of bob is off."}, nil, nil)
 	if on(bob.ID) {
 		t.Fatal("bob's 2FA is still on")
 	}
 	// The re-authentication belongs to the session, not the user.
 	other := ta.Session(t, ta.Admin)
-	r = ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", carol.ID), Session: other, HTMX: true, CSRFHeader: other.CSRF})
-	thCheck(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
+	r = ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", carol.ID), Session: other, HTMX: true, CSRFHeader: other.CSRF})
+	checkResponse(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
 
 	// After 5 minutes it asks again.
 	ta.Clock.Advance(time.Second)
 	r = off(carol.ID, nil)
-	thCheck(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
+	checkResponse(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
 	if !on(carol.ID) {
 		t.Fatal("carol's 2FA turned off without a fresh password")
 	}
 	// Without JavaScript: POST …/2fa/off, then back to the list.
-	r = ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/off", carol.ID), Session: s,
-		CSRFField: s.CSRF, Form: url.Values{"password": {thAdminPassword}}})
-	thCheck(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
+	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/off", carol.ID), Session: s,
+		CSRFField: s.CSRF, Form: url.Values{"password": {testkit.AdminPassword}}})
+	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
 	if on(carol.ID) {
 		t.Fatal("carol's 2FA is still on")
 	}
 
-	tfWantEvents(t, ta, []string{
+	wantAuditLines(t, ta, []string{
 		"2fa.disabled admin→admin", "2fa.reset admin→bob", "2fa.reset admin→carol",
 	}, model.EventTwoFactorDisabled, model.EventTwoFactorReset)
 	// Password alone logs in again.
-	ta.Login(t, "bob", thUserPassword)
+	ta.Login(t, "bob", testkit.UserPassword)
 }
 
 // TestTwoFactorReauthThrottled: wrong passwords at re-authentication count
 // towards the login throttling.
 func TestTwoFactorReauthThrottled(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	tfTurnOn(t, ta, s, ta.Admin.ID)
-	off := func(pw string) *thResponse {
-		return ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true,
+	turnOnTwoFactor(t, ta, s, ta.Admin.ID)
+	off := func(pw string) *response {
+		return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"password": {pw}}})
 	}
 	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
-		thCheck(t, off("wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
+		checkResponse(t, off("wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
 	}
-	r := off(thAdminPassword)
-	thCheck(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
+	r := off(testkit.AdminPassword)
+	checkResponse(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	if !tfUser(t, ta, ta.Admin.ID).TwoFactor {
+	if !reloadUser(t, ta, ta.Admin.ID).TwoFactor {
 		t.Fatal("2FA turned off while throttled")
 	}
 	ta.Clock.Advance(2 * time.Second)
-	thCheck(t, off(thAdminPassword), 200, nil, nil, nil)
+	checkResponse(t, off(testkit.AdminPassword), 200, nil, nil, nil)
 }
 
 // TestTwoFactorRegenerate: new recovery codes replace the old ones at once.
 func TestTwoFactorRegenerate(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	bob := thCreateUser(t, ta, "bob")
-	_, old := tfTurnOn(t, ta, s, ta.Admin.ID)
-	regen := func(id int) *thResponse {
-		return ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", id), Session: s, HTMX: true, CSRFHeader: s.CSRF})
+	bob := testkit.AddUser(t, ta.Store, "bob")
+	_, old := turnOnTwoFactor(t, ta, s, ta.Admin.ID)
+	regen := func(id int) *response {
+		return ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", id), Session: s, HTMX: true, CSRFHeader: s.CSRF})
 	}
 	r := regen(ta.Admin.ID)
-	thCheck(t, r, 200, []string{`hx-history="false"`, "New recovery codes: the old ones no longer work."}, nil,
+	checkResponse(t, r, 200, []string{`hx-history="false"`, "New recovery codes: the old ones no longer work."}, nil,
 		map[string]string{"Cache-Control": "no-store", "HX-Trigger": "gh-users-changed"})
-	fresh := tfRecoveryCodes(r.Body)
+	fresh := recoveryCodes(r.Body)
 	if len(fresh) != 10 {
 		t.Fatalf("%d new codes", len(fresh))
 	}
@@ -833,14 +786,14 @@ func TestTwoFactorRegenerate(t *testing.T) {
 			}
 		}
 	}
-	_, pending := tfPassword(t, ta, "admin", thAdminPassword)
-	thCheck(t, tfCode(t, ta, pending, old[0]), 401, []string{tfMsgInvalidCode}, nil, nil)
-	thCheck(t, tfCode(t, ta, pending, fresh[0]), 303, nil, nil, nil)
+	_, pending := loginPassword(t, ta, "admin", testkit.AdminPassword)
+	checkResponse(t, loginCode(t, ta, pending, old[0]), 401, []string{msgInvalidCode}, nil, nil)
+	checkResponse(t, loginCode(t, ta, pending, fresh[0]), 303, nil, nil, nil)
 
 	// Bob has no 2FA: nothing to regenerate.
 	r = regen(bob.ID)
-	thCheck(t, r, 422, []string{"Two-factor authentication is off for this user."}, []string{"<li><code>"}, nil)
-	tfWantEvents(t, ta, []string{"2fa.recovery_codes_regenerated admin→admin", "2fa.recovery_code_used admin→admin 9 left"},
+	checkResponse(t, r, 422, []string{"Two-factor authentication is off for this user."}, []string{"<li><code>"}, nil)
+	wantAuditLines(t, ta, []string{"2fa.recovery_codes_regenerated admin→admin", "2fa.recovery_code_used admin→admin 9 left"},
 		model.EventRecoveryCodesRegen, model.EventRecoveryCodeUsed)
 }
 
@@ -848,6 +801,7 @@ func TestTwoFactorRegenerate(t *testing.T) {
 // request without the session's CSRF token, and changes nothing (the 2FA
 // state, the recovery codes, the pending enrolment).
 func TestTwoFactorCSRF(t *testing.T) {
+	t.Parallel()
 	for _, route := range []struct {
 		method, path string
 		bob          bool // the route acts on bob (2FA on), else on admin (enrolment pending)
@@ -862,21 +816,21 @@ func TestTwoFactorCSRF(t *testing.T) {
 			t.Run(route.method+" "+route.path+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				ta := newTestApp(t)
-				bob := thCreateUser(t, ta, "bob")
+				bob := testkit.AddUser(t, ta.Store, "bob")
 				s := ta.Session(t, ta.Admin)
-				tfTurnOn(t, ta, s, bob.ID)
-				p := tfEnroll(t, ta, s, ta.Admin.ID)
+				turnOnTwoFactor(t, ta, s, bob.ID)
+				p := openEnrollment(t, ta, s, ta.Admin.ID)
 				target := ta.Admin.ID
 				if route.bob {
 					target = bob.ID
 				}
 				state := func() string {
-					a, b := tfUser(t, ta, ta.Admin.ID), tfUser(t, ta, bob.ID)
+					a, b := reloadUser(t, ta, ta.Admin.ID), reloadUser(t, ta, bob.ID)
 					return fmt.Sprintf("%v %v %v", a.TwoFactor, b.TwoFactor, b.RecoveryHashes)
 				}
 				before := state()
-				req := thReq{Method: route.method, URL: fmt.Sprintf(route.path, target), Session: s, HTMX: true,
-					Form: url.Values{"enrollment": {p.EnrollN}, "code": {tfOathtool(t, p.RawSecret(), ta.Clock.Now())}, "password": {thAdminPassword}}}
+				req := request{Method: route.method, URL: fmt.Sprintf(route.path, target), Session: s, HTMX: true,
+					Form: url.Values{"enrollment": {p.EnrollN}, "code": {testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())}, "password": {testkit.AdminPassword}}}
 				switch mode {
 				case "other":
 					req.CSRFHeader = ta.Session(t, ta.Admin).CSRF
@@ -885,13 +839,13 @@ func TestTwoFactorCSRF(t *testing.T) {
 					req.Headers = map[string]string{"Origin": "https://evil.example"}
 				}
 				r := ta.Do(t, req)
-				thCheck(t, r, 403, nil, []string{"<li><code>"}, nil)
+				checkResponse(t, r, 403, nil, []string{"<li><code>"}, nil)
 				if after := state(); after != before {
 					t.Errorf("state changed: %s → %s", before, after)
 				}
 				// The enrolment is still pending: the right request works.
-				r = tfConfirm(t, ta, s, ta.Admin.ID, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
-				thCheck(t, r, 200, []string{"Two-factor authentication is on."}, nil, nil)
+				r = confirmEnrollment(t, ta, s, ta.Admin.ID, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
+				checkResponse(t, r, 200, []string{"Two-factor authentication is on."}, nil, nil)
 			})
 		}
 	}
@@ -901,23 +855,24 @@ func TestTwoFactorCSRF(t *testing.T) {
 // or recovery codes is kept out of htmx's history cache and out of HTTP
 // caches, and no other page of the User tab shows them.
 func TestTwoFactorSecretsNotInHistory(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	p := tfEnroll(t, ta, s, ta.Admin.ID)
-	secretAnswers := []*thResponse{p.Resp}
-	r := tfConfirm(t, ta, s, ta.Admin.ID, p.EnrollN, tfOathtool(t, p.RawSecret(), ta.Clock.Now()))
-	codes := tfRecoveryCodes(r.Body)
+	p := openEnrollment(t, ta, s, ta.Admin.ID)
+	secretAnswers := []*response{p.Resp}
+	r := confirmEnrollment(t, ta, s, ta.Admin.ID, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
+	codes := recoveryCodes(r.Body)
 	secretAnswers = append(secretAnswers, r)
-	r = ta.Do(t, thReq{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", ta.Admin.ID), Session: s, CSRFField: s.CSRF})
+	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", ta.Admin.ID), Session: s, CSRFField: s.CSRF})
 	secretAnswers = append(secretAnswers, r)
-	codes = append(codes, tfRecoveryCodes(r.Body)...)
+	codes = append(codes, recoveryCodes(r.Body)...)
 	if len(codes) != 20 {
 		t.Fatalf("%d codes shown, want 20", len(codes))
 	}
 	for i, r := range secretAnswers {
 		// The element htmx swaps in carries hx-history="false" itself.
 		if !regexp.MustCompile(`<div id="twofactor" hx-history="false">`).MatchString(r.Body) {
-			t.Errorf("answer %d shows a secret without hx-history=\"false\":\n%s", i, thTrim(r.Body))
+			t.Errorf("answer %d shows a secret without hx-history=\"false\":\n%s", i, trimBody(r.Body))
 		}
 		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("answer %d: Cache-Control %q, want no-store", i, cc)
@@ -925,7 +880,7 @@ func TestTwoFactorSecretsNotInHistory(t *testing.T) {
 	}
 	for _, path := range []string{"/settings/users", fmt.Sprintf("/settings/users/%d", ta.Admin.ID), fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID)} {
 		for _, htmx := range []bool{false, true} {
-			r := ta.Do(t, thReq{Method: "GET", URL: path, Session: s, HTMX: htmx})
+			r := ta.Do(t, request{Method: "GET", URL: path, Session: s, HTMX: htmx})
 			for _, secret := range append([]string{p.Secret, p.RawSecret()}, codes...) {
 				if strings.Contains(r.Body, secret) {
 					t.Errorf("GET %s (htmx %v) shows the secret or a recovery code %q", path, htmx, secret)
@@ -939,6 +894,7 @@ func TestTwoFactorSecretsNotInHistory(t *testing.T) {
 // (plain or sealed), a recovery code or a recovery code's hash. Skipped
 // while the API has no user routes.
 func TestTwoFactorAPINoSecrets(t *testing.T) {
+	t.Parallel()
 	ta := newTestApp(t)
 	var routes []string
 	for _, r := range ta.App.GetRoutes(true) {
@@ -949,21 +905,21 @@ func TestTwoFactorAPINoSecrets(t *testing.T) {
 	if !slices.Contains(routes, "/api/v1/users") {
 		t.Skip("the API has no GET /api/v1/users yet")
 	}
-	bob := thCreateUser(t, ta, "bob")
+	bob := testkit.AddUser(t, ta.Store, "bob")
 	s := ta.Session(t, ta.Admin)
 	var secrets []string
 	for _, u := range []model.User{ta.Admin, bob} {
-		secret, codes := tfTurnOn(t, ta, s, u.ID)
-		secrets = append(append(secrets, secret, tfGroup(secret)), codes...)
+		secret, codes := turnOnTwoFactor(t, ta, s, u.ID)
+		secrets = append(append(secrets, secret, groupsOfFour(secret)), codes...)
 		for _, c := range codes {
 			secrets = append(secrets, strings.ReplaceAll(c, "-", ""))
 		}
 	}
 	// A recovery code used at login, so that the audit log has its event.
-	_, pending := tfPassword(t, ta, "bob", thUserPassword)
-	thCheck(t, tfCode(t, ta, pending, secrets[len(secrets)-1]), 303, nil, nil, nil)
+	_, pending := loginPassword(t, ta, "bob", testkit.UserPassword)
+	checkResponse(t, loginCode(t, ta, pending, secrets[len(secrets)-1]), 303, nil, nil, nil)
 	for _, u := range []model.User{ta.Admin, bob} {
-		stored := tfUser(t, ta, u.ID)
+		stored := reloadUser(t, ta, u.ID)
 		secrets = append(secrets, base64.StdEncoding.EncodeToString(stored.TOTPSecret), fmt.Sprintf("%x", stored.TOTPSecret))
 		secrets = append(secrets, stored.RecoveryHashes...)
 	}
@@ -972,12 +928,12 @@ func TestTwoFactorAPINoSecrets(t *testing.T) {
 		if strings.Contains(path, ":") {
 			continue // needs an id of another kind (a token, a passkey)
 		}
-		r := ta.Do(t, thReq{Method: "GET", URL: path, Session: s, CSRFHeader: s.CSRF})
+		r := ta.Do(t, request{Method: "GET", URL: path, Session: s, CSRFHeader: s.CSRF})
 		if r.Status != 200 {
-			t.Errorf("GET %s: status %d\n%s", path, r.Status, thTrim(r.Body))
+			t.Errorf("GET %s: status %d\n%s", path, r.Status, trimBody(r.Body))
 		}
 		if path == fmt.Sprintf("/api/v1/users/%d", bob.ID) && !strings.Contains(r.Body, `"two_factor":true`) {
-			t.Errorf("GET %s does not show bob with 2FA on:\n%s", path, thTrim(r.Body))
+			t.Errorf("GET %s does not show bob with 2FA on:\n%s", path, trimBody(r.Body))
 		}
 		t.Logf("checked GET %s (%d bytes)", path, len(r.Body))
 		lower := strings.ToLower(r.Body)
@@ -994,8 +950,8 @@ func TestTwoFactorAPINoSecrets(t *testing.T) {
 	}
 }
 
-// tfGroup writes a secret in groups of four, as the dialog shows it.
-func tfGroup(s string) string {
+// groupsOfFour writes a secret in groups of four, as the dialog shows it.
+func groupsOfFour(s string) string {
 	var parts []string
 	for len(s) > 4 {
 		parts, s = append(parts, s[:4]), s[4:]

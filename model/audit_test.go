@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"bytes"
@@ -12,31 +12,35 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // Every change is audited exactly once, with actor, IP and target.
 func TestAuditEventsRecordedOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	clock := newFakeClock()
-	s := newStore(t, withClock(clock))
-	admin := mustCreate(t, s, "admin", "password1", "admin@example.com")
-	by := ActorFor(admin, "198.51.100.7")
+	clock := testkit.ClockAt(testkit.Epoch)
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	admin := testkit.CreateUser(t, s, "admin", "password1", "admin@example.com")
+	by := model.ActorFor(admin, "198.51.100.7")
 
-	bob, err := s.CreateUser(ctx, NewUser{Username: "bob", Password: "password1", Email: "bob@example.com"}, by)
+	bob, err := s.CreateUser(ctx, model.NewUser{Username: "bob", Password: "password1", Email: "bob@example.com"}, by)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateUser(bob.ID, UserPatch{Username: strp("robert")}, by); err != nil {
+	if _, err := s.UpdateUser(bob.ID, model.UserPatch{Username: strp("robert")}, by); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateUser(bob.ID, UserPatch{Email: strp("robert@example.com")}, by); err != nil {
+	if _, err := s.UpdateUser(bob.ID, model.UserPatch{Email: strp("robert@example.com")}, by); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetPassword(ctx, bob.ID, "password2", "", by); err != nil {
 		t.Fatal(err)
 	}
 	robert, _ := s.User(bob.ID)
-	self := ActorFor(robert, "203.0.113.5")
+	self := model.ActorFor(robert, "203.0.113.5")
 	_, sess, err := s.CreateSession(bob.ID, "203.0.113.5", "ua", self, "password")
 	if err != nil {
 		t.Fatal(err)
@@ -50,19 +54,19 @@ func TestAuditEventsRecordedOnce(t *testing.T) {
 
 	tests := []struct {
 		action string
-		actor  Actor
+		actor  model.Actor
 		target string
 		detail string
 	}{
-		{EventUserCreated, by, "bob", ""},
-		{EventUserRenamed, by, "robert", "bob → robert"},
-		{EventEmailChanged, by, "robert", "bob@example.com → robert@example.com"},
-		{EventPasswordChanged, by, "robert", ""},
-		{EventLoginSucceeded, self, "robert", "password"},
-		{EventLogout, self, "robert", ""},
-		{EventUserDeleted, by, "robert", ""},
+		{model.EventUserCreated, by, "bob", ""},
+		{model.EventUserRenamed, by, "robert", "bob → robert"},
+		{model.EventEmailChanged, by, "robert", "bob@example.com → robert@example.com"},
+		{model.EventPasswordChanged, by, "robert", ""},
+		{model.EventLoginSucceeded, self, "robert", "password"},
+		{model.EventLogout, self, "robert", ""},
+		{model.EventUserDeleted, by, "robert", ""},
 	}
-	var onBob []AuditEvent
+	var onBob []model.AuditEvent
 	for _, e := range allEvents(t, s) {
 		if e.TargetID == bob.ID {
 			onBob = append(onBob, e)
@@ -94,12 +98,12 @@ func TestAuditEventsRecordedOnce(t *testing.T) {
 		})
 	}
 	t.Run("filter by user", func(t *testing.T) {
-		ev, total, err := s.AuditEvents(AuditFilter{UserID: bob.ID})
+		ev, total, err := s.AuditEvents(model.AuditFilter{UserID: bob.ID})
 		if err != nil || total != len(tests) || len(ev) != len(tests) {
 			t.Fatalf("filter: %d of %d, %v", len(ev), total, err)
 		}
-		ev, total, _ = s.AuditEvents(AuditFilter{UserID: bob.ID, Limit: 2, Offset: 1})
-		if total != len(tests) || len(ev) != 2 || ev[0].Action != EventLogout || ev[1].Action != EventLoginSucceeded {
+		ev, total, _ = s.AuditEvents(model.AuditFilter{UserID: bob.ID, Limit: 2, Offset: 1})
+		if total != len(tests) || len(ev) != 2 || ev[0].Action != model.EventLogout || ev[1].Action != model.EventLoginSucceeded {
 			t.Fatalf("page: %+v, total %d", ev, total)
 		}
 	})
@@ -107,30 +111,40 @@ func TestAuditEventsRecordedOnce(t *testing.T) {
 
 // A refused change records nothing.
 func TestAuditFailedChangeRecordsNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	s := testkit.NewStore(t)
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	tests := []struct {
 		name string
 		op   func() error
 	}{
 		{"create: invalid", func() error {
-			_, err := s.CreateUser(ctx, NewUser{"x", "password1", "x@example.com"}, CLIActor)
+			_, err := s.CreateUser(ctx, model.NewUser{"x", "password1", "x@example.com"}, model.CLIActor)
 			return err
 		}},
 		{"create: taken", func() error {
-			_, err := s.CreateUser(ctx, NewUser{"BOB", "password1", "x@example.com"}, CLIActor)
+			_, err := s.CreateUser(ctx, model.NewUser{"BOB", "password1", "x@example.com"}, model.CLIActor)
 			return err
 		}},
-		{"rename: invalid", func() error { _, err := s.UpdateUser(bob.ID, UserPatch{Username: strp("b b")}, CLIActor); return err }},
-		{"email: invalid", func() error { _, err := s.UpdateUser(bob.ID, UserPatch{Email: strp("bob")}, CLIActor); return err }},
-		{"update: unknown user", func() error { _, err := s.UpdateUser(99, UserPatch{Email: strp("a@b.c")}, CLIActor); return err }},
-		{"password: invalid", func() error { return s.SetPassword(ctx, bob.ID, "password", "", CLIActor) }},
-		{"password: unknown user", func() error { return s.SetPassword(ctx, 99, "password1", "", CLIActor) }},
-		{"delete: last user", func() error { return s.DeleteUser(bob.ID, CLIActor) }},
-		{"delete: unknown user", func() error { return s.DeleteUser(99, CLIActor) }},
-		{"login: unknown user", func() error { _, _, err := s.CreateSession(99, "", "", CLIActor, "password"); return err }},
-		{"logout: unknown session", func() error { return s.EndSession(HashToken("x"), ActorFor(bob, "")) }},
+		{"rename: invalid", func() error {
+			_, err := s.UpdateUser(bob.ID, model.UserPatch{Username: strp("b b")}, model.CLIActor)
+			return err
+		}},
+		{"email: invalid", func() error {
+			_, err := s.UpdateUser(bob.ID, model.UserPatch{Email: strp("bob")}, model.CLIActor)
+			return err
+		}},
+		{"update: unknown user", func() error {
+			_, err := s.UpdateUser(99, model.UserPatch{Email: strp("a@b.c")}, model.CLIActor)
+			return err
+		}},
+		{"password: invalid", func() error { return s.SetPassword(ctx, bob.ID, "password", "", model.CLIActor) }},
+		{"password: unknown user", func() error { return s.SetPassword(ctx, 99, "password1", "", model.CLIActor) }},
+		{"delete: last user", func() error { return s.DeleteUser(bob.ID, model.CLIActor) }},
+		{"delete: unknown user", func() error { return s.DeleteUser(99, model.CLIActor) }},
+		{"login: unknown user", func() error { _, _, err := s.CreateSession(99, "", "", model.CLIActor, "password"); return err }},
+		{"logout: unknown session", func() error { return s.EndSession(model.HashToken("x"), model.ActorFor(bob, "")) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,29 +161,30 @@ func TestAuditFailedChangeRecordsNothing(t *testing.T) {
 
 // With AuditMax 5, eight events leave the newest five, newest first.
 func TestAuditBounded(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
-		write func(s *Store, from, to int) error
+		write func(s *model.Store, from, to int) error
 	}{
-		{"one transaction per event", func(s *Store, from, to int) error {
+		{"one transaction per event", func(s *model.Store, from, to int) error {
 			for i := from; i <= to; i++ {
-				if err := s.Update(func(tx *Tx) error { return tx.Audit(CLIActor, "test", 0, "", fmt.Sprint(i)) }); err != nil {
+				if err := s.Update(func(tx *model.Tx) error { return tx.Audit(model.CLIActor, "test", 0, "", fmt.Sprint(i)) }); err != nil {
 					return err
 				}
 			}
 			return nil
 		}},
-		{"one batch", func(s *Store, from, to int) error {
-			b := NewAuditBuffer(s, time.Hour)
+		{"one batch", func(s *model.Store, from, to int) error {
+			b := model.NewAuditBuffer(s, time.Hour)
 			for i := from; i <= to; i++ {
-				b.Add(CLIActor, "test", 0, "", fmt.Sprint(i))
+				b.Add(model.CLIActor, "test", 0, "", fmt.Sprint(i))
 			}
 			return b.Flush()
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t, withAuditMax(5))
+			s := testkit.NewStore(t, withAuditMax(5))
 			if err := tc.write(s, 1, 3); err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +197,7 @@ func TestAuditBounded(t *testing.T) {
 			if got := details(allEvents(t, s)); got != "8 7 6 5 4" {
 				t.Fatalf("after 8 events: %s, want 8 7 6 5 4", got)
 			}
-			ev, total, _ := s.AuditEvents(AuditFilter{Limit: 2, Offset: 1})
+			ev, total, _ := s.AuditEvents(model.AuditFilter{Limit: 2, Offset: 1})
 			if total != 5 || details(ev) != "7 6" {
 				t.Fatalf("page: %s of %d", details(ev), total)
 			}
@@ -190,7 +205,7 @@ func TestAuditBounded(t *testing.T) {
 	}
 }
 
-func details(ev []AuditEvent) string {
+func details(ev []model.AuditEvent) string {
 	var d []string
 	for _, e := range ev {
 		d = append(d, e.Detail)
@@ -199,11 +214,12 @@ func details(ev []AuditEvent) string {
 }
 
 func TestAuditBuffer(t *testing.T) {
+	t.Parallel()
 	t.Run("flush writes all pending at once", func(t *testing.T) {
-		s := newStore(t)
-		b := NewAuditBuffer(s, time.Hour)
+		s := testkit.NewStore(t)
+		b := model.NewAuditBuffer(s, time.Hour)
 		for i := range 4 {
-			b.Add(Actor{Name: fmt.Sprintf("guess%d", i), IP: "192.0.2.66"}, EventLoginFailed, 0, "", "bad_password")
+			b.Add(model.Actor{Name: fmt.Sprintf("guess%d", i), IP: "192.0.2.66"}, model.EventLoginFailed, 0, "", "bad_password")
 		}
 		if n := len(allEvents(t, s)); n != 0 {
 			t.Fatalf("%d events written before Flush", n)
@@ -216,7 +232,7 @@ func TestAuditBuffer(t *testing.T) {
 			t.Fatalf("%d events after Flush, want 4", len(ev))
 		}
 		for i, e := range ev {
-			if e.Action != EventLoginFailed || e.Actor != fmt.Sprintf("guess%d", 3-i) || e.IP != "192.0.2.66" || e.Detail != "bad_password" {
+			if e.Action != model.EventLoginFailed || e.Actor != fmt.Sprintf("guess%d", 3-i) || e.IP != "192.0.2.66" || e.Detail != "bad_password" {
 				t.Fatalf("event %d = %+v", i, e)
 			}
 		}
@@ -225,11 +241,11 @@ func TestAuditBuffer(t *testing.T) {
 		}
 	})
 	t.Run("memory bounded", func(t *testing.T) {
-		s := newStore(t)
-		b := NewAuditBuffer(s, time.Hour)
-		b.max = 3
+		s := testkit.NewStore(t)
+		b := model.NewAuditBuffer(s, time.Hour)
+		b.SetMax(3)
 		for range 10 {
-			b.Add(CLIActor, EventLoginFailed, 0, "", "")
+			b.Add(model.CLIActor, model.EventLoginFailed, 0, "", "")
 		}
 		if err := b.Flush(); err != nil {
 			t.Fatal(err)
@@ -237,17 +253,17 @@ func TestAuditBuffer(t *testing.T) {
 		if n := len(allEvents(t, s)); n != 3 {
 			t.Fatalf("%d events, want 3", n)
 		}
-		if b.dropped != 0 {
-			t.Fatalf("dropped counter not reset: %d", b.dropped)
+		if b.Dropped() != 0 {
+			t.Fatalf("dropped counter not reset: %d", b.Dropped())
 		}
 	})
 	t.Run("Run flushes when the context ends", func(t *testing.T) {
-		s := newStore(t)
-		b := NewAuditBuffer(s, time.Hour)
+		s := testkit.NewStore(t)
+		b := model.NewAuditBuffer(s, time.Hour)
 		ctx, cancel := context.WithCancel(context.Background())
 		go b.Run(ctx)
-		b.Add(CLIActor, EventLoginFailed, 0, "", "a")
-		b.Add(CLIActor, EventLoginFailed, 0, "", "b")
+		b.Add(model.CLIActor, model.EventLoginFailed, 0, "", "a")
+		b.Add(model.CLIActor, model.EventLoginFailed, 0, "", "b")
 		cancel()
 		b.Wait()
 		if got := details(allEvents(t, s)); got != "b a" {
@@ -255,12 +271,12 @@ func TestAuditBuffer(t *testing.T) {
 		}
 	})
 	t.Run("Run flushes every interval", func(t *testing.T) {
-		s := newStore(t)
-		b := NewAuditBuffer(s, 10*time.Millisecond)
+		s := testkit.NewStore(t)
+		b := model.NewAuditBuffer(s, 10*time.Millisecond)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer func() { cancel(); b.Wait() }()
 		go b.Run(ctx)
-		b.Add(CLIActor, EventLoginFailed, 0, "", "tick")
+		b.Add(model.CLIActor, model.EventLoginFailed, 0, "", "tick")
 		deadline := time.Now().Add(5 * time.Second)
 		for len(allEvents(t, s)) == 0 {
 			if time.Now().After(deadline) {
@@ -274,27 +290,28 @@ func TestAuditBuffer(t *testing.T) {
 // No password ever reaches the database file: not in users, sessions or
 // audit events.
 func TestNoPasswordInDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := testkit.NewStore(t)
 	passwords := []string{"Env-Secret-Pw9", "Sup3r-Secret-Pw", "N3w-Secret-Pw!", "Wrong-Guess-Pw1"}
 	if _, _, err := s.EnsureAdmin(ctx, passwords[0]); err != nil {
 		t.Fatal(err)
 	}
-	bob, err := s.CreateUser(ctx, NewUser{Username: "bob", Password: passwords[1], Email: "bob@example.com"}, CLIActor)
+	bob, err := s.CreateUser(ctx, model.NewUser{Username: "bob", Password: passwords[1], Email: "bob@example.com"}, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPassword(ctx, bob.ID, passwords[2], "", ActorFor(bob, "192.0.2.1")); err != nil {
+	if err := s.SetPassword(ctx, bob.ID, passwords[2], "", model.ActorFor(bob, "192.0.2.1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, "bob", passwords[3]); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.Authenticate(ctx, "bob", passwords[3]); !errors.Is(err, model.ErrInvalidCredentials) {
 		t.Fatal(err)
 	}
 	u, err := s.Authenticate(ctx, "bob", passwords[2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.CreateSession(u.ID, "192.0.2.1", "ua", ActorFor(u, "192.0.2.1"), "password"); err != nil {
+	if _, _, err := s.CreateSession(u.ID, "192.0.2.1", "ua", model.ActorFor(u, "192.0.2.1"), "password"); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range allEvents(t, s) {
@@ -305,11 +322,11 @@ func TestNoPasswordInDatabase(t *testing.T) {
 		}
 	}
 	s.Close()
-	raw, err := os.ReadFile(filepath.Join(s.Dir(), DBFile))
+	raw, err := os.ReadFile(filepath.Join(s.Dir(), model.DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(raw, []byte(EventPasswordChanged)) {
+	if !bytes.Contains(raw, []byte(model.EventPasswordChanged)) {
 		t.Fatal("the file read is not the database (no audit event found)")
 	}
 	for _, pw := range passwords {
@@ -326,23 +343,23 @@ func TestNoPasswordInDatabase(t *testing.T) {
 func TestAuditTextSanitized(t *testing.T) {
 	dirty := "ad\x00min\u202egnp.exe\x1b[31m\r\n\u200b\ufeff\xff"
 	huge := strings.Repeat("\x00\u202eA", 20000)
-	record := map[string]func(s *Store, by Actor, target, detail string) error{
-		"transaction": func(s *Store, by Actor, target, detail string) error {
-			return s.Update(func(tx *Tx) error { return tx.Audit(by, "test", 0, target, detail) })
+	record := map[string]func(s *model.Store, by model.Actor, target, detail string) error{
+		"transaction": func(s *model.Store, by model.Actor, target, detail string) error {
+			return s.Update(func(tx *model.Tx) error { return tx.Audit(by, "test", 0, target, detail) })
 		},
-		"buffer": func(s *Store, by Actor, target, detail string) error {
-			b := NewAuditBuffer(s, time.Hour)
+		"buffer": func(s *model.Store, by model.Actor, target, detail string) error {
+			b := model.NewAuditBuffer(s, time.Hour)
 			b.Add(by, "test", 0, target, detail)
 			return b.Flush()
 		},
 	}
 	for name, rec := range record {
 		t.Run(name, func(t *testing.T) {
-			s := newStore(t)
-			if err := rec(s, Actor{Name: dirty, IP: "192.0.2.1\x00"}, dirty, dirty); err != nil {
+			s := testkit.NewStore(t)
+			if err := rec(s, model.Actor{Name: dirty, IP: "192.0.2.1\x00"}, dirty, dirty); err != nil {
 				t.Fatal(err)
 			}
-			if err := rec(s, Actor{Name: huge, IP: huge}, huge, huge); err != nil {
+			if err := rec(s, model.Actor{Name: huge, IP: huge}, huge, huge); err != nil {
 				t.Fatal(err)
 			}
 			ev := allEvents(t, s)
@@ -360,11 +377,11 @@ func TestAuditTextSanitized(t *testing.T) {
 							break
 						}
 					}
-					if len(v) > AuditDetailMaxLen {
+					if len(v) > model.AuditDetailMaxLen {
 						t.Errorf("%s holds %d bytes", field, len(v))
 					}
 				}
-				if len(e.Actor) > AuditNameMaxLen || len(e.Target) > AuditNameMaxLen || len(e.IP) > AuditNameMaxLen {
+				if len(e.Actor) > model.AuditNameMaxLen || len(e.Target) > model.AuditNameMaxLen || len(e.IP) > model.AuditNameMaxLen {
 					t.Errorf("name fields hold %d, %d, %d bytes", len(e.Actor), len(e.Target), len(e.IP))
 				}
 			}
@@ -392,13 +409,13 @@ func FuzzAuditText(f *testing.F) {
 		if max < 8 || max > 4096 {
 			return
 		}
-		got := auditText(s, max)
+		got := model.AuditText(s, max)
 		if !utf8.ValidString(got) || len(got) > max {
-			t.Fatalf("auditText(%+q, %d) = %+q", s, max, got)
+			t.Fatalf("model.AuditText(%+q, %d) = %+q", s, max, got)
 		}
 		for _, r := range got {
 			if isInvisible(r) {
-				t.Fatalf("auditText(%+q, %d) = %+q holds %U", s, max, got, r)
+				t.Fatalf("model.AuditText(%+q, %d) = %+q holds %U", s, max, got, r)
 			}
 		}
 		clean := utf8.ValidString(s) && len(s) <= max && strings.IndexFunc(s, isInvisible) < 0

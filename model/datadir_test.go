@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // nobody is a uid that is neither root nor the test's user.
@@ -55,11 +58,11 @@ func TestOpenTightensDataDir(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				dir := filepath.Join(t.TempDir(), "data")
 				if existing {
-					openStore(t, dir).Close()
+					testkit.OpenStore(t, dir).Close()
 				}
 				mkdirMode(t, dir, mode)
 				logs := captureLog(t)
-				s := openStore(t, dir)
+				s := testkit.OpenStore(t, dir)
 				fi, err := os.Stat(dir)
 				if err != nil {
 					t.Fatal(err)
@@ -82,7 +85,7 @@ func TestOpenTightensDataDir(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data")
 		mkdirMode(t, dir, 0o750)
 		logs := captureLog(t)
-		openStore(t, dir)
+		testkit.OpenStore(t, dir)
 		if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o750 {
 			t.Errorf("mode %v, want 0750 kept", fi.Mode().Perm())
 		}
@@ -92,9 +95,9 @@ func TestOpenTightensDataDir(t *testing.T) {
 	})
 	t.Run("the cli does not change it", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data")
-		openStore(t, dir).Close()
+		testkit.OpenStore(t, dir).Close()
 		mkdirMode(t, dir, 0o777)
-		openStore(t, dir, func(o *Options) { o.Create = false })
+		testkit.OpenStore(t, dir, func(o *model.Options) { o.Create = false })
 		if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o777 {
 			t.Errorf("mode %v, want 0777 kept by a CLI open", fi.Mode().Perm())
 		}
@@ -185,7 +188,7 @@ func TestOpenRefusesUntrustedDataDir(t *testing.T) {
 			base := t.TempDir()
 			dir := tc.setup(t, base)
 			before := modes(t, base)
-			s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+			s, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open accepted the data directory")
@@ -226,8 +229,8 @@ func TestOpenAcceptsTrustedDataDir(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tc.setup(t, t.TempDir())
-			s := openStore(t, dir)
-			if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
+			s := testkit.OpenStore(t, dir)
+			if _, err := os.Stat(filepath.Join(dir, model.DBFile)); err != nil {
 				t.Fatal(err)
 			}
 			s.Close()

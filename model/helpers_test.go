@@ -1,17 +1,19 @@
-package model
+package model_test
+
+// Helpers of the model tests that no other package needs; the clock, the
+// store, users and 2FA come from the shared kit, model/testkit.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
-)
 
-// cheapArgon2 keeps hashing fast in tests; one test uses DefaultArgon2.
-var cheapArgon2 = Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
+)
 
 // holdEnv makes the test binary, run as a child process, hold a store open
 // (see TestMain), so that another process's lock can be shown.
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) {
 // holdStore opens the store in dir, says "ready" on stdout and keeps it open
 // until stdin is closed.
 func holdStore(dir string) int {
-	s, err := Open(dir, Options{Argon2: &cheapArgon2})
+	s, err := model.Open(dir, model.Options{Argon2: testkit.Argon2()})
 	if err != nil {
 		fmt.Println("error:", err)
 		return 1
@@ -42,70 +44,14 @@ func holdStore(dir string) int {
 	}
 }
 
-// fakeClock is an injectable clock for Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// openStore opens (creating) the store in dir with cheap hashing; opts
-// tweak the options. The store is closed when the test ends.
-func openStore(t testing.TB, dir string, opts ...func(*Options)) *Store {
-	t.Helper()
-	o := Options{Create: true, Argon2: &cheapArgon2}
-	for _, f := range opts {
-		f(&o)
-	}
-	s, err := Open(dir, o)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", dir, err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-// newStore opens a fresh store in a temporary directory.
-func newStore(t testing.TB, opts ...func(*Options)) *Store {
-	t.Helper()
-	return openStore(t, t.TempDir(), opts...)
-}
-
-func withClock(c *fakeClock) func(*Options) { return func(o *Options) { o.Now = c.Now } }
-
-func withAuditMax(n uint64) func(*Options) { return func(o *Options) { o.AuditMax = n } }
-
-// mustCreate creates a user or fails the test.
-func mustCreate(t testing.TB, s *Store, name, password, email string) User {
-	t.Helper()
-	u, err := s.CreateUser(context.Background(), NewUser{Username: name, Password: password, Email: email}, CLIActor)
-	if err != nil {
-		t.Fatalf("CreateUser(%q): %v", name, err)
-	}
-	return u
-}
+func withAuditMax(n uint64) func(*model.Options) { return func(o *model.Options) { o.AuditMax = n } }
 
 // createRetry creates a user, retrying while the hasher is busy (tests
 // that start many goroutines on a machine with few cores fill its queue).
-func createRetry(s *Store, in NewUser, by Actor) (User, error) {
+func createRetry(s *model.Store, in model.NewUser, by model.Actor) (model.User, error) {
 	for {
 		u, err := s.CreateUser(context.Background(), in, by)
-		if !errors.Is(err, ErrBusy) {
+		if !errors.Is(err, model.ErrBusy) {
 			return u, err
 		}
 		time.Sleep(time.Millisecond)
@@ -113,9 +59,9 @@ func createRetry(s *Store, in NewUser, by Actor) (User, error) {
 }
 
 // allEvents returns every audit event, newest first.
-func allEvents(t testing.TB, s *Store) []AuditEvent {
+func allEvents(t testing.TB, s *model.Store) []model.AuditEvent {
 	t.Helper()
-	ev, total, err := s.AuditEvents(AuditFilter{Limit: 1 << 20})
+	ev, total, err := s.AuditEvents(model.AuditFilter{Limit: 1 << 20})
 	if err != nil {
 		t.Fatalf("AuditEvents: %v", err)
 	}
@@ -126,9 +72,9 @@ func allEvents(t testing.TB, s *Store) []AuditEvent {
 }
 
 // eventsWith returns the events with action, newest first.
-func eventsWith(t testing.TB, s *Store, action string) []AuditEvent {
+func eventsWith(t testing.TB, s *model.Store, action string) []model.AuditEvent {
 	t.Helper()
-	var out []AuditEvent
+	var out []model.AuditEvent
 	for _, e := range allEvents(t, s) {
 		if e.Action == action {
 			out = append(out, e)
@@ -140,7 +86,7 @@ func eventsWith(t testing.TB, s *Store, action string) []AuditEvent {
 // wantField checks that err is a ValidationError naming field.
 func wantField(t testing.TB, err error, field string) {
 	t.Helper()
-	v, ok := AsValidation(err)
+	v, ok := model.AsValidation(err)
 	if !ok {
 		t.Fatalf("error %v is not a ValidationError", err)
 	}

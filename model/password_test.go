@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"context"
@@ -8,39 +8,42 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // saturate fills every hashing slot and the whole wait queue of h with
 // goroutines blocked on a context, so that the next caller gets ErrBusy.
 // The returned function releases everything.
-func saturate(t *testing.T, h *Hasher) (release func()) {
+func saturate(t *testing.T, h *model.Hasher) (release func()) {
 	t.Helper()
-	for i := 0; i < cap(h.slots); i++ {
-		h.slots <- struct{}{}
+	for i := 0; i < cap(h.Slots()); i++ {
+		h.Slots() <- struct{}{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for i := int64(0); i < h.maxWait; i++ {
+	for i := int64(0); i < h.MaxWait(); i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := h.Hash(ctx, "password1"); !errors.Is(err, ErrBusy) {
+			if _, err := h.Hash(ctx, "password1"); !errors.Is(err, model.ErrBusy) {
 				t.Errorf("queued Hash after cancel: %v, want ErrBusy", err)
 			}
 		}()
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for h.waiting.Load() < h.maxWait {
+	for h.Waiting() < h.MaxWait() {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d waiters queued", h.waiting.Load(), h.maxWait)
+			t.Fatalf("only %d of %d waiters queued", h.Waiting(), h.MaxWait())
 		}
 		time.Sleep(time.Millisecond)
 	}
 	return func() {
 		cancel()
 		wg.Wait()
-		for i := 0; i < cap(h.slots); i++ {
-			<-h.slots
+		for i := 0; i < cap(h.Slots()); i++ {
+			<-h.Slots()
 		}
 	}
 }
@@ -48,8 +51,9 @@ func saturate(t *testing.T, h *Hasher) (release func()) {
 var phcDefault = regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 
 func TestHashVerifyDefaultParams(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(DefaultArgon2)
+	h := model.NewHasher(model.DefaultArgon2)
 	enc, err := h.Hash(ctx, "correct horse 1")
 	if err != nil {
 		t.Fatal(err)
@@ -81,27 +85,28 @@ func TestHashVerifyDefaultParams(t *testing.T) {
 }
 
 func TestVerifyRehashWhenParamsDiffer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	old := NewHasher(cheapArgon2)
+	old := model.NewHasher(*testkit.Argon2())
 	enc, err := old.Hash(ctx, "password1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name   string
-		p      Argon2Params
+		p      model.Argon2Params
 		rehash bool
 	}{
-		{"same", cheapArgon2, false},
-		{"memory", Argon2Params{Memory: 128, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, true},
-		{"time", Argon2Params{Memory: 64, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, true},
-		{"threads", Argon2Params{Memory: 64, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32}, true},
-		{"key length", Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 64}, true},
-		{"salt length", Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 32, KeyLen: 32}, true},
+		{"same", *testkit.Argon2(), false},
+		{"memory", model.Argon2Params{Memory: 128, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, true},
+		{"time", model.Argon2Params{Memory: 64, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, true},
+		{"threads", model.Argon2Params{Memory: 64, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32}, true},
+		{"key length", model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 64}, true},
+		{"salt length", model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 32, KeyLen: 32}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, rehash, err := NewHasher(tc.p).Verify(ctx, enc, "password1")
+			ok, rehash, err := model.NewHasher(tc.p).Verify(ctx, enc, "password1")
 			if err != nil || !ok || rehash != tc.rehash {
 				t.Fatalf("Verify = %v, %v, %v; want true, %v, nil", ok, rehash, err, tc.rehash)
 			}
@@ -110,7 +115,8 @@ func TestVerifyRehashWhenParamsDiffer(t *testing.T) {
 }
 
 func TestVerifyMalformedHash(t *testing.T) {
-	h := NewHasher(cheapArgon2)
+	t.Parallel()
+	h := model.NewHasher(*testkit.Argon2())
 	for _, enc := range []string{"x", "$argon2i$v=19$m=64,t=1,p=1$AAAA$AAAA", "$argon2id$v=16$m=64,t=1,p=1$AAAA$AAAA",
 		"$argon2id$v=19$m=x$AAAA$AAAA", "$argon2id$v=19$m=64,t=1,p=1$!!$AAAA", "$argon2id$v=19$m=64,t=1,p=1$AAAA$!!"} {
 		ok, _, err := h.Verify(context.Background(), enc, "password1")
@@ -124,8 +130,9 @@ func TestVerifyMalformedHash(t *testing.T) {
 // queues for a hashing slot like a real check: with the hasher saturated it
 // answers ErrBusy instead of returning early.
 func TestVerifyUnknownUserDoesTheWork(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(cheapArgon2)
+	h := model.NewHasher(*testkit.Argon2())
 	for _, pw := range []string{"gatehouse-dummy-password", "password1", ""} {
 		if ok, rehash, err := h.Verify(ctx, "", pw); ok || rehash || err != nil {
 			t.Fatalf("Verify(\"\", %q) = %v, %v, %v; want false, false, nil", pw, ok, rehash, err)
@@ -134,10 +141,10 @@ func TestVerifyUnknownUserDoesTheWork(t *testing.T) {
 	enc, _ := h.Hash(ctx, "password1")
 	release := saturate(t, h)
 	defer release()
-	if _, _, err := h.Verify(ctx, "", "password1"); !errors.Is(err, ErrBusy) {
+	if _, _, err := h.Verify(ctx, "", "password1"); !errors.Is(err, model.ErrBusy) {
 		t.Fatalf("Verify of unknown user on a saturated hasher = %v, want ErrBusy (no early return)", err)
 	}
-	if _, _, err := h.Verify(ctx, enc, "password1"); !errors.Is(err, ErrBusy) {
+	if _, _, err := h.Verify(ctx, enc, "password1"); !errors.Is(err, model.ErrBusy) {
 		t.Fatalf("Verify of known user on a saturated hasher = %v, want ErrBusy", err)
 	}
 }
@@ -145,13 +152,14 @@ func TestVerifyUnknownUserDoesTheWork(t *testing.T) {
 // Passwords over MaxSecretInput are refused before any hashing: even a
 // saturated hasher answers at once without ErrBusy.
 func TestOverlongPasswordNotHashed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(cheapArgon2)
+	h := model.NewHasher(*testkit.Argon2())
 	enc, _ := h.Hash(ctx, "password1")
-	long := strings.Repeat("a1", MaxSecretInput/2) + "x" // 1025 bytes
+	long := strings.Repeat("a1", model.MaxSecretInput/2) + "x" // 1025 bytes
 	release := saturate(t, h)
 	defer release()
-	if _, err := h.Hash(ctx, long); err == nil || errors.Is(err, ErrBusy) {
+	if _, err := h.Hash(ctx, long); err == nil || errors.Is(err, model.ErrBusy) {
 		t.Fatalf("Hash(1025 bytes) = %v, want a too-long error without queueing", err)
 	}
 	for _, e := range []string{enc, ""} {
@@ -160,17 +168,18 @@ func TestOverlongPasswordNotHashed(t *testing.T) {
 		}
 	}
 	// Exactly MaxSecretInput bytes is not "over-long": it queues (and is busy).
-	if _, err := h.Hash(ctx, long[:MaxSecretInput]); !errors.Is(err, ErrBusy) {
+	if _, err := h.Hash(ctx, long[:model.MaxSecretInput]); !errors.Is(err, model.ErrBusy) {
 		t.Fatalf("Hash(1024 bytes) on a saturated hasher = %v, want ErrBusy", err)
 	}
 }
 
 func TestHasherQueueBounded(t *testing.T) {
-	h := NewHasher(cheapArgon2)
+	t.Parallel()
+	h := model.NewHasher(*testkit.Argon2())
 	ctx := context.Background()
 	t.Run("waits while the queue has room", func(t *testing.T) {
-		for i := 0; i < cap(h.slots); i++ {
-			h.slots <- struct{}{}
+		for i := 0; i < cap(h.Slots()); i++ {
+			h.Slots() <- struct{}{}
 		}
 		done := make(chan error, 1)
 		go func() { _, err := h.Hash(ctx, "password1"); done <- err }()
@@ -179,26 +188,26 @@ func TestHasherQueueBounded(t *testing.T) {
 			t.Fatalf("Hash returned %v while it should wait for a slot", err)
 		case <-time.After(50 * time.Millisecond):
 		}
-		<-h.slots // free one slot: the waiter runs
+		<-h.Slots() // free one slot: the waiter runs
 		if err := <-done; err != nil {
 			t.Fatalf("Hash after a slot freed: %v", err)
 		}
-		for i := 1; i < cap(h.slots); i++ {
-			<-h.slots
+		for i := 1; i < cap(h.Slots()); i++ {
+			<-h.Slots()
 		}
 	})
 	t.Run("context ends the wait", func(t *testing.T) {
-		for i := 0; i < cap(h.slots); i++ {
-			h.slots <- struct{}{}
+		for i := 0; i < cap(h.Slots()); i++ {
+			h.Slots() <- struct{}{}
 		}
 		defer func() {
-			for i := 0; i < cap(h.slots); i++ {
-				<-h.slots
+			for i := 0; i < cap(h.Slots()); i++ {
+				<-h.Slots()
 			}
 		}()
 		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 		defer cancel()
-		if _, err := h.Hash(cctx, "password1"); !errors.Is(err, ErrBusy) {
+		if _, err := h.Hash(cctx, "password1"); !errors.Is(err, model.ErrBusy) {
 			t.Fatalf("Hash with an ended context = %v, want ErrBusy", err)
 		}
 	})
@@ -206,15 +215,15 @@ func TestHasherQueueBounded(t *testing.T) {
 		release := saturate(t, h)
 		start := time.Now()
 		_, err := h.Hash(ctx, "password1")
-		if !errors.Is(err, ErrBusy) {
+		if !errors.Is(err, model.ErrBusy) {
 			t.Fatalf("Hash on a full queue = %v, want ErrBusy", err)
 		}
 		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("ErrBusy took %v", d)
 		}
 		release()
-		if h.waiting.Load() != 0 {
-			t.Fatalf("%d waiters left after release", h.waiting.Load())
+		if h.Waiting() != 0 {
+			t.Fatalf("%d waiters left after release", h.Waiting())
 		}
 		if _, err := h.Hash(ctx, "password1"); err != nil {
 			t.Fatalf("Hash after the queue drained: %v", err)
@@ -223,25 +232,27 @@ func TestHasherQueueBounded(t *testing.T) {
 }
 
 func TestAuthenticateBusyForUnknownUser(t *testing.T) {
-	s := newStore(t)
-	mustCreate(t, s, "bob", "password1", "bob@example.com")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	release := saturate(t, s.Hasher())
 	defer release()
 	for _, name := range []string{"bob", "nobody"} {
-		if _, err := s.Authenticate(context.Background(), name, "password1"); !errors.Is(err, ErrBusy) {
+		if _, err := s.Authenticate(context.Background(), name, "password1"); !errors.Is(err, model.ErrBusy) {
 			t.Fatalf("Authenticate(%q) on a saturated hasher = %v, want ErrBusy", name, err)
 		}
 	}
 }
 
 func TestRandomPassword(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for i := 0; i < 50; i++ {
-		pw := RandomPassword()
-		if err := ValidatePassword(pw); err != nil {
+		pw := model.RandomPassword()
+		if err := model.ValidatePassword(pw); err != nil {
 			t.Fatalf("RandomPassword() = %q: %v", pw, err)
 		}
-		if len(pw) != PasswordMaxLen || seen[pw] {
+		if len(pw) != model.PasswordMaxLen || seen[pw] {
 			t.Fatalf("RandomPassword() = %q (len %d, repeated %v)", pw, len(pw), seen[pw])
 		}
 		seen[pw] = true
@@ -251,7 +262,7 @@ func TestRandomPassword(t *testing.T) {
 // BenchmarkHashDefault measures one argon2id hash with DefaultArgon2
 // (m=19 MiB, t=2, p=1): the cost of every login and password change.
 func BenchmarkHashDefault(b *testing.B) {
-	h := NewHasher(DefaultArgon2)
+	h := model.NewHasher(model.DefaultArgon2)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := h.Hash(ctx, "correct horse 1"); err != nil {

@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"bytes"
@@ -8,25 +8,29 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-var testPolicy = SessionPolicy{Idle: time.Hour, Max: 12 * time.Hour}
+var testPolicy = model.SessionPolicy{Idle: time.Hour, Max: 12 * time.Hour}
 
 func TestCreateSession(t *testing.T) {
-	clock := newFakeClock()
-	s := newStore(t, withClock(clock))
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	t.Parallel()
+	clock := testkit.ClockAt(testkit.Epoch)
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	seen := map[string]bool{}
 	var tokens []string
 	for i := range 5 {
-		token, sess, err := s.CreateSession(bob.ID, "192.0.2.1", strings.Repeat("u", 300), ActorFor(bob, "192.0.2.1"), "password")
+		token, sess, err := s.CreateSession(bob.ID, "192.0.2.1", strings.Repeat("u", 300), model.ActorFor(bob, "192.0.2.1"), "password")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(token) != 43 || seen[token] || seen[sess.ID] {
 			t.Fatalf("session %d: token %q (len %d), repeated token or id", i, token, len(token))
 		}
-		if sess.ID != HashToken(token) || sess.ID == token {
+		if sess.ID != model.HashToken(token) || sess.ID == token {
 			t.Fatalf("session id %q is not the SHA-256 of the token", sess.ID)
 		}
 		if sess.UserID != bob.ID || sess.IP != "192.0.2.1" || len(sess.UserAgent) != 256 ||
@@ -41,7 +45,7 @@ func TestCreateSession(t *testing.T) {
 	}
 	t.Run("unknown user", func(t *testing.T) {
 		before := len(allEvents(t, s))
-		if _, _, err := s.CreateSession(999, "", "", CLIActor, "password"); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.CreateSession(999, "", "", model.CLIActor, "password"); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("CreateSession(999) = %v, want ErrNotFound", err)
 		}
 		if n := len(allEvents(t, s)); n != before {
@@ -50,7 +54,7 @@ func TestCreateSession(t *testing.T) {
 	})
 	t.Run("tokens are not in the database file", func(t *testing.T) {
 		s.Close()
-		raw, err := os.ReadFile(filepath.Join(s.Dir(), DBFile))
+		raw, err := os.ReadFile(filepath.Join(s.Dir(), model.DBFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +62,7 @@ func TestCreateSession(t *testing.T) {
 			if bytes.Contains(raw, []byte(tok)) {
 				t.Fatalf("token %s found in the database file", tok)
 			}
-			if !bytes.Contains(raw, []byte(HashToken(tok))) {
+			if !bytes.Contains(raw, []byte(model.HashToken(tok))) {
 				t.Fatalf("hash of token %s not found in the database file", tok)
 			}
 		}
@@ -66,9 +70,10 @@ func TestCreateSession(t *testing.T) {
 }
 
 func TestSessionByToken(t *testing.T) {
-	s := newStore(t)
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	token, sess, err := s.CreateSession(bob.ID, "192.0.2.1", "ua", ActorFor(bob, "192.0.2.1"), "password")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	token, sess, err := s.CreateSession(bob.ID, "192.0.2.1", "ua", model.ActorFor(bob, "192.0.2.1"), "password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +84,7 @@ func TestSessionByToken(t *testing.T) {
 	}{
 		{"the token", token, true},
 		{"empty", "", false},
-		{"unknown", RandomToken(32), false},
+		{"unknown", model.RandomToken(32), false},
 		{"the stored hash is not a token", sess.ID, false},
 		{"over-long", strings.Repeat("a", 129), false},
 		{"token with a suffix", token + "x", false},
@@ -88,7 +93,7 @@ func TestSessionByToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, u, err := s.SessionByToken(tc.token, testPolicy)
 			if !tc.ok {
-				if !errors.Is(err, ErrNotFound) {
+				if !errors.Is(err, model.ErrNotFound) {
 					t.Fatalf("SessionByToken = %v, want ErrNotFound", err)
 				}
 				return
@@ -102,6 +107,7 @@ func TestSessionByToken(t *testing.T) {
 
 // Idle and absolute expiry with an injected clock: policy 1 h idle, 12 h max.
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	type step struct {
 		advance time.Duration
 		touch   bool // TouchSession after advancing (when still alive)
@@ -125,10 +131,10 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock()
-			s := newStore(t, withClock(clock))
-			bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-			token, sess, err := s.CreateSession(bob.ID, "", "", ActorFor(bob, ""), "password")
+			clock := testkit.ClockAt(testkit.Epoch)
+			s := testkit.NewStore(t, testkit.WithClock(clock))
+			bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+			token, sess, err := s.CreateSession(bob.ID, "", "", model.ActorFor(bob, ""), "password")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +144,7 @@ func TestSessionExpiry(t *testing.T) {
 				if alive := err == nil; alive != st.alive {
 					t.Fatalf("step %d (%v after login): alive = %v (%v), want %v", i, clock.Now().Sub(sess.CreatedAt), alive, err, st.alive)
 				}
-				if err != nil && !errors.Is(err, ErrNotFound) {
+				if err != nil && !errors.Is(err, model.ErrNotFound) {
 					t.Fatalf("step %d: %v, want ErrNotFound", i, err)
 				}
 				if st.touch {
@@ -152,10 +158,11 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestTouchSession(t *testing.T) {
-	clock := newFakeClock()
-	s := newStore(t, withClock(clock))
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	token, sess, _ := s.CreateSession(bob.ID, "192.0.2.1", "ua", ActorFor(bob, "192.0.2.1"), "password")
+	t.Parallel()
+	clock := testkit.ClockAt(testkit.Epoch)
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	token, sess, _ := s.CreateSession(bob.ID, "192.0.2.1", "ua", model.ActorFor(bob, "192.0.2.1"), "password")
 	clock.Advance(5 * time.Minute)
 	if err := s.TouchSession(sess.ID); err != nil {
 		t.Fatal(err)
@@ -169,7 +176,7 @@ func TestTouchSession(t *testing.T) {
 	if ss, _ := s.SessionsOf(bob.ID); len(ss) != 1 {
 		t.Fatalf("SessionsOf after touch: %d", len(ss))
 	}
-	if err := s.TouchSession(HashToken("gone")); err != nil {
+	if err := s.TouchSession(model.HashToken("gone")); err != nil {
 		t.Fatalf("touching a missing session: %v", err)
 	}
 	if _, err := s.SessionsOf(bob.ID); err != nil {
@@ -178,24 +185,25 @@ func TestTouchSession(t *testing.T) {
 }
 
 func TestEndSession(t *testing.T) {
-	s := newStore(t)
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	token, sess, _ := s.CreateSession(bob.ID, "192.0.2.1", "ua", ActorFor(bob, "192.0.2.1"), "password")
-	_, other, _ := s.CreateSession(bob.ID, "192.0.2.9", "ua", ActorFor(bob, "192.0.2.9"), "password")
-	if err := s.EndSession(sess.ID, ActorFor(bob, "192.0.2.1")); err != nil {
+	t.Parallel()
+	s := testkit.NewStore(t)
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	token, sess, _ := s.CreateSession(bob.ID, "192.0.2.1", "ua", model.ActorFor(bob, "192.0.2.1"), "password")
+	_, other, _ := s.CreateSession(bob.ID, "192.0.2.9", "ua", model.ActorFor(bob, "192.0.2.9"), "password")
+	if err := s.EndSession(sess.ID, model.ActorFor(bob, "192.0.2.1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.SessionByToken(token, testPolicy); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.SessionByToken(token, testPolicy); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("ended session still works: %v", err)
 	}
-	ev := eventsWith(t, s, EventLogout)
+	ev := eventsWith(t, s, model.EventLogout)
 	if len(ev) != 1 || ev[0].ActorID != bob.ID || ev[0].Actor != "bob" || ev[0].IP != "192.0.2.1" || ev[0].TargetID != bob.ID {
 		t.Fatalf("logout events = %+v", ev)
 	}
-	if err := s.EndSession(sess.ID, ActorFor(bob, "192.0.2.1")); !errors.Is(err, ErrNotFound) {
+	if err := s.EndSession(sess.ID, model.ActorFor(bob, "192.0.2.1")); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("second EndSession = %v, want ErrNotFound", err)
 	}
-	if n := len(eventsWith(t, s, EventLogout)); n != 1 {
+	if n := len(eventsWith(t, s, model.EventLogout)); n != 1 {
 		t.Fatalf("%d logout events after a second logout", n)
 	}
 	if ss, _ := s.SessionsOf(bob.ID); len(ss) != 1 || ss[0].ID != other.ID {
@@ -213,22 +221,23 @@ func TestEndSession(t *testing.T) {
 }
 
 func TestSessionsOfDeletedUser(t *testing.T) {
-	s := newStore(t)
-	mustCreate(t, s, "admin", "password1", "admin@example.com")
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	carol := mustCreate(t, s, "carol", "password1", "carol@example.com")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	testkit.CreateUser(t, s, "admin", "password1", "admin@example.com")
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	carol := testkit.CreateUser(t, s, "carol", "password1", "carol@example.com")
 	var bobTokens []string
 	for range 2 {
-		tok, _, _ := s.CreateSession(bob.ID, "", "", ActorFor(bob, ""), "password")
+		tok, _, _ := s.CreateSession(bob.ID, "", "", model.ActorFor(bob, ""), "password")
 		bobTokens = append(bobTokens, tok)
 	}
-	carolToken, _, _ := s.CreateSession(carol.ID, "", "", ActorFor(carol, ""), "password")
+	carolToken, _, _ := s.CreateSession(carol.ID, "", "", model.ActorFor(carol, ""), "password")
 	t.Run("DeleteUser ends the sessions", func(t *testing.T) {
-		if err := s.DeleteUser(bob.ID, CLIActor); err != nil {
+		if err := s.DeleteUser(bob.ID, model.CLIActor); err != nil {
 			t.Fatal(err)
 		}
 		for _, tok := range bobTokens {
-			if _, _, err := s.SessionByToken(tok, testPolicy); !errors.Is(err, ErrNotFound) {
+			if _, _, err := s.SessionByToken(tok, testPolicy); !errors.Is(err, model.ErrNotFound) {
 				t.Fatalf("session of a deleted user: %v", err)
 			}
 		}
@@ -237,22 +246,23 @@ func TestSessionsOfDeletedUser(t *testing.T) {
 		}
 	})
 	t.Run("a session whose user record is gone fails the lookup", func(t *testing.T) {
-		err := s.Update(func(tx *Tx) error { return tx.n.DeleteStruct(&User{ID: carol.ID}) })
+		err := s.Update(func(tx *model.Tx) error { return tx.Node().DeleteStruct(&model.User{ID: carol.ID}) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.SessionByToken(carolToken, testPolicy); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.SessionByToken(carolToken, testPolicy); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("lookup = %v, want ErrNotFound", err)
 		}
 	})
 }
 
 func TestPurgeSessions(t *testing.T) {
-	clock := newFakeClock()
-	s := newStore(t, withClock(clock))
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	newSession := func() Session {
-		_, sess, err := s.CreateSession(bob.ID, "", "", ActorFor(bob, ""), "password")
+	t.Parallel()
+	clock := testkit.ClockAt(testkit.Epoch)
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	newSession := func() model.Session {
+		_, sess, err := s.CreateSession(bob.ID, "", "", model.ActorFor(bob, ""), "password")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"bufio"
@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,6 +35,7 @@ func dirEntries(t *testing.T, dir string) []string {
 }
 
 func TestOpenWithoutCreate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		dir  func(t *testing.T) string
@@ -42,11 +46,11 @@ func TestOpenWithoutCreate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tc.dir(t)
-			_, err := Open(dir, Options{})
-			if !errors.Is(err, ErrNoDatabase) {
+			_, err := model.Open(dir, model.Options{})
+			if !errors.Is(err, model.ErrNoDatabase) {
 				t.Fatalf("Open = %v, want ErrNoDatabase", err)
 			}
-			if !strings.Contains(err.Error(), filepath.Join(dir, DBFile)) {
+			if !strings.Contains(err.Error(), filepath.Join(dir, model.DBFile)) {
 				t.Fatalf("error %q does not name where it looked", err)
 			}
 			if names := dirEntries(t, dir); len(names) != 0 {
@@ -57,13 +61,14 @@ func TestOpenWithoutCreate(t *testing.T) {
 }
 
 func TestOpenCreates(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "a", "data")
-	s := openStore(t, dir)
+	s := testkit.OpenStore(t, dir)
 	fi, err := os.Stat(dir)
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data directory: %v, %v", fi, err)
 	}
-	fi, err = os.Stat(filepath.Join(dir, DBFile))
+	fi, err = os.Stat(filepath.Join(dir, model.DBFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("database file: %v, %v", fi, err)
 	}
@@ -76,15 +81,16 @@ func TestOpenCreates(t *testing.T) {
 // takes flock(2) on its own file descriptor, so a second open in the same
 // process is refused like one from another process; both are shown.
 func TestOpenInUse(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	first, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	first, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantInUse := func(t *testing.T) {
 		t.Helper()
 		start := time.Now()
-		s, err := Open(dir, Options{Argon2: &cheapArgon2})
+		s, err := model.Open(dir, model.Options{Argon2: testkit.Argon2()})
 		if err == nil {
 			s.Close()
 			t.Fatal("second Open succeeded")
@@ -92,7 +98,7 @@ func TestOpenInUse(t *testing.T) {
 		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("second Open took %v", d)
 		}
-		if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "in use by another gatehouse process") ||
+		if !errors.Is(err, model.ErrInUse) || !strings.Contains(err.Error(), "in use by another gatehouse process") ||
 			!strings.Contains(err.Error(), dir) {
 			t.Fatalf("second Open = %v, want ErrInUse naming %s", err, dir)
 		}
@@ -122,22 +128,22 @@ func TestOpenInUse(t *testing.T) {
 		}
 	})
 	t.Run("free again once closed", func(t *testing.T) {
-		openStore(t, dir, func(o *Options) { o.Create = false })
+		testkit.OpenStore(t, dir, func(o *model.Options) { o.Create = false })
 	})
 }
 
 func validDBBytes(t *testing.T) []byte {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	s, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"alice", "bob", "carol"} {
-		mustCreate(t, s, n, "password1", n+"@example.com")
+		testkit.CreateUser(t, s, n, "password1", n+"@example.com")
 	}
 	s.Close()
-	raw, err := os.ReadFile(filepath.Join(dir, DBFile))
+	raw, err := os.ReadFile(filepath.Join(dir, model.DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +154,7 @@ func validDBBytes(t *testing.T) []byte {
 // was (bbolt initialises an empty file and panics on truncated ones unless
 // Open checks first).
 func TestOpenCorrupt(t *testing.T) {
+	t.Parallel()
 	valid := validDBBytes(t)
 	random := func(n int) []byte {
 		b := make([]byte, n)
@@ -173,23 +180,23 @@ func TestOpenCorrupt(t *testing.T) {
 		for _, create := range []bool{false, true} {
 			t.Run(tc.name+map[bool]string{false: " (cli)", true: " (serve)"}[create], func(t *testing.T) {
 				dir := t.TempDir()
-				path := filepath.Join(dir, DBFile)
+				path := filepath.Join(dir, model.DBFile)
 				if err := os.WriteFile(path, tc.data, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				s, err := Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+				s, err := model.Open(dir, model.Options{Create: create, Argon2: testkit.Argon2()})
 				if err == nil {
 					s.Close()
 					t.Fatal("Open succeeded")
 				}
-				if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+				if !errors.Is(err, model.ErrCorrupt) || !strings.Contains(err.Error(), path) {
 					t.Fatalf("Open = %v, want ErrCorrupt naming %s", err, path)
 				}
 				after, _ := os.ReadFile(path)
 				if !bytes.Equal(after, tc.data) {
 					t.Fatalf("file changed: %d bytes → %d bytes", len(tc.data), len(after))
 				}
-				if names := dirEntries(t, dir); !slices.Equal(names, []string{DBFile}) {
+				if names := dirEntries(t, dir); !slices.Equal(names, []string{model.DBFile}) {
 					t.Fatalf("directory holds %v", names)
 				}
 			})
@@ -197,8 +204,8 @@ func TestOpenCorrupt(t *testing.T) {
 	}
 	t.Run("the untruncated copy opens", func(t *testing.T) {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, DBFile), valid, 0o600)
-		s := openStore(t, dir, func(o *Options) { o.Create = false })
+		os.WriteFile(filepath.Join(dir, model.DBFile), valid, 0o600)
+		s := testkit.OpenStore(t, dir, func(o *model.Options) { o.Create = false })
 		if us, err := s.Users(); err != nil || len(us) != 3 {
 			t.Fatalf("Users = %d, %v", len(us), err)
 		}
@@ -206,35 +213,36 @@ func TestOpenCorrupt(t *testing.T) {
 }
 
 func TestSchemaMarker(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	s, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v int
-	if err := s.View(func(tx *Tx) error { return tx.meta("schema", &v) }); err != nil || v != SchemaVersion {
-		t.Fatalf("schema marker = %d, %v; want %d", v, err, SchemaVersion)
+	if err := s.View(func(tx *model.Tx) error { return tx.Meta("schema", &v) }); err != nil || v != model.SchemaVersion {
+		t.Fatalf("schema marker = %d, %v; want %d", v, err, model.SchemaVersion)
 	}
 	s.Close()
 	t.Run("reopen keeps it", func(t *testing.T) {
-		s := openStore(t, dir)
-		if err := s.View(func(tx *Tx) error { return tx.meta("schema", &v) }); err != nil || v != SchemaVersion {
+		s := testkit.OpenStore(t, dir)
+		if err := s.View(func(tx *model.Tx) error { return tx.Meta("schema", &v) }); err != nil || v != model.SchemaVersion {
 			t.Fatalf("schema marker = %d, %v", v, err)
 		}
 		s.Close()
 	})
 	t.Run("newer schema refused", func(t *testing.T) {
-		s, err := Open(dir, Options{Argon2: &cheapArgon2})
+		s, err := model.Open(dir, model.Options{Argon2: testkit.Argon2()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Update(func(tx *Tx) error { return tx.setMeta("schema", SchemaVersion+1) }); err != nil {
+		if err := s.Update(func(tx *model.Tx) error { return tx.SetMeta("schema", model.SchemaVersion+1) }); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
-		before, _ := os.ReadFile(filepath.Join(dir, DBFile))
+		before, _ := os.ReadFile(filepath.Join(dir, model.DBFile))
 		for _, create := range []bool{false, true} {
-			s, err = Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+			s, err = model.Open(dir, model.Options{Create: create, Argon2: testkit.Argon2()})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open of a newer schema succeeded")
@@ -243,26 +251,27 @@ func TestSchemaMarker(t *testing.T) {
 				t.Fatalf("Open = %v", err)
 			}
 		}
-		after, _ := os.ReadFile(filepath.Join(dir, DBFile))
+		after, _ := os.ReadFile(filepath.Join(dir, model.DBFile))
 		if !bytes.Equal(before, after) {
 			t.Fatal("refused database file changed")
 		}
 		// The lock was released: the file can be opened by bbolt again.
-		if _, err := Open(dir, Options{Argon2: &cheapArgon2, LockTimeout: 100 * time.Millisecond}); errors.Is(err, ErrInUse) {
+		if _, err := model.Open(dir, model.Options{Argon2: testkit.Argon2(), LockTimeout: 100 * time.Millisecond}); errors.Is(err, model.ErrInUse) {
 			t.Fatal("a refused Open kept the lock")
 		}
 	})
 }
 
 func TestKeyFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	s, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := bytes.Clone(s.Key())
 	s.Close()
-	path := filepath.Join(dir, KeyFile)
+	path := filepath.Join(dir, model.KeyFile)
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
 		t.Fatalf("key file: %v, %v", fi, err)
@@ -272,7 +281,7 @@ func TestKeyFile(t *testing.T) {
 	}
 	t.Run("reused on reopen", func(t *testing.T) {
 		for _, create := range []bool{true, false} {
-			s, err := Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+			s, err := model.Open(dir, model.Options{Create: create, Argon2: testkit.Argon2()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +293,7 @@ func TestKeyFile(t *testing.T) {
 		}
 	})
 	t.Run("another data directory has another key", func(t *testing.T) {
-		if other := newStore(t).Key(); bytes.Equal(other, key) {
+		if other := testkit.NewStore(t).Key(); bytes.Equal(other, key) {
 			t.Fatal("two data directories share a key")
 		}
 	})
@@ -297,7 +306,7 @@ func TestKeyFile(t *testing.T) {
 			}
 			defer os.WriteFile(path, key, 0o600)
 			for _, create := range []bool{true, false} {
-				s, err := Open(dir, Options{Create: create, Argon2: &cheapArgon2})
+				s, err := model.Open(dir, model.Options{Create: create, Argon2: testkit.Argon2()})
 				if err == nil {
 					s.Close()
 					t.Fatalf("create=%v: Open accepted a %d-byte key", create, n)
@@ -314,7 +323,7 @@ func TestKeyFile(t *testing.T) {
 	t.Run("cli open without key file creates none", func(t *testing.T) {
 		os.Remove(path)
 		defer os.WriteFile(path, key, 0o600)
-		s := openStore(t, dir, func(o *Options) { o.Create = false })
+		s := testkit.OpenStore(t, dir, func(o *model.Options) { o.Create = false })
 		if s.Key() != nil {
 			t.Fatal("Key() is not nil")
 		}
@@ -325,14 +334,15 @@ func TestKeyFile(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s := testkit.NewStore(t)
 	for _, n := range []string{"alice", "bob", "carol"} {
-		mustCreate(t, s, n, "password1", n+"@example.com")
+		testkit.CreateUser(t, s, n, "password1", n+"@example.com")
 	}
 	// The store stays usable while a backup runs.
 	backupDir := t.TempDir()
-	f, err := os.Create(filepath.Join(backupDir, DBFile))
+	f, err := os.Create(filepath.Join(backupDir, model.DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,13 +351,13 @@ func TestBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if fi, _ := os.Stat(filepath.Join(backupDir, DBFile)); fi.Size() != n {
+	if fi, _ := os.Stat(filepath.Join(backupDir, model.DBFile)); fi.Size() != n {
 		t.Fatalf("Backup reported %d bytes, file has %d", n, fi.Size())
 	}
-	mustCreate(t, s, "dave", "password1", "dave@example.com") // after the backup
+	testkit.CreateUser(t, s, "dave", "password1", "dave@example.com") // after the backup
 	want, _ := s.Users()
 
-	b := openStore(t, backupDir, func(o *Options) { o.Create = false })
+	b := testkit.OpenStore(t, backupDir, func(o *model.Options) { o.Create = false })
 	got, err := b.Users()
 	if err != nil || len(got) != 3 {
 		t.Fatalf("backup users: %d, %v", len(got), err)
@@ -360,11 +370,11 @@ func TestBackup(t *testing.T) {
 	if _, err := b.Authenticate(ctx, "bob", "password1"); err != nil {
 		t.Fatalf("login on the backup: %v", err)
 	}
-	if _, err := b.UserByName("dave"); !errors.Is(err, ErrNotFound) {
+	if _, err := b.UserByName("dave"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatal("the backup holds a user created after it")
 	}
 	var v int
-	if err := b.View(func(tx *Tx) error { return tx.meta("schema", &v) }); err != nil || v != SchemaVersion {
+	if err := b.View(func(tx *model.Tx) error { return tx.Meta("schema", &v) }); err != nil || v != model.SchemaVersion {
 		t.Fatalf("backup schema: %d, %v", v, err)
 	}
 }
@@ -375,16 +385,16 @@ func TestBackup(t *testing.T) {
 func TestBackupHoldsNoOldSecrets(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := openStore(t, dir)
-	alice := mustCreate(t, s, "alice", "old-passw0rd", "alice@example.com")
-	bob := mustCreate(t, s, "bob", "bobs-passw0rd", "bob@example.com")
-	if _, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: s.Now().Add(time.Hour)}, CLIActor); err != nil {
+	s := testkit.OpenStore(t, dir)
+	alice := testkit.CreateUser(t, s, "alice", "old-passw0rd", "alice@example.com")
+	bob := testkit.CreateUser(t, s, "bob", "bobs-passw0rd", "bob@example.com")
+	if _, _, err := s.CreateToken(alice.ID, model.NewToken{ExpiresAt: s.Now().Add(time.Hour)}, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddPasskey(bob.ID, NewPasskeyHandle(), pkFixture("cred-b", "bob's key"), CLIActor); err != nil {
+	if _, err := s.AddPasskey(bob.ID, model.NewPasskeyHandle(), samplePasskey("cred-b", "bob's key"), model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.CreateSession(bob.ID, "192.0.2.1", "ua", ActorFor(bob, "192.0.2.1"), "password"); err != nil {
+	if _, _, err := s.CreateSession(bob.ID, "192.0.2.1", "ua", model.ActorFor(bob, "192.0.2.1"), "password"); err != nil {
 		t.Fatal(err)
 	}
 	u, err := s.User(alice.ID)
@@ -395,12 +405,12 @@ func TestBackupHoldsNoOldSecrets(t *testing.T) {
 	if !bytes.HasPrefix(oldHash, []byte("$argon2id$")) {
 		t.Fatalf("stored hash %q is not a PHC argon2id string", oldHash)
 	}
-	if err := s.SetPassword(ctx, alice.ID, "new-passw0rd", "", CLIActor); err != nil {
+	if err := s.SetPassword(ctx, alice.ID, "new-passw0rd", "", model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	// The replaced hash stays in the live file's free pages until bbolt
 	// reuses them; that is why the backup must not copy pages.
-	if live, _ := os.ReadFile(filepath.Join(dir, DBFile)); bytes.Contains(live, oldHash) {
+	if live, _ := os.ReadFile(filepath.Join(dir, model.DBFile)); bytes.Contains(live, oldHash) {
 		t.Log("the live file still holds the old hash in a free page")
 	}
 
@@ -420,17 +430,17 @@ func TestBackupHoldsNoOldSecrets(t *testing.T) {
 	}
 
 	restored := t.TempDir()
-	if err := os.WriteFile(filepath.Join(restored, DBFile), buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(restored, model.DBFile), buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := openStore(t, restored, func(o *Options) { o.Create = false })
+	b := testkit.OpenStore(t, restored, func(o *model.Options) { o.Create = false })
 	if got, want := dumpRecords(t, b), dumpRecords(t, s); !slices.Equal(got, want) {
 		t.Errorf("the backup's records differ from the live ones:\nbackup %d records\nlive   %d records", len(got), len(want))
 	}
 	if _, err := b.Authenticate(ctx, "alice", "new-passw0rd"); err != nil {
 		t.Errorf("the new password on the backup: %v", err)
 	}
-	if _, err := b.Authenticate(ctx, "alice", "old-passw0rd"); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := b.Authenticate(ctx, "alice", "old-passw0rd"); !errors.Is(err, model.ErrInvalidCredentials) {
 		t.Errorf("the old password on the backup: %v, want ErrInvalidCredentials", err)
 	}
 	if toks, err := b.Tokens(alice.ID); err != nil || len(toks) != 1 {
@@ -447,7 +457,7 @@ func TestBackupHoldsNoOldSecrets(t *testing.T) {
 // dumpRecords lists every bucket and key of the database with its value
 // and sequence, in order: two databases with the same list hold the same
 // records.
-func dumpRecords(t *testing.T, s *Store) []string {
+func dumpRecords(t *testing.T, s *model.Store) []string {
 	t.Helper()
 	var out []string
 	var walk func(path string, b *bolt.Bucket) error
@@ -461,7 +471,7 @@ func dumpRecords(t *testing.T, s *Store) []string {
 			return nil
 		})
 	}
-	err := s.db.Bolt.View(func(tx *bolt.Tx) error {
+	err := s.Bolt().View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(fmt.Sprintf("%q", name), b) })
 	})
 	if err != nil {

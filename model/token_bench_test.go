@@ -1,11 +1,13 @@
-package model
+package model_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // BenchmarkTokenLookupDB measures the database lookup of a token and its
@@ -14,23 +16,20 @@ import (
 // the cache cannot help. The interleaved run alternates the two stores in
 // one loop so that machine drift hits both alike.
 func BenchmarkTokenLookupDB(b *testing.B) {
-	stores := map[int]*Store{}
+	stores := map[int]*model.Store{}
 	keys := map[int][][]byte{}
 	for _, n := range []int{10, 100_000} {
-		s := newStore(b)
-		u, err := s.CreateUser(context.Background(), NewUser{Username: "bench", Password: "passw0rd!", Email: "b@example.com"}, CLIActor)
-		if err != nil {
-			b.Fatal(err)
-		}
-		exp := NewToken{ExpiresAt: s.Now().AddDate(1, 0, 0)}
+		s := testkit.NewStore(b)
+		u := testkit.AddUser(b, s, "bench")
+		exp := model.NewToken{ExpiresAt: s.Now().AddDate(1, 0, 0)}
 		start := time.Now()
-		err = s.Update(func(tx *Tx) error {
+		err := s.Update(func(tx *model.Tx) error {
 			for i := 0; i < n; i++ {
-				v, _, err := tx.CreateToken(u.ID, exp, CLIActor)
+				v, _, err := tx.CreateToken(u.ID, exp, model.CLIActor)
 				if err != nil {
 					return err
 				}
-				keys[n] = append(keys[n], tokenKey(v))
+				keys[n] = append(keys[n], model.TokenKey(v))
 			}
 			return nil
 		})
@@ -43,7 +42,7 @@ func BenchmarkTokenLookupDB(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	lookup := func(n int) {
 		k := keys[n][rng.IntN(len(keys[n]))]
-		if _, _, err := stores[n].lookupToken(k); err != nil {
+		if _, _, err := stores[n].LookupToken(k); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,32 +1,29 @@
-package model
+package model_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestTokenLookupCache checks that the lookup cache never serves a token or
 // user that a write has changed or deleted: every change is visible to the
 // very next lookup.
 func TestTokenLookupCache(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	u, err := s.CreateUser(ctx, NewUser{Username: "alice", Password: "passw0rd!", Email: "alice@example.com"}, CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateUser(ctx, NewUser{Username: "bob", Password: "passw0rd!", Email: "bob@example.com"}, CLIActor); err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	s := testkit.NewStore(t)
+	u := testkit.AddUser(t, s, "alice")
+	testkit.AddUser(t, s, "bob")
 	exp := s.Now().Add(time.Hour)
-	value, tok, err := s.CreateToken(u.ID, NewToken{ExpiresAt: exp}, CLIActor)
+	value, tok, err := s.CreateToken(u.ID, model.NewToken{ExpiresAt: exp}, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lookup := func() (Token, User, error) { return s.TokenByValue(value) }
+	lookup := func() (model.Token, model.User, error) { return s.TokenByValue(value) }
 	for i := 0; i < 2; i++ { // the second lookup is served by the cache
 		if got, gu, err := lookup(); err != nil || got.ID != tok.ID || gu.Username != "alice" {
 			t.Fatalf("lookup %d: %v %v %v", i, got.ID, gu.Username, err)
@@ -34,7 +31,7 @@ func TestTokenLookupCache(t *testing.T) {
 	}
 	// A rename shows at once.
 	name := "alice2"
-	if _, err := s.UpdateUser(u.ID, UserPatch{Username: &name}, CLIActor); err != nil {
+	if _, err := s.UpdateUser(u.ID, model.UserPatch{Username: &name}, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	if _, gu, err := lookup(); err != nil || gu.Username != "alice2" {
@@ -42,31 +39,31 @@ func TestTokenLookupCache(t *testing.T) {
 	}
 	// A changed white list shows at once.
 	ips := []string{"192.0.2.0/24"}
-	if _, err := s.UpdateToken(u.ID, tok.ID, TokenPatch{IPs: &ips}, CLIActor); err != nil {
+	if _, err := s.UpdateToken(u.ID, tok.ID, model.TokenPatch{IPs: &ips}, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, err := lookup(); err != nil || len(got.IPs) != 1 || got.IPs[0] != "192.0.2.0/24" {
 		t.Fatalf("after modify: %v %v", got.IPs, err)
 	}
 	// A deleted token stops at once.
-	if err := s.DeleteToken(u.ID, tok.ID, CLIActor); err != nil {
+	if err := s.DeleteToken(u.ID, tok.ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := lookup(); !errors.Is(err, ErrNotFound) {
+	if _, _, err := lookup(); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("deleted token still found: %v", err)
 	}
 	// A deleted user's tokens stop at once.
-	value2, _, err := s.CreateToken(u.ID, NewToken{ExpiresAt: exp}, CLIActor)
+	value2, _, err := s.CreateToken(u.ID, model.NewToken{ExpiresAt: exp}, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.TokenByValue(value2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteUser(u.ID, CLIActor); err != nil {
+	if err := s.DeleteUser(u.ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.TokenByValue(value2); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.TokenByValue(value2); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("token of a deleted user still found: %v", err)
 	}
 }
@@ -74,16 +71,17 @@ func TestTokenLookupCache(t *testing.T) {
 // TestTokenUserHasNoSecrets: the user a token acts as is loaded without
 // secrets, and every other field matches the stored user.
 func TestTokenUserHasNoSecrets(t *testing.T) {
+	t.Parallel()
 	s, clock, alice := tokenStore(t)
-	e, err := NewTOTPEnrollment(alice, clock.Now())
+	e, err := model.NewTOTPEnrollment(alice, clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _ := TOTPCode(e.Secret, TOTPStep(clock.Now()))
-	if _, err := s.EnableTwoFactor(e, code, CLIActor); err != nil {
+	code, _ := model.TOTPCode(e.Secret, model.TOTPStep(clock.Now()))
+	if _, err := s.EnableTwoFactor(e, code, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
-	value, _, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+	value, _, err := s.CreateToken(alice.ID, model.NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,24 +1,27 @@
-package model
+package model_test
 
 import (
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
 )
 
 func TestTokenUses(t *testing.T) {
+	t.Parallel()
 	s, clock, alice := tokenStore(t)
-	exp := NewToken{ExpiresAt: clock.Now().Add(time.Hour)}
-	_, tok, err := s.CreateToken(alice.ID, exp, CLIActor)
+	exp := model.NewToken{ExpiresAt: clock.Now().Add(time.Hour)}
+	_, tok, err := s.CreateToken(alice.ID, exp, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, gone, err := s.CreateToken(alice.ID, exp, CLIActor)
+	_, gone, err := s.CreateToken(alice.ID, exp, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := NewTokenUseBuffer(s)
+	buf := model.NewTokenUseBuffer(s)
 	t0 := clock.Now()
 	buf.Record(tok.Hash, t0.Add(2*time.Second), "192.0.2.2")
 	buf.Record(tok.Hash, t0.Add(time.Second), "192.0.2.1") // late report of an older use
@@ -30,7 +33,7 @@ func TestTokenUses(t *testing.T) {
 		t.Error("a recorded use was written before Flush")
 	}
 	// Deleted between the use and the flush: it must stay deleted.
-	if err := s.DeleteToken(alice.ID, gone.ID, CLIActor); err != nil {
+	if err := s.DeleteToken(alice.ID, gone.ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	if err := buf.Flush(); err != nil {
@@ -40,14 +43,14 @@ func TestTokenUses(t *testing.T) {
 	if err != nil || !stored.LastUsedAt.Equal(t0.Add(2*time.Second)) || stored.LastUsedIP != "192.0.2.2" {
 		t.Errorf("after Flush: %+v, %v", stored, err)
 	}
-	if _, err := s.Token(alice.ID, gone.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Token(alice.ID, gone.ID); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("Flush brought a deleted token back: %v", err)
 	}
 	if list, _ := s.Tokens(alice.ID); len(list) != 1 {
 		t.Errorf("%d tokens after Flush, want 1", len(list))
 	}
 	// An older use never replaces a newer stored one.
-	if err := s.RecordTokenUses(map[string]TokenUse{tok.Hash: {At: t0, IP: "198.51.100.1"}}); err != nil {
+	if err := s.RecordTokenUses(map[string]model.TokenUse{tok.Hash: {At: t0, IP: "198.51.100.1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if stored, _ := s.Token(alice.ID, tok.ID); stored.LastUsedIP != "192.0.2.2" {
@@ -62,16 +65,17 @@ func TestTokenUses(t *testing.T) {
 // TestTokenUseBufferRun: Run writes recorded uses while it runs and, once
 // its context ends, what is left, before Wait returns.
 func TestTokenUseBufferRun(t *testing.T) {
+	t.Parallel()
 	s, clock, alice := tokenStore(t)
-	_, tok, err := s.CreateToken(alice.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+	_, tok, err := s.CreateToken(alice.ID, model.NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, model.CLIActor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := NewTokenUseBuffer(s)
-	if buf.interval != tokenUseInterval {
-		t.Fatalf("interval %v, want %v", buf.interval, tokenUseInterval)
+	buf := model.NewTokenUseBuffer(s)
+	if buf.Interval() != model.TokenUseInterval {
+		t.Fatalf("interval %v, want %v", buf.Interval(), model.TokenUseInterval)
 	}
-	buf.interval = time.Millisecond // the test must not wait 5 s
+	buf.SetInterval(time.Millisecond) // the test must not wait 5 s
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go buf.Run(ctx)
@@ -92,7 +96,7 @@ func TestTokenUseBufferRun(t *testing.T) {
 	buf.Wait()
 
 	// Stopped before its first tick: the use is written on the way out.
-	buf = NewTokenUseBuffer(s)
+	buf = model.NewTokenUseBuffer(s)
 	ctx, cancel = context.WithCancel(context.Background())
 	go buf.Run(ctx)
 	buf.Record(tok.Hash, clock.Now().Add(time.Second), "192.0.2.2")

@@ -1,65 +1,24 @@
-package model
+package model_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base32"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
-
-// totpClock is a settable clock for TOTP tests.
-type totpClock struct{ t time.Time }
-
-func (c *totpClock) now() time.Time { return c.t }
-
-func openTOTPStore(t *testing.T, clock *totpClock) *Store {
-	t.Helper()
-	s, err := Open(t.TempDir(), Options{Create: true, Now: clock.now,
-		Argon2: &Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func newTOTPUser(t *testing.T, s *Store, name string) User {
-	t.Helper()
-	u, err := s.CreateUser(context.Background(), NewUser{Username: name, Password: "passw0rd!", Email: name + "@example.com"}, CLIActor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// enable turns 2FA on for u with the code of the current step.
-func enable(t *testing.T, s *Store, u User) (TOTPEnrollment, []string) {
-	t.Helper()
-	e, err := NewTOTPEnrollment(u, s.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := TOTPCode(e.Secret, TOTPStep(s.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, err := s.EnableTwoFactor(e, code, ActorFor(u, "127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, codes
-}
 
 // TestTOTPRFC6238Vectors checks our code generation against the SHA-1 rows
 // of RFC 6238 Appendix B. The RFC's codes have 8 digits; a 6-digit code is
 // the same truncated value modulo 10^6, i.e. its last six digits.
 func TestTOTPRFC6238Vectors(t *testing.T) {
+	t.Parallel()
 	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte("12345678901234567890"))
 	for _, v := range []struct {
 		unix int64
@@ -68,14 +27,14 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 		{59, "94287082"}, {1111111109, "07081804"}, {1111111111, "14050471"},
 		{1234567890, "89005924"}, {2000000000, "69279037"}, {20000000000, "65353130"},
 	} {
-		got, err := TOTPCode(secret, v.unix/30)
+		got, err := model.TOTPCode(secret, v.unix/30)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := v.code[2:]; got != want {
 			t.Errorf("T=%d: code %s, want %s", v.unix, got, want)
 		}
-		step, ok := MatchTOTP(secret, v.code[2:], time.Unix(v.unix, 0), 0)
+		step, ok := model.MatchTOTP(secret, v.code[2:], time.Unix(v.unix, 0), 0)
 		if !ok || step != v.unix/30 {
 			t.Errorf("T=%d: MatchTOTP = %d, %v", v.unix, step, ok)
 		}
@@ -85,40 +44,26 @@ func TestTOTPRFC6238Vectors(t *testing.T) {
 // TestTOTPOathtool checks that codes from an independent implementation
 // (oathtool, RFC 6238) are accepted.
 func TestTOTPOathtool(t *testing.T) {
-	if _, err := exec.LookPath("oathtool"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("oathtool is missing (make test installs it)")
-		}
-		t.Skip("oathtool not installed: apt-get install oathtool")
-	}
-	clock := &totpClock{t: time.Now()}
-	s := openTOTPStore(t, clock)
-	u := newTOTPUser(t, s, "alice")
-	e, err := NewTOTPEnrollment(u, clock.t)
+	t.Parallel()
+	clock := testkit.NewClock()
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	u := testkit.AddUser(t, s, "alice")
+	e, err := model.NewTOTPEnrollment(u, clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := clock.t.UTC().Format("2006-01-02 15:04:05")
-	out, err := exec.Command("oathtool", "--totp", "-b", "--now", at+" UTC", e.Secret).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.EnableTwoFactor(e, strings.TrimSpace(string(out)), ActorFor(u, "")); err != nil {
+	if _, err := s.EnableTwoFactor(e, testkit.Oathtool(t, e.Secret, clock.Now()), model.ActorFor(u, "")); err != nil {
 		t.Fatalf("oathtool code refused at enrolment: %v", err)
 	}
-	clock.t = clock.t.Add(30 * time.Second)
-	at = clock.t.UTC().Format("2006-01-02 15:04:05")
-	out, err = exec.Command("oathtool", "--totp", "-b", "--now", at+" UTC", e.Secret).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kind, err := s.VerifySecondFactor(u.ID, strings.TrimSpace(string(out)), ActorFor(u, "")); err != nil || kind != CodeTOTP {
+	clock.Advance(30 * time.Second)
+	if kind, err := s.VerifySecondFactor(u.ID, testkit.Oathtool(t, e.Secret, clock.Now()), model.ActorFor(u, "")); err != nil || kind != model.CodeTOTP {
 		t.Fatalf("oathtool code refused at login: %v", err)
 	}
 }
 
 func TestTOTPEnrollmentURL(t *testing.T) {
-	e, err := NewTOTPEnrollment(User{ID: 7, Username: "alice"}, time.Now())
+	t.Parallel()
+	e, err := model.NewTOTPEnrollment(model.User{ID: 7, Username: "alice"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,58 +82,60 @@ func TestTOTPEnrollmentURL(t *testing.T) {
 }
 
 func TestTOTPReplay(t *testing.T) {
-	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
-	s := openTOTPStore(t, clock)
-	u := newTOTPUser(t, s, "alice")
-	e, _ := enable(t, s, u) // uses the current step
-	cur := TOTPStep(clock.t)
+	t.Parallel()
+	clock := testkit.ClockAt(time.Unix(1_800_000_000, 0))
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	u := testkit.AddUser(t, s, "alice")
+	e, _ := testkit.EnableTwoFactor(t, s, u) // uses the current step
+	cur := model.TOTPStep(clock.Now())
 	code := func(step int64) string {
-		c, err := TOTPCode(e.Secret, step)
+		c, err := model.TOTPCode(e.Secret, step)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	verify := func(c string) error { _, err := s.VerifySecondFactor(u.ID, c, ActorFor(u, "")); return err }
+	verify := func(c string) error { _, err := s.VerifySecondFactor(u.ID, c, model.ActorFor(u, "")); return err }
 
-	if err := verify(code(cur)); !errors.Is(err, ErrInvalidCode) {
+	if err := verify(code(cur)); !errors.Is(err, model.ErrInvalidCode) {
 		t.Errorf("the enrolment's code was accepted again: %v", err)
 	}
-	clock.t = clock.t.Add(30 * time.Second) // now cur+1
-	if err := verify(code(cur - 1)); !errors.Is(err, ErrInvalidCode) {
+	clock.Advance(30 * time.Second) // now cur+1
+	if err := verify(code(cur - 1)); !errors.Is(err, model.ErrInvalidCode) {
 		t.Errorf("a code from two steps ago was accepted: %v", err)
 	}
 	if err := verify(code(cur + 1)); err != nil {
 		t.Errorf("current code refused: %v", err)
 	}
-	if err := verify(code(cur + 1)); !errors.Is(err, ErrInvalidCode) {
+	if err := verify(code(cur + 1)); !errors.Is(err, model.ErrInvalidCode) {
 		t.Errorf("same code accepted twice: %v", err)
 	}
-	clock.t = clock.t.Add(60 * time.Second) // now cur+3: previous step cur+2 is still fresh
+	clock.Advance(60 * time.Second) // now cur+3: previous step cur+2 is still fresh
 	if err := verify(code(cur + 2)); err != nil {
 		t.Errorf("previous step refused: %v", err)
 	}
-	if err := verify(code(cur + 2)); !errors.Is(err, ErrInvalidCode) {
+	if err := verify(code(cur + 2)); !errors.Is(err, model.ErrInvalidCode) {
 		t.Errorf("previous step accepted twice: %v", err)
 	}
-	if err := verify(code(cur + 5)); !errors.Is(err, ErrInvalidCode) {
+	if err := verify(code(cur + 5)); !errors.Is(err, model.ErrInvalidCode) {
 		t.Errorf("a code two steps ahead was accepted: %v", err)
 	}
 }
 
 func TestTOTPEnableWrongCode(t *testing.T) {
-	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
-	s := openTOTPStore(t, clock)
-	u := newTOTPUser(t, s, "alice")
-	e, err := NewTOTPEnrollment(u, clock.t)
+	t.Parallel()
+	clock := testkit.ClockAt(time.Unix(1_800_000_000, 0))
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	u := testkit.AddUser(t, s, "alice")
+	e, err := model.NewTOTPEnrollment(u, clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, _ := TOTPCode(e.Secret, TOTPStep(clock.t)-2)
+	old, _ := model.TOTPCode(e.Secret, model.TOTPStep(clock.Now())-2)
 	for _, c := range []string{"", "12345", "abcdef", old} {
-		if _, err := s.EnableTwoFactor(e, c, ActorFor(u, "")); err == nil {
+		if _, err := s.EnableTwoFactor(e, c, model.ActorFor(u, "")); err == nil {
 			t.Errorf("code %q accepted", c)
-		} else if _, ok := AsValidation(err); !ok {
+		} else if _, ok := model.AsValidation(err); !ok {
 			t.Errorf("code %q: %v is not a field error", c, err)
 		}
 	}
@@ -198,42 +145,43 @@ func TestTOTPEnableWrongCode(t *testing.T) {
 }
 
 func TestRecoveryCodes(t *testing.T) {
-	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
-	s := openTOTPStore(t, clock)
-	u := newTOTPUser(t, s, "alice")
-	_, codes := enable(t, s, u)
-	if len(codes) != RecoveryCodeCount {
+	t.Parallel()
+	clock := testkit.ClockAt(time.Unix(1_800_000_000, 0))
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	u := testkit.AddUser(t, s, "alice")
+	_, codes := testkit.EnableTwoFactor(t, s, u)
+	if len(codes) != model.RecoveryCodeCount {
 		t.Fatalf("%d codes", len(codes))
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {
-		kind, norm := ParseCode(c)
-		if kind != CodeRecovery || len(norm)*5 < 64 || seen[norm] {
+		kind, norm := model.ParseCode(c)
+		if kind != model.CodeRecovery || len(norm)*5 < 64 || seen[norm] {
 			t.Fatalf("code %q: kind %v, %d bits, duplicate %v", c, kind, len(norm)*5, seen[norm])
 		}
 		seen[norm] = true
 	}
 	// Each works once, in any case and with or without dashes.
-	if k, err := s.VerifySecondFactor(u.ID, strings.ToLower(codes[0]), ActorFor(u, "")); err != nil || k != CodeRecovery {
+	if k, err := s.VerifySecondFactor(u.ID, strings.ToLower(codes[0]), model.ActorFor(u, "")); err != nil || k != model.CodeRecovery {
 		t.Fatalf("recovery code refused: %v", err)
 	}
-	if _, err := s.VerifySecondFactor(u.ID, codes[0], ActorFor(u, "")); !errors.Is(err, ErrInvalidCode) {
+	if _, err := s.VerifySecondFactor(u.ID, codes[0], model.ActorFor(u, "")); !errors.Is(err, model.ErrInvalidCode) {
 		t.Fatalf("recovery code accepted twice: %v", err)
 	}
-	if got, _ := s.User(u.ID); len(got.RecoveryHashes) != RecoveryCodeCount-1 {
-		t.Fatalf("%d codes left, want %d", len(got.RecoveryHashes), RecoveryCodeCount-1)
+	if got, _ := s.User(u.ID); len(got.RecoveryHashes) != model.RecoveryCodeCount-1 {
+		t.Fatalf("%d codes left, want %d", len(got.RecoveryHashes), model.RecoveryCodeCount-1)
 	}
-	fresh, err := s.RegenerateRecoveryCodes(u.ID, ActorFor(u, ""))
+	fresh, err := s.RegenerateRecoveryCodes(u.ID, model.ActorFor(u, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.VerifySecondFactor(u.ID, codes[1], ActorFor(u, "")); !errors.Is(err, ErrInvalidCode) {
+	if _, err := s.VerifySecondFactor(u.ID, codes[1], model.ActorFor(u, "")); !errors.Is(err, model.ErrInvalidCode) {
 		t.Fatalf("old code works after regeneration: %v", err)
 	}
-	if _, err := s.VerifySecondFactor(u.ID, strings.ReplaceAll(fresh[3], "-", " "), ActorFor(u, "")); err != nil {
+	if _, err := s.VerifySecondFactor(u.ID, strings.ReplaceAll(fresh[3], "-", " "), model.ActorFor(u, "")); err != nil {
 		t.Fatalf("new code refused: %v", err)
 	}
-	events, _, err := s.AuditEvents(AuditFilter{UserID: u.ID, Limit: 100})
+	events, _, err := s.AuditEvents(model.AuditFilter{UserID: u.ID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +189,7 @@ func TestRecoveryCodes(t *testing.T) {
 	for _, e := range events {
 		count[e.Action]++
 	}
-	if count[EventTwoFactorEnabled] != 1 || count[EventRecoveryCodeUsed] != 2 || count[EventRecoveryCodesRegen] != 1 {
+	if count[model.EventTwoFactorEnabled] != 1 || count[model.EventRecoveryCodeUsed] != 2 || count[model.EventRecoveryCodesRegen] != 1 {
 		t.Errorf("audit counts %v", count)
 	}
 }
@@ -250,12 +198,13 @@ func TestRecoveryCodes(t *testing.T) {
 // code appears in the database file, and that the sealed secret does not
 // open without the key file.
 func TestTOTPSecretsAtRest(t *testing.T) {
-	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
-	s := openTOTPStore(t, clock)
-	u := newTOTPUser(t, s, "alice")
-	e, codes := enable(t, s, u)
+	t.Parallel()
+	clock := testkit.ClockAt(time.Unix(1_800_000_000, 0))
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	u := testkit.AddUser(t, s, "alice")
+	e, codes := testkit.EnableTwoFactor(t, s, u)
 	s.Close()
-	db, err := os.ReadFile(filepath.Join(s.Dir(), DBFile))
+	db, err := os.ReadFile(filepath.Join(s.Dir(), model.DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,25 +218,25 @@ func TestTOTPSecretsAtRest(t *testing.T) {
 		}
 	}
 	// Without the key file, serve refuses to start (never a silent new key).
-	if err := os.Remove(filepath.Join(s.Dir(), KeyFile)); err != nil {
+	if err := os.Remove(filepath.Join(s.Dir(), model.KeyFile)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(s.Dir(), Options{Create: true}); err == nil || !strings.Contains(err.Error(), "2fa-off") {
+	if _, err := model.Open(s.Dir(), model.Options{Create: true}); err == nil || !strings.Contains(err.Error(), "2fa-off") {
 		t.Fatalf("open without key file: %v; want a refusal naming 2fa-off", err)
 	}
-	if _, err := os.Stat(filepath.Join(s.Dir(), KeyFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(s.Dir(), model.KeyFile)); err == nil {
 		t.Fatal("a new key file was created")
 	}
 	// The CLI's way out: open without Create, turn 2FA off, then serve starts.
-	s2, err := Open(s.Dir(), Options{})
+	s2, err := model.Open(s.Dir(), model.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.DisableTwoFactor(u.ID, CLIActor); err != nil {
+	if err := s2.DisableTwoFactor(u.ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close()
-	s3, err := Open(s.Dir(), Options{Create: true})
+	s3, err := model.Open(s.Dir(), model.Options{Create: true})
 	if err != nil {
 		t.Fatalf("open after 2fa-off: %v", err)
 	}
@@ -295,43 +244,45 @@ func TestTOTPSecretsAtRest(t *testing.T) {
 }
 
 func TestSealBoundToRecord(t *testing.T) {
-	s := openTOTPStore(t, &totpClock{t: time.Now()})
-	sealed, err := s.seal([]byte("secret"), totpAD(1))
+	t.Parallel()
+	s := testkit.NewStore(t, testkit.WithClock(testkit.ClockAt(time.Now())))
+	sealed, err := s.Seal([]byte("secret"), model.TOTPAD(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := s.open(sealed, totpAD(1)); err != nil || string(p) != "secret" {
+	if p, err := s.Unseal(sealed, model.TOTPAD(1)); err != nil || string(p) != "secret" {
 		t.Fatalf("open: %q %v", p, err)
 	}
-	if _, err := s.open(sealed, totpAD(2)); err == nil {
+	if _, err := s.Unseal(sealed, model.TOTPAD(2)); err == nil {
 		t.Error("a secret sealed for user 1 opened as user 2's")
 	}
 	sealed[len(sealed)-1] ^= 1
-	if _, err := s.open(sealed, totpAD(1)); err == nil {
+	if _, err := s.Unseal(sealed, model.TOTPAD(1)); err == nil {
 		t.Error("a tampered secret opened")
 	}
 }
 
 func TestDisableTOTPAudit(t *testing.T) {
-	clock := &totpClock{t: time.Unix(1_800_000_000, 0)}
-	s := openTOTPStore(t, clock)
-	a := newTOTPUser(t, s, "alice")
-	b := newTOTPUser(t, s, "bob")
-	enable(t, s, a)
-	enable(t, s, b)
-	if err := s.DisableTwoFactor(a.ID, ActorFor(a, "")); err != nil {
+	t.Parallel()
+	clock := testkit.ClockAt(time.Unix(1_800_000_000, 0))
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	a := testkit.AddUser(t, s, "alice")
+	b := testkit.AddUser(t, s, "bob")
+	testkit.EnableTwoFactor(t, s, a)
+	testkit.EnableTwoFactor(t, s, b)
+	if err := s.DisableTwoFactor(a.ID, model.ActorFor(a, "")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DisableTwoFactor(b.ID, ActorFor(a, "")); err != nil {
+	if err := s.DisableTwoFactor(b.ID, model.ActorFor(a, "")); err != nil {
 		t.Fatal(err)
 	}
-	events, _, _ := s.AuditEvents(AuditFilter{Limit: 100})
+	events, _, _ := s.AuditEvents(model.AuditFilter{Limit: 100})
 	var self, reset int
 	for _, e := range events {
 		switch {
-		case e.Action == EventTwoFactorDisabled && e.TargetID == a.ID:
+		case e.Action == model.EventTwoFactorDisabled && e.TargetID == a.ID:
 			self++
-		case e.Action == EventTwoFactorReset && e.TargetID == b.ID && e.ActorID == a.ID:
+		case e.Action == model.EventTwoFactorReset && e.TargetID == b.ID && e.ActorID == a.ID:
 			reset++
 		}
 	}
@@ -349,22 +300,22 @@ func FuzzParseCode(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		kind, norm := ParseCode(in)
+		kind, norm := model.ParseCode(in)
 		switch kind {
-		case CodeTOTP:
+		case model.CodeTOTP:
 			if len(norm) != 6 || strings.Trim(norm, "0123456789") != "" {
 				t.Fatalf("%q parsed as TOTP %q", in, norm)
 			}
-		case CodeRecovery:
-			if len(norm) != 16 || strings.Trim(norm, recoveryAlphabet) != "" {
+		case model.CodeRecovery:
+			if len(norm) != 16 || strings.Trim(norm, model.RecoveryAlphabet) != "" {
 				t.Fatalf("%q parsed as recovery %q", in, norm)
 			}
-		case CodeInvalid:
+		case model.CodeInvalid:
 			if norm != "" {
 				t.Fatalf("invalid %q returned %q", in, norm)
 			}
 		}
-		if kind != CodeInvalid && len(in) > 64 {
+		if kind != model.CodeInvalid && len(in) > 64 {
 			t.Fatalf("overlong input %d bytes accepted", len(in))
 		}
 	})

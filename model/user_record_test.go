@@ -1,19 +1,22 @@
-package model
+package model_test
 
 import (
 	"encoding/json"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // userRecord returns the raw stored record of user id, as Storm wrote it,
 // decoded into a map of the stored field names.
-func userRecord(t *testing.T, s *Store, id int) ([]byte, map[string]any) {
+func userRecord(t *testing.T, s *model.Store, id int) ([]byte, map[string]any) {
 	t.Helper()
 	var key []byte
 	var rec map[string]any
-	err := s.db.Bolt.View(func(btx *bolt.Tx) error {
+	err := s.Bolt().View(func(btx *bolt.Tx) error {
 		return btx.Bucket([]byte("User")).ForEach(func(k, v []byte) error {
 			if v == nil {
 				return nil // a nested bucket: Storm's metadata and indexes
@@ -39,8 +42,8 @@ func userRecord(t *testing.T, s *Store, id int) ([]byte, map[string]any) {
 // same. User.TwoFactor was TOTPEnabled: a record written with that name is
 // read as 2FA on, and a record written now still uses it.
 func TestUserRecordKeepsStoredNames(t *testing.T) {
-	s := newStore(t)
-	u := mustCreate(t, s, "alice", "alice-pass-1", "alice@example.com")
+	s := testkit.NewStore(t)
+	u := testkit.CreateUser(t, s, "alice", "alice-pass-1", "alice@example.com")
 
 	// A record as earlier versions wrote it, with 2FA on.
 	key, rec := userRecord(t, s, u.ID)
@@ -50,7 +53,7 @@ func TestUserRecordKeepsStoredNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Bolt.Update(func(btx *bolt.Tx) error {
+	if err := s.Bolt().Update(func(btx *bolt.Tx) error {
 		return btx.Bucket([]byte("User")).Put(key, old)
 	}); err != nil {
 		t.Fatal(err)
@@ -64,7 +67,7 @@ func TestUserRecordKeepsStoredNames(t *testing.T) {
 	}
 
 	// Written now (2FA turned off), the record keeps the stored name.
-	if err := s.DisableTwoFactor(u.ID, CLIActor); err != nil {
+	if err := s.DisableTwoFactor(u.ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	_, rec = userRecord(t, s, u.ID)

@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"context"
@@ -11,17 +11,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 func TestCreateListGetUsers(t *testing.T) {
-	clock := newFakeClock()
-	s := newStore(t, withClock(clock))
+	t.Parallel()
+	clock := testkit.ClockAt(testkit.Epoch)
+	s := testkit.NewStore(t, testkit.WithClock(clock))
 	ctx := context.Background()
 	names := []string{"alice", "Bob", "carol_9"}
-	var created []User
+	var created []model.User
 	for i, n := range names {
 		clock.Advance(time.Minute)
-		u, err := s.CreateUser(ctx, NewUser{Username: n, Password: "password1", Email: n + "@example.com"}, CLIActor)
+		u, err := s.CreateUser(ctx, model.NewUser{Username: n, Password: "password1", Email: n + "@example.com"}, model.CLIActor)
 		if err != nil {
 			t.Fatalf("CreateUser(%q): %v", n, err)
 		}
@@ -50,7 +54,7 @@ func TestCreateListGetUsers(t *testing.T) {
 		if err != nil || u.Username != "Bob" || u.PasswordHash != created[1].PasswordHash {
 			t.Fatalf("User(%d) = %+v, %v", created[1].ID, u, err)
 		}
-		if _, err := s.User(9999); !errors.Is(err, ErrNotFound) {
+		if _, err := s.User(9999); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("User(9999) = %v, want ErrNotFound", err)
 		}
 	})
@@ -63,35 +67,36 @@ func TestCreateListGetUsers(t *testing.T) {
 		})
 	}
 	t.Run("unknown name", func(t *testing.T) {
-		if _, err := s.UserByName("nobody"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.UserByName("nobody"); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("UserByName(nobody) = %v, want ErrNotFound", err)
 		}
 	})
 }
 
 func TestCreateUserValidation(t *testing.T) {
-	s := newStore(t)
-	mustCreate(t, s, "bob", "password1", "bob@example.com")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	tests := []struct {
 		name  string
-		in    NewUser
+		in    model.NewUser
 		field string
 	}{
-		{"short username", NewUser{"ab", "password1", "a@example.com"}, "username"},
-		{"bad username char", NewUser{"a b", "password1", "a@example.com"}, "username"},
-		{"short password", NewUser{"alice", "pass1", "a@example.com"}, "password"},
-		{"one class password", NewUser{"alice", "password", "a@example.com"}, "password"},
-		{"bad email", NewUser{"alice", "password1", "Alice <a@example.com>"}, "email"},
-		{"empty email", NewUser{"alice", "password1", ""}, "email"},
-		{"taken name", NewUser{"bob", "password1", "b2@example.com"}, "username"},
-		{"taken name other case", NewUser{"BoB", "password1", "b2@example.com"}, "username"},
+		{"short username", model.NewUser{"ab", "password1", "a@example.com"}, "username"},
+		{"bad username char", model.NewUser{"a b", "password1", "a@example.com"}, "username"},
+		{"short password", model.NewUser{"alice", "pass1", "a@example.com"}, "password"},
+		{"one class password", model.NewUser{"alice", "password", "a@example.com"}, "password"},
+		{"bad email", model.NewUser{"alice", "password1", "Alice <a@example.com>"}, "email"},
+		{"empty email", model.NewUser{"alice", "password1", ""}, "email"},
+		{"taken name", model.NewUser{"bob", "password1", "b2@example.com"}, "username"},
+		{"taken name other case", model.NewUser{"BoB", "password1", "b2@example.com"}, "username"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(allEvents(t, s))
-			_, err := s.CreateUser(context.Background(), tc.in, CLIActor)
+			_, err := s.CreateUser(context.Background(), tc.in, model.CLIActor)
 			wantField(t, err, tc.field)
-			if tc.name[:5] == "taken" && !errors.Is(err, ErrConflict) {
+			if tc.name[:5] == "taken" && !errors.Is(err, model.ErrConflict) {
 				t.Fatalf("err = %v, want ErrConflict", err)
 			}
 			if us, _ := s.Users(); len(us) != 1 {
@@ -126,14 +131,15 @@ func race(n int, f func(i int) error) []error {
 // Twenty goroutines create the same name (in different cases): the check
 // and the save run in one write transaction, so exactly one wins.
 func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
-	s := newStore(t)
+	t.Parallel()
+	s := testkit.NewStore(t)
 	const n = 20
 	errs := race(n, func(i int) error {
 		name := "racer"
 		if i%2 == 1 {
 			name = "Racer"
 		}
-		_, err := createRetry(s, NewUser{Username: name, Password: "password1", Email: fmt.Sprintf("r%d@example.com", i)}, CLIActor)
+		_, err := createRetry(s, model.NewUser{Username: name, Password: "password1", Email: fmt.Sprintf("r%d@example.com", i)}, model.CLIActor)
 		return err
 	})
 	ok := 0
@@ -141,7 +147,7 @@ func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case errors.Is(err, ErrConflict):
+		case errors.Is(err, model.ErrConflict):
 			wantField(t, err, "username")
 		default:
 			t.Errorf("goroutine %d: %v", i, err)
@@ -153,7 +159,7 @@ func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
 	if us, _ := s.Users(); len(us) != 1 {
 		t.Fatalf("%d users stored, want 1", len(us))
 	}
-	if ev := eventsWith(t, s, EventUserCreated); len(ev) != 1 {
+	if ev := eventsWith(t, s, model.EventUserCreated); len(ev) != 1 {
 		t.Fatalf("%d user.created events, want 1", len(ev))
 	}
 }
@@ -161,19 +167,20 @@ func TestUniqueUsernameUnderConcurrentCreates(t *testing.T) {
 // Fifty goroutines race to delete all fifty users: the count check and the
 // delete share one transaction, so exactly one user survives.
 func TestLastUserInvariantUnderRace(t *testing.T) {
-	s := newStore(t)
+	t.Parallel()
+	s := testkit.NewStore(t)
 	const n = 50
 	ids := make([]int, n)
 	for i := range n {
-		ids[i] = mustCreate(t, s, fmt.Sprintf("user%02d", i), "password1", fmt.Sprintf("u%d@example.com", i)).ID
+		ids[i] = testkit.CreateUser(t, s, fmt.Sprintf("user%02d", i), "password1", fmt.Sprintf("u%d@example.com", i)).ID
 	}
-	errs := race(n, func(i int) error { return s.DeleteUser(ids[i], CLIActor) })
+	errs := race(n, func(i int) error { return s.DeleteUser(ids[i], model.CLIActor) })
 	deleted, refused := 0, 0
 	for i, err := range errs {
 		switch {
 		case err == nil:
 			deleted++
-		case errors.Is(err, ErrLastUser):
+		case errors.Is(err, model.ErrLastUser):
 			refused++
 		default:
 			t.Errorf("delete %d: %v", ids[i], err)
@@ -183,38 +190,39 @@ func TestLastUserInvariantUnderRace(t *testing.T) {
 	if err != nil || len(us) != 1 || deleted != n-1 || refused != 1 {
 		t.Fatalf("deleted %d, refused %d, %d users left (%v); want 49, 1, 1", deleted, refused, len(us), err)
 	}
-	if ev := eventsWith(t, s, EventUserDeleted); len(ev) != n-1 {
+	if ev := eventsWith(t, s, model.EventUserDeleted); len(ev) != n-1 {
 		t.Fatalf("%d user.deleted events, want %d", len(ev), n-1)
 	}
 }
 
 func TestDeleteUser(t *testing.T) {
-	s := newStore(t)
-	a := mustCreate(t, s, "alice", "password1", "a@example.com")
-	b := mustCreate(t, s, "bob", "password1", "b@example.com")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	a := testkit.CreateUser(t, s, "alice", "password1", "a@example.com")
+	b := testkit.CreateUser(t, s, "bob", "password1", "b@example.com")
 	tests := []struct {
 		name string
 		id   int
 		want error
 	}{
-		{"unknown", 999, ErrNotFound},
+		{"unknown", 999, model.ErrNotFound},
 		{"one of two", a.ID, nil},
-		{"already deleted", a.ID, ErrNotFound},
-		{"last user", b.ID, ErrLastUser},
+		{"already deleted", a.ID, model.ErrNotFound},
+		{"last user", b.ID, model.ErrLastUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := s.DeleteUser(tc.id, CLIActor)
+			err := s.DeleteUser(tc.id, model.CLIActor)
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("DeleteUser(%d) = %v, want %v", tc.id, err, tc.want)
 			}
 		})
 	}
-	if _, err := s.UserByName("alice"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UserByName("alice"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("deleted user still found by name: %v", err)
 	}
 	// The name is free again.
-	mustCreate(t, s, "Alice", "password1", "a@example.com")
+	testkit.CreateUser(t, s, "Alice", "password1", "a@example.com")
 }
 
 // TestDeleteUserCascade: everything that belongs to a user goes in
@@ -222,23 +230,24 @@ func TestDeleteUser(t *testing.T) {
 // user handle), another user's records stay, and a refused delete (the
 // last user) removes nothing.
 func TestDeleteUserCascade(t *testing.T) {
-	clock := newFakeClock()
-	s := newStore(t, withClock(clock))
-	users := []User{mustCreate(t, s, "alice", "password1", "a@example.com"), mustCreate(t, s, "bob", "password1", "b@example.com")}
-	policy := SessionPolicy{Idle: time.Hour, Max: time.Hour}
+	t.Parallel()
+	clock := testkit.ClockAt(testkit.Epoch)
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	users := []model.User{testkit.CreateUser(t, s, "alice", "password1", "a@example.com"), testkit.CreateUser(t, s, "bob", "password1", "b@example.com")}
+	policy := model.SessionPolicy{Idle: time.Hour, Max: time.Hour}
 	type held struct{ session, token, credential string }
 	var records []held
 	for i, u := range users {
-		session, _, err := s.CreateSession(u.ID, "192.0.2.1", "test", CLIActor, "password")
+		session, _, err := s.CreateSession(u.ID, "192.0.2.1", "test", model.CLIActor, "password")
 		if err != nil {
 			t.Fatal(err)
 		}
-		token, _, err := s.CreateToken(u.ID, NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, CLIActor)
+		token, _, err := s.CreateToken(u.ID, model.NewToken{ExpiresAt: clock.Now().Add(time.Hour)}, model.CLIActor)
 		if err != nil {
 			t.Fatal(err)
 		}
 		credential := fmt.Sprintf("cred-%d", i)
-		if _, err := s.AddPasskey(u.ID, NewPasskeyHandle(), pkFixture(credential, "laptop"), CLIActor); err != nil {
+		if _, err := s.AddPasskey(u.ID, model.NewPasskeyHandle(), samplePasskey(credential, "laptop"), model.CLIActor); err != nil {
 			t.Fatal(err)
 		}
 		records = append(records, held{session, token, credential})
@@ -254,7 +263,7 @@ func TestDeleteUserCascade(t *testing.T) {
 		return map[string]bool{"session": serr == nil && len(sessions) == 1, "token": terr == nil && len(tokens) == 1,
 			"passkey": perr == nil, "passkey handle": herr == nil}
 	}
-	if err := s.DeleteUser(users[0].ID, CLIActor); err != nil {
+	if err := s.DeleteUser(users[0].ID, model.CLIActor); err != nil {
 		t.Fatal(err)
 	}
 	for kind, ok := range exists(0) {
@@ -267,7 +276,7 @@ func TestDeleteUserCascade(t *testing.T) {
 			t.Errorf("the other user's %s went too", kind)
 		}
 	}
-	if err := s.DeleteUser(users[1].ID, CLIActor); !errors.Is(err, ErrLastUser) {
+	if err := s.DeleteUser(users[1].ID, model.CLIActor); !errors.Is(err, model.ErrLastUser) {
 		t.Fatalf("deleting the last user: %v", err)
 	}
 	for kind, ok := range exists(1) {
@@ -275,7 +284,7 @@ func TestDeleteUserCascade(t *testing.T) {
 			t.Errorf("a refused delete removed the user's %s", kind)
 		}
 	}
-	if ev := eventsWith(t, s, EventUserDeleted); len(ev) != 1 || ev[0].TargetID != users[0].ID {
+	if ev := eventsWith(t, s, model.EventUserDeleted); len(ev) != 1 || ev[0].TargetID != users[0].ID {
 		t.Errorf("user.deleted events: %+v", ev)
 	}
 }
@@ -283,33 +292,34 @@ func TestDeleteUserCascade(t *testing.T) {
 func strp(s string) *string { return &s }
 
 func TestUpdateUser(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
-		patch     UserPatch
+		patch     model.UserPatch
 		wantName  string
 		wantEmail string
 		events    []string
 	}{
-		{"rename", UserPatch{Username: strp("robert")}, "robert", "bob@example.com", []string{EventUserRenamed}},
-		{"case-only rename of own name", UserPatch{Username: strp("BOB")}, "BOB", "bob@example.com", []string{EventUserRenamed}},
-		{"email", UserPatch{Email: strp("new@example.com")}, "bob", "new@example.com", []string{EventEmailChanged}},
-		{"both", UserPatch{Username: strp("rob"), Email: strp("rob@example.com")}, "rob", "rob@example.com",
-			[]string{EventEmailChanged, EventUserRenamed}},
-		{"same values", UserPatch{Username: strp("bob"), Email: strp("bob@example.com")}, "bob", "bob@example.com", nil},
-		{"empty patch", UserPatch{}, "bob", "bob@example.com", nil},
+		{"rename", model.UserPatch{Username: strp("robert")}, "robert", "bob@example.com", []string{model.EventUserRenamed}},
+		{"case-only rename of own name", model.UserPatch{Username: strp("BOB")}, "BOB", "bob@example.com", []string{model.EventUserRenamed}},
+		{"email", model.UserPatch{Email: strp("new@example.com")}, "bob", "new@example.com", []string{model.EventEmailChanged}},
+		{"both", model.UserPatch{Username: strp("rob"), Email: strp("rob@example.com")}, "rob", "rob@example.com",
+			[]string{model.EventEmailChanged, model.EventUserRenamed}},
+		{"same values", model.UserPatch{Username: strp("bob"), Email: strp("bob@example.com")}, "bob", "bob@example.com", nil},
+		{"empty patch", model.UserPatch{}, "bob", "bob@example.com", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-			actor := Actor{UserID: 42, Name: "admin", IP: "192.0.2.7"}
+			s := testkit.NewStore(t)
+			bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+			actor := model.Actor{UserID: 42, Name: "admin", IP: "192.0.2.7"}
 			before := len(allEvents(t, s))
 			u, err := s.UpdateUser(bob.ID, tc.patch, actor)
 			if err != nil {
 				t.Fatal(err)
 			}
 			stored, _ := s.User(bob.ID)
-			for _, got := range []User{u, stored} {
+			for _, got := range []model.User{u, stored} {
 				if got.Username != tc.wantName || got.Email != tc.wantEmail || got.PasswordHash != bob.PasswordHash {
 					t.Fatalf("user = %+v, want %s %s", got, tc.wantName, tc.wantEmail)
 				}
@@ -318,7 +328,7 @@ func TestUpdateUser(t *testing.T) {
 				t.Fatalf("UserByName(%q) = %+v, %v", tc.wantName, byName, err)
 			}
 			if tc.wantName != "bob" && !strings.EqualFold(tc.wantName, "bob") {
-				if _, err := s.UserByName("bob"); !errors.Is(err, ErrNotFound) {
+				if _, err := s.UserByName("bob"); !errors.Is(err, model.ErrNotFound) {
 					t.Fatalf("old name still resolves: %v", err)
 				}
 			}
@@ -338,28 +348,29 @@ func TestUpdateUser(t *testing.T) {
 
 // A refused change leaves the stored user as it was and records nothing.
 func TestUpdateUserRefusedChangesNothing(t *testing.T) {
-	s := newStore(t)
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	mustCreate(t, s, "alice", "password1", "alice@example.com")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	testkit.CreateUser(t, s, "alice", "password1", "alice@example.com")
 	tests := []struct {
 		name  string
 		id    int
-		patch UserPatch
+		patch model.UserPatch
 		field string
 		err   error
 	}{
-		{"bad username", bob.ID, UserPatch{Username: strp("b")}, "username", nil},
-		{"script username", bob.ID, UserPatch{Username: strp("<script>")}, "username", nil},
-		{"bad email", bob.ID, UserPatch{Email: strp("Bob <bob@example.com>")}, "email", nil},
-		{"good name, bad email", bob.ID, UserPatch{Username: strp("robert"), Email: strp("nope")}, "email", nil},
-		{"taken name", bob.ID, UserPatch{Username: strp("ALICE")}, "username", ErrConflict},
-		{"taken name with email", bob.ID, UserPatch{Username: strp("alice"), Email: strp("x@example.com")}, "username", ErrConflict},
-		{"unknown user", 999, UserPatch{Email: strp("x@example.com")}, "", ErrNotFound},
+		{"bad username", bob.ID, model.UserPatch{Username: strp("b")}, "username", nil},
+		{"script username", bob.ID, model.UserPatch{Username: strp("<script>")}, "username", nil},
+		{"bad email", bob.ID, model.UserPatch{Email: strp("Bob <bob@example.com>")}, "email", nil},
+		{"good name, bad email", bob.ID, model.UserPatch{Username: strp("robert"), Email: strp("nope")}, "email", nil},
+		{"taken name", bob.ID, model.UserPatch{Username: strp("ALICE")}, "username", model.ErrConflict},
+		{"taken name with email", bob.ID, model.UserPatch{Username: strp("alice"), Email: strp("x@example.com")}, "username", model.ErrConflict},
+		{"unknown user", 999, model.UserPatch{Email: strp("x@example.com")}, "", model.ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(allEvents(t, s))
-			_, err := s.UpdateUser(tc.id, tc.patch, CLIActor)
+			_, err := s.UpdateUser(tc.id, tc.patch, model.CLIActor)
 			if err == nil {
 				t.Fatal("UpdateUser succeeded")
 			}
@@ -381,23 +392,24 @@ func TestUpdateUserRefusedChangesNothing(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
-	alice := mustCreate(t, s, "alice", "password1", "alice@example.com")
+	s := testkit.NewStore(t)
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	alice := testkit.CreateUser(t, s, "alice", "password1", "alice@example.com")
 	var bobSessions []string
 	for range 3 {
-		_, sess, err := s.CreateSession(bob.ID, "192.0.2.1", "test", ActorFor(bob, "192.0.2.1"), "password")
+		_, sess, err := s.CreateSession(bob.ID, "192.0.2.1", "test", model.ActorFor(bob, "192.0.2.1"), "password")
 		if err != nil {
 			t.Fatal(err)
 		}
 		bobSessions = append(bobSessions, sess.ID)
 	}
-	_, aliceSess, _ := s.CreateSession(alice.ID, "192.0.2.2", "test", ActorFor(alice, "192.0.2.2"), "password")
+	_, aliceSess, _ := s.CreateSession(alice.ID, "192.0.2.2", "test", model.ActorFor(alice, "192.0.2.2"), "password")
 
 	t.Run("invalid password changes nothing", func(t *testing.T) {
 		before := len(allEvents(t, s))
-		err := s.SetPassword(ctx, bob.ID, "short1", bobSessions[1], ActorFor(bob, "192.0.2.1"))
+		err := s.SetPassword(ctx, bob.ID, "short1", bobSessions[1], model.ActorFor(bob, "192.0.2.1"))
 		wantField(t, err, "password")
 		if got, _ := s.User(bob.ID); !reflect.DeepEqual(got, bob) {
 			t.Fatalf("user changed: %+v", got)
@@ -410,12 +422,12 @@ func TestSetPassword(t *testing.T) {
 		}
 	})
 	t.Run("unknown user", func(t *testing.T) {
-		if err := s.SetPassword(ctx, 999, "password2", "", CLIActor); !errors.Is(err, ErrNotFound) {
+		if err := s.SetPassword(ctx, 999, "password2", "", model.CLIActor); !errors.Is(err, model.ErrNotFound) {
 			t.Fatalf("SetPassword(999) = %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("change keeps only the given session", func(t *testing.T) {
-		if err := s.SetPassword(ctx, bob.ID, "new pass 2", bobSessions[1], ActorFor(bob, "192.0.2.1")); err != nil {
+		if err := s.SetPassword(ctx, bob.ID, "new pass 2", bobSessions[1], model.ActorFor(bob, "192.0.2.1")); err != nil {
 			t.Fatal(err)
 		}
 		ss, _ := s.SessionsOf(bob.ID)
@@ -428,15 +440,15 @@ func TestSetPassword(t *testing.T) {
 		if _, err := s.Authenticate(ctx, "bob", "new pass 2"); err != nil {
 			t.Fatalf("login with the new password: %v", err)
 		}
-		if _, err := s.Authenticate(ctx, "bob", "password1"); !errors.Is(err, ErrInvalidCredentials) {
+		if _, err := s.Authenticate(ctx, "bob", "password1"); !errors.Is(err, model.ErrInvalidCredentials) {
 			t.Fatalf("login with the old password: %v", err)
 		}
-		if ev := eventsWith(t, s, EventPasswordChanged); len(ev) != 1 || ev[0].TargetID != bob.ID || ev[0].Actor != "bob" {
+		if ev := eventsWith(t, s, model.EventPasswordChanged); len(ev) != 1 || ev[0].TargetID != bob.ID || ev[0].Actor != "bob" {
 			t.Fatalf("password events = %+v", ev)
 		}
 	})
 	t.Run("empty keep ends all sessions", func(t *testing.T) {
-		if err := s.SetPassword(ctx, bob.ID, "newer pass 3", "", CLIActor); err != nil {
+		if err := s.SetPassword(ctx, bob.ID, "newer pass 3", "", model.CLIActor); err != nil {
 			t.Fatal(err)
 		}
 		if ss, _ := s.SessionsOf(bob.ID); len(ss) != 0 {
@@ -446,14 +458,15 @@ func TestSetPassword(t *testing.T) {
 }
 
 func TestSetPasswordRemovesInitialPasswordFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	path := filepath.Join(s.Dir(), InitialPasswordFile)
+	s := testkit.NewStore(t)
+	path := filepath.Join(s.Dir(), model.InitialPasswordFile)
 	if _, created, err := s.EnsureAdmin(ctx, ""); err != nil || !created {
 		t.Fatalf("EnsureAdmin: %v, %v", created, err)
 	}
 	admin, _ := s.UserByName("admin")
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	steps := []struct {
 		name     string
 		id       int
@@ -465,7 +478,7 @@ func TestSetPasswordRemovesInitialPasswordFile(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			if err := s.SetPassword(ctx, st.id, "changed 123", "", CLIActor); err != nil {
+			if err := s.SetPassword(ctx, st.id, "changed 123", "", model.CLIActor); err != nil {
 				t.Fatal(err)
 			}
 			_, err := os.Stat(path)
@@ -477,8 +490,9 @@ func TestSetPasswordRemovesInitialPasswordFile(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	s := newStore(t)
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	t.Parallel()
+	s := testkit.NewStore(t)
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	tests := []struct {
 		name, user, password string
 		ok                   bool
@@ -500,7 +514,7 @@ func TestAuthenticate(t *testing.T) {
 				}
 				return
 			}
-			if err != ErrInvalidCredentials || u.ID != 0 {
+			if err != model.ErrInvalidCredentials || u.ID != 0 {
 				t.Fatalf("Authenticate = %+v, %v; want exactly ErrInvalidCredentials", u, err)
 			}
 		})
@@ -509,18 +523,19 @@ func TestAuthenticate(t *testing.T) {
 
 // Hashes made with old parameters are replaced at the next login.
 func TestRehashOnLogin(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	a, err := Open(dir, Options{Create: true, Argon2: &cheapArgon2})
+	a, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCreate(t, a, "bob", "password1", "bob@example.com")
+	testkit.CreateUser(t, a, "bob", "password1", "bob@example.com")
 	a.Close()
 
-	paramsB := Argon2Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
-	b := openStore(t, dir, func(o *Options) { o.Argon2 = &paramsB })
-	if _, err := b.Authenticate(ctx, "bob", "wrong pass 1"); !errors.Is(err, ErrInvalidCredentials) {
+	paramsB := model.Argon2Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	b := testkit.OpenStore(t, dir, func(o *model.Options) { o.Argon2 = &paramsB })
+	if _, err := b.Authenticate(ctx, "bob", "wrong pass 1"); !errors.Is(err, model.ErrInvalidCredentials) {
 		t.Fatal(err)
 	}
 	if u, _ := b.UserByName("bob"); !strings.Contains(u.PasswordHash, "$m=64,t=1,p=1$") {
@@ -545,14 +560,15 @@ func TestRehashOnLogin(t *testing.T) {
 }
 
 func TestEnsureAdmin(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("password from the environment", func(t *testing.T) {
-		s := newStore(t)
+		s := testkit.NewStore(t)
 		gen, created, err := s.EnsureAdmin(ctx, "env secret 1")
 		if err != nil || !created || gen != "" {
 			t.Fatalf("EnsureAdmin = %q, %v, %v", gen, created, err)
 		}
-		if _, err := os.Stat(filepath.Join(s.Dir(), InitialPasswordFile)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(s.Dir(), model.InitialPasswordFile)); !os.IsNotExist(err) {
 			t.Fatalf("password file written for an env password: %v", err)
 		}
 		if _, err := s.Authenticate(ctx, "admin", "env secret 1"); err != nil {
@@ -566,15 +582,15 @@ func TestEnsureAdmin(t *testing.T) {
 		}
 	})
 	t.Run("generated password", func(t *testing.T) {
-		s := newStore(t)
+		s := testkit.NewStore(t)
 		gen, created, err := s.EnsureAdmin(ctx, "")
 		if err != nil || !created || gen == "" {
 			t.Fatalf("EnsureAdmin = %q, %v, %v", gen, created, err)
 		}
-		if err := ValidatePassword(gen); err != nil {
+		if err := model.ValidatePassword(gen); err != nil {
 			t.Fatalf("generated %q: %v", gen, err)
 		}
-		path := filepath.Join(s.Dir(), InitialPasswordFile)
+		path := filepath.Join(s.Dir(), model.InitialPasswordFile)
 		fi, err := os.Stat(path)
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("password file: %v, %v", fi, err)
@@ -585,7 +601,7 @@ func TestEnsureAdmin(t *testing.T) {
 		if _, err := s.Authenticate(ctx, "admin", gen); err != nil {
 			t.Fatal(err)
 		}
-		if us, _ := s.Users(); len(us) != 1 || us[0].Username != "admin" || ValidateEmail(us[0].Email) != nil {
+		if us, _ := s.Users(); len(us) != 1 || us[0].Username != "admin" || model.ValidateEmail(us[0].Email) != nil {
 			t.Fatalf("users = %+v", us)
 		}
 		gen2, created, err := s.EnsureAdmin(ctx, "")
@@ -600,7 +616,7 @@ func TestEnsureAdmin(t *testing.T) {
 		}
 	})
 	t.Run("invalid env password", func(t *testing.T) {
-		s := newStore(t)
+		s := testkit.NewStore(t)
 		if _, created, err := s.EnsureAdmin(ctx, "short"); err == nil || created {
 			t.Fatalf("EnsureAdmin(short) = %v, %v", created, err)
 		}
@@ -609,12 +625,12 @@ func TestEnsureAdmin(t *testing.T) {
 		}
 	})
 	t.Run("existing users", func(t *testing.T) {
-		s := newStore(t)
-		mustCreate(t, s, "bob", "password1", "bob@example.com")
+		s := testkit.NewStore(t)
+		testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 		if _, created, err := s.EnsureAdmin(ctx, ""); err != nil || created {
 			t.Fatalf("EnsureAdmin = %v, %v", created, err)
 		}
-		if _, err := s.UserByName("admin"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.UserByName("admin"); !errors.Is(err, model.ErrNotFound) {
 			t.Fatal("admin created although users exist")
 		}
 	})
@@ -623,9 +639,10 @@ func TestEnsureAdmin(t *testing.T) {
 // Storm's list index matches "value__" as a prefix; names containing "__"
 // must not shadow shorter names, and an empty name must not panic.
 func TestUserByNameExactMatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	x := mustCreate(t, s, "bob__x", "password1", "x@example.com")
+	s := testkit.NewStore(t)
+	x := testkit.CreateUser(t, s, "bob__x", "password1", "x@example.com")
 	tests := []struct {
 		name   string
 		lookup string
@@ -640,25 +657,25 @@ func TestUserByNameExactMatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			u, err := s.UserByName(tc.lookup)
-			if tc.want == 0 && !errors.Is(err, ErrNotFound) || tc.want != 0 && (err != nil || u.ID != tc.want) {
+			if tc.want == 0 && !errors.Is(err, model.ErrNotFound) || tc.want != 0 && (err != nil || u.ID != tc.want) {
 				t.Fatalf("UserByName(%q) = %d, %v; want id %d", tc.lookup, u.ID, err, tc.want)
 			}
 		})
 	}
-	if _, err := s.Authenticate(ctx, "bob", "password1"); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.Authenticate(ctx, "bob", "password1"); !errors.Is(err, model.ErrInvalidCredentials) {
 		t.Fatalf("login as bob with bob__x's password: %v", err)
 	}
-	bob := mustCreate(t, s, "bob", "password2!", "bob@example.com")
+	bob := testkit.CreateUser(t, s, "bob", "password2!", "bob@example.com")
 	if u, err := s.UserByName("bob"); err != nil || u.ID != bob.ID {
 		t.Fatalf("UserByName(bob) = %d, %v", u.ID, err)
 	}
 	if u, err := s.UserByName("bob__x"); err != nil || u.ID != x.ID {
 		t.Fatalf("UserByName(bob__x) = %d, %v", u.ID, err)
 	}
-	if _, err := s.UpdateUser(x.ID, UserPatch{Username: strp("bob__x__y")}, CLIActor); err != nil {
+	if _, err := s.UpdateUser(x.ID, model.UserPatch{Username: strp("bob__x__y")}, model.CLIActor); err != nil {
 		t.Fatalf("rename: %v", err)
 	}
-	if _, err := s.UserByName("bob__x"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UserByName("bob__x"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("old name after rename: %v", err)
 	}
 }
@@ -668,28 +685,28 @@ func TestUserByNameExactMatch(t *testing.T) {
 // (U+212A), which lower-cases to 'k', stand for "kate".
 func TestUsernameCaseFoldingIsASCIIOnly(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
-	kate := mustCreate(t, s, "kate", "password1", "kate@example.com")
-	bob := mustCreate(t, s, "bob", "password1", "bob@example.com")
+	s := testkit.NewStore(t)
+	kate := testkit.CreateUser(t, s, "kate", "password1", "kate@example.com")
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
 	for _, name := range []string{"kate", "KATE", "Kate"} {
 		if u, err := s.UserByName(name); err != nil || u.ID != kate.ID {
 			t.Errorf("UserByName(%q) = %d, %v; want kate", name, u.ID, err)
 		}
 	}
 	for _, name := range []string{"\u212Aate", "\u212AATE", "kate\u200b", "k\u0430te"} {
-		if u, err := s.UserByName(name); !errors.Is(err, ErrNotFound) {
+		if u, err := s.UserByName(name); !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("UserByName(%+q) = %d, %v; want ErrNotFound", name, u.ID, err)
 		}
-		if u, err := s.Authenticate(ctx, name, "password1"); err != ErrInvalidCredentials {
+		if u, err := s.Authenticate(ctx, name, "password1"); err != model.ErrInvalidCredentials {
 			t.Errorf("Authenticate(%+q) = %d, %v; want ErrInvalidCredentials", name, u.ID, err)
 		}
-		_, err := s.CreateUser(ctx, NewUser{Username: name, Password: "password1", Email: "k@example.com"}, CLIActor)
+		_, err := s.CreateUser(ctx, model.NewUser{Username: name, Password: "password1", Email: "k@example.com"}, model.CLIActor)
 		wantField(t, err, "username")
-		_, err = s.UpdateUser(bob.ID, UserPatch{Username: strp(name)}, CLIActor)
+		_, err = s.UpdateUser(bob.ID, model.UserPatch{Username: strp(name)}, model.CLIActor)
 		wantField(t, err, "username")
 	}
 	for in, want := range map[string]string{"Kate": "kate", "ADMIN_1-x": "admin_1-x", "\u212Aate": "\u212Aate", "\u0130x": "\u0130x"} {
-		if got := UsernameKey(in); got != want {
+		if got := model.UsernameKey(in); got != want {
 			t.Errorf("UsernameKey(%+q) = %+q, want %+q", in, got, want)
 		}
 	}

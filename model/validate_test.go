@@ -1,4 +1,4 @@
-package model
+package model_test
 
 import (
 	"net/mail"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse-panel/gatehouse/model"
 )
 
 // oneMiB is a very long input for every validator.
@@ -41,9 +43,10 @@ var usernameCases = []struct {
 }
 
 func TestValidateUsername(t *testing.T) {
+	t.Parallel()
 	for _, tc := range usernameCases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ValidateUsername(tc.in)
+			err := model.ValidateUsername(tc.in)
 			if (err == nil) != tc.ok {
 				t.Fatalf("ValidateUsername(%.40q) = %v, want ok=%v", tc.in, err, tc.ok)
 			}
@@ -98,9 +101,10 @@ var passwordCases = []struct {
 }
 
 func TestValidatePassword(t *testing.T) {
+	t.Parallel()
 	for _, tc := range passwordCases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ValidatePassword(tc.in)
+			err := model.ValidatePassword(tc.in)
 			if (err == nil) != tc.ok {
 				t.Fatalf("ValidatePassword(%.40q) = %v, want ok=%v", tc.in, err, tc.ok)
 			}
@@ -154,12 +158,13 @@ var emailCases = []struct {
 }
 
 func TestValidateEmail(t *testing.T) {
+	t.Parallel()
 	if n := len(emailOf(254)); n != 254 {
 		t.Fatalf("emailOf(254) has %d bytes", n)
 	}
 	for _, tc := range emailCases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ValidateEmail(tc.in)
+			err := model.ValidateEmail(tc.in)
 			if (err == nil) != tc.ok {
 				t.Fatalf("ValidateEmail(%.60q) = %v, want ok=%v", tc.in, err, tc.ok)
 			}
@@ -168,18 +173,19 @@ func TestValidateEmail(t *testing.T) {
 }
 
 func TestValidationErrorFields(t *testing.T) {
-	err := NewUser{Username: "a", Password: "short", Email: "nope"}.Validate()
+	t.Parallel()
+	err := model.NewUser{Username: "a", Password: "short", Email: "nope"}.Validate()
 	for _, f := range []string{"username", "password", "email"} {
 		wantField(t, err, f)
 	}
-	if err := (NewUser{Username: "bob", Password: "password1", Email: "bob@example.com"}).Validate(); err != nil {
+	if err := (model.NewUser{Username: "bob", Password: "password1", Email: "bob@example.com"}).Validate(); err != nil {
 		t.Fatalf("valid NewUser: %v", err)
 	}
-	if err := (UserPatch{}).Validate(); err != nil {
+	if err := (model.UserPatch{}).Validate(); err != nil {
 		t.Fatalf("empty patch: %v", err)
 	}
 	bad := "x"
-	wantField(t, UserPatch{Email: &bad}.Validate(), "email")
+	wantField(t, model.UserPatch{Email: &bad}.Validate(), "email")
 }
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{3,32}$`)
@@ -191,7 +197,7 @@ func FuzzValidateUsername(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		err := ValidateUsername(s)
+		err := model.ValidateUsername(s)
 		if want := usernameRE.MatchString(s); (err == nil) != want {
 			t.Fatalf("ValidateUsername(%q) = %v, rule says ok=%v", s, err, want)
 		}
@@ -229,7 +235,7 @@ func FuzzValidatePassword(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		err := ValidatePassword(s)
+		err := model.ValidatePassword(s)
 		if want := passwordRule(s); (err == nil) != want {
 			t.Fatalf("ValidatePassword(%q) = %v, rule says ok=%v", s, err, want)
 		}
@@ -243,10 +249,10 @@ func FuzzValidateEmail(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if ValidateEmail(s) != nil {
+		if model.ValidateEmail(s) != nil {
 			return
 		}
-		if len(s) > EmailMaxLen {
+		if len(s) > model.EmailMaxLen {
 			t.Fatalf("accepted %d bytes", len(s))
 		}
 		a, err := mail.ParseAddress(s)
@@ -283,11 +289,11 @@ func TestTextFieldsRefuseInvisibleCharacters(t *testing.T) {
 		validate func(string) error
 		wrap     func(string) string
 	}{
-		{"username", ValidateUsername, func(r string) string { return "ab" + r + "c" }},
-		{"email", ValidateEmail, func(r string) string { return "bob" + r + "@example.com" }},
-		{"email", ValidateEmail, func(r string) string { return "bob@exa" + r + "mple.com" }},
-		{"password", ValidatePassword, func(r string) string { return "abc" + r + "defg1" }},
-		{"name", ValidatePasskeyName, func(r string) string { return "lap" + r + "top" }},
+		{"username", model.ValidateUsername, func(r string) string { return "ab" + r + "c" }},
+		{"email", model.ValidateEmail, func(r string) string { return "bob" + r + "@example.com" }},
+		{"email", model.ValidateEmail, func(r string) string { return "bob@exa" + r + "mple.com" }},
+		{"password", model.ValidatePassword, func(r string) string { return "abc" + r + "defg1" }},
+		{"name", model.ValidatePasskeyName, func(r string) string { return "lap" + r + "top" }},
 	}
 	for _, v := range validators {
 		for _, r := range invisibleRunes {
@@ -304,21 +310,21 @@ func TestTextFieldsRefuseInvisibleCharacters(t *testing.T) {
 	}
 	// Visible text outside ASCII is still fine where it was.
 	for _, ok := range []error{
-		ValidateEmail("jürgen@example.com"),
-		ValidatePasskeyName("ノートパソコン"),
-		ValidatePasskeyName("Alice's YubiKey 5C"),
-		ValidatePassword("pässwörd1"),
+		model.ValidateEmail("jürgen@example.com"),
+		model.ValidatePasskeyName("ノートパソコン"),
+		model.ValidatePasskeyName("Alice's YubiKey 5C"),
+		model.ValidatePassword("pässwörd1"),
 	} {
 		if ok != nil {
 			t.Errorf("visible text refused: %v", ok)
 		}
 	}
-	if err := ValidateText("email", "a\u202eb"); err == nil || !strings.Contains(err.Error(), "U+202E") {
+	if err := model.ValidateText("email", "a\u202eb"); err == nil || !strings.Contains(err.Error(), "U+202E") {
 		t.Errorf("ValidateText does not say which character: %v", err)
 	}
-	wantField(t, NewUser{Username: "bob", Password: "password1", Email: "b\u202eob@example.com"}.Validate(), "email")
+	wantField(t, model.NewUser{Username: "bob", Password: "password1", Email: "b\u202eob@example.com"}.Validate(), "email")
 	bad := "bob\u200b@example.com"
-	wantField(t, UserPatch{Email: &bad}.Validate(), "email")
+	wantField(t, model.UserPatch{Email: &bad}.Validate(), "email")
 }
 
 func FuzzValidateText(f *testing.F) {
@@ -327,7 +333,7 @@ func FuzzValidateText(f *testing.F) {
 	}
 	f.Add("jürgen")
 	f.Fuzz(func(t *testing.T, s string) {
-		err := ValidateText("field", s)
+		err := model.ValidateText("field", s)
 		want := utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
 			return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 		}) < 0

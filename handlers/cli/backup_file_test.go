@@ -14,6 +14,7 @@ import (
 // TestWriteBackupFailure: a failing copy (a full disk) leaves neither the
 // file nor the partial file behind and reports the reason.
 func TestWriteBackupFailure(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		src  func(w io.Writer) (int64, error)

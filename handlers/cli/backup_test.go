@@ -15,6 +15,7 @@ import (
 )
 
 func TestCLIBackup(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	if code, _, stderr := runCmd(t, "Passw0rd-ok\n", "user", "add", "bob", "--email", "bob@example.com", "--password-stdin", "--data", dir); code != 0 {
 		t.Fatal(stderr)

@@ -18,6 +18,7 @@ import (
 // TestCLINoDatabase: no command but serve creates a database; each names
 // where it looked and leaves the directory as it was.
 func TestCLINoDatabase(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		stdin string
@@ -78,6 +79,7 @@ func TestRunCLIEnvironment(t *testing.T) {
 
 // TestCLIHelp: help goes to stdout with status 0.
 func TestCLIHelp(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -95,6 +97,7 @@ func TestCLIHelp(t *testing.T) {
 // including repeatable flags whose values hold commas (the later token
 // command's --ip).
 func TestCLIRequestFlags(t *testing.T) {
+	t.Parallel()
 	define := func(fs *pflag.FlagSet) {
 		fs.StringArray("ip", nil, "")
 		fs.StringSlice("tag", nil, "")
@@ -136,6 +139,7 @@ func TestCLIRequestFlags(t *testing.T) {
 // TestUsage: gatehouse help lists every command of the table, serve and
 // version included, one line each with its summary.
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	u := Usage()
 	for _, c := range commands {
 		if !strings.Contains(u, "  "+c.words()) || !strings.Contains(u, c.summary+"\n") {
@@ -169,6 +173,7 @@ func TestUsage(t *testing.T) {
 // main: the CLI neither runs them nor accepts them from the control
 // socket.
 func TestCommandsOfMain(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"serve", "version"} {
 		code, stdout, stderr := runCmd(t, "", name)
 		checkOutput(t, code, stdout, stderr, 1, nil, []string{"unknown command"})

@@ -1,8 +1,8 @@
 package cli
 
-// Test helpers of the CLI: a real database in t.TempDir() with cheap
-// hashing, the CLI run in this process, and a panel serving the control
-// socket in the test process.
+// Test helpers of the CLI: a real database in t.TempDir() (from the shared
+// kit, model/testkit), the CLI run in this process, and a panel serving the
+// control socket in the test process.
 
 import (
 	"bytes"
@@ -17,45 +17,30 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/control"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
-
-// testArgon2 keeps hashing fast under -race.
-var testArgon2 = &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-const (
-	// adminPassword is the password of the user admin that newDB creates.
-	adminPassword = "admin-pass-1"
-	// userPassword is the password createUser gives.
-	userPassword = "user-pass-1"
-)
-
-// openStore opens the database in dir as the panel would (creating it).
-func openStore(t *testing.T, dir string) *model.Store {
-	t.Helper()
-	s, err := model.Open(dir, model.Options{Create: true, Argon2: testArgon2})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	return s
-}
 
 // newDB creates a database with the user admin in a new directory and
 // closes it, so that the CLI has to open the file itself.
 func newDB(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
-	s := openStore(t, dir)
+	s := testkit.OpenStore(t, dir)
 	defer s.Close()
-	if _, err := s.CreateUser(context.Background(), model.NewUser{Username: "admin", Password: adminPassword, Email: "admin@example.com"}, model.Actor{Name: "system"}); err != nil {
-		t.Fatal(err)
-	}
+	addAdmin(t, s)
 	return dir
+}
+
+// addAdmin creates the user admin with testkit.AdminPassword.
+func addAdmin(t *testing.T, s *model.Store) model.User {
+	t.Helper()
+	return testkit.CreateUser(t, s, "admin", testkit.AdminPassword, "admin@example.com")
 }
 
 // withStore opens the store in dir, runs fn, and closes it again.
 func withStore(t *testing.T, dir string, fn func(s *model.Store)) {
 	t.Helper()
-	s := openStore(t, dir)
+	s := testkit.OpenStore(t, dir)
 	defer s.Close()
 	fn(s)
 }
@@ -70,7 +55,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 		stdout: &out,
 		stderr: &errb,
 		getenv: func(string) string { return "" },
-		open:   model.Options{Argon2: testArgon2},
+		open:   model.Options{Argon2: testkit.Argon2()},
 	})
 	return code, out.String(), errb.String()
 }
@@ -132,32 +117,14 @@ func wantNoUser(t *testing.T, s *model.Store, name string) {
 	}
 }
 
-// enableTOTP turns 2FA on for a user the way the enrolment page does.
-func enableTOTP(t *testing.T, s *model.Store, name string) {
+// mustUser returns the stored user name.
+func mustUser(t *testing.T, s *model.Store, name string) model.User {
 	t.Helper()
 	u, err := s.UserByName(name)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("user %s: %v", name, err)
 	}
-	e, err := model.NewTOTPEnrollment(u, s.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := model.TOTPCode(e.Secret, model.TOTPStep(s.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.EnableTwoFactor(e, code, model.ActorFor(u, "")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// createUser creates the user name (password userPassword) in s.
-func createUser(t *testing.T, s *model.Store, name string) {
-	t.Helper()
-	if _, err := s.CreateUser(t.Context(), model.NewUser{Username: name, Password: userPassword, Email: name + "@example.com"}, model.Actor{Name: "system"}); err != nil {
-		t.Fatal(err)
-	}
+	return u
 }
 
 // checkBackup checks that file is a complete database holding the users.
@@ -207,11 +174,9 @@ type panel struct {
 // when new, and serves its control socket with Exec until the test ends.
 func startPanel(t *testing.T, dir string) *panel {
 	t.Helper()
-	s := openStore(t, dir)
+	s := testkit.OpenStore(t, dir)
 	if us, _ := s.Users(); len(us) == 0 {
-		if _, err := s.CreateUser(context.Background(), model.NewUser{Username: "admin", Password: adminPassword, Email: "admin@example.com"}, model.Actor{Name: "system"}); err != nil {
-			t.Fatal(err)
-		}
+		addAdmin(t, s)
 	}
 	srv, err := control.Listen(s, Exec)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestCLIPasskeysClear: `gatehouse user passkeys-clear NAME` deletes every
@@ -13,9 +14,10 @@ import (
 // cleared passkey no longer signs in is checked in package handlers,
 // through a real WebAuthn ceremony.)
 func TestCLIPasskeysClear(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	withStore(t, dir, func(s *model.Store) {
-		createUser(t, s, "alice")
+		testkit.AddUser(t, s, "alice")
 		for user, creds := range map[string][]string{"alice": {"cred-1", "cred-2"}, "admin": {"cred-3"}} {
 			u, err := s.UserByName(user)
 			if err != nil {

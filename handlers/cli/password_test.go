@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // openPTY opens a pseudo-terminal pair: the CLI reads the slave as its
@@ -41,6 +42,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // TestCLIPasswordPrompt types the password at a real (pseudo-)terminal:
 // asked twice, the two must match.
 func TestCLIPasswordPrompt(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	for _, tc := range []struct {
 		name     string
@@ -62,7 +64,7 @@ func TestCLIPasswordPrompt(t *testing.T) {
 			code := run(context.Background(), []string{"user", "add", name, "--email", name + "@example.com", "--data", dir}, env{
 				stdin: slave, stdout: &out, stderr: &errb,
 				getenv: func(string) string { return "" },
-				open:   model.Options{Argon2: testArgon2},
+				open:   model.Options{Argon2: testkit.Argon2()},
 			})
 			if code != tc.wantCode || !strings.Contains(errb.String(), tc.wantErr) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb.String(), tc.wantCode, tc.wantErr)

@@ -16,12 +16,14 @@ import (
 
 	"github.com/gatehouse-panel/gatehouse/handlers/control"
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestCLIInPanel: while the panel holds the database, each command runs
 // inside it, through the socket, with the same results as directly on the
 // file.
 func TestCLIInPanel(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startPanel(t, dir)
 	sock := filepath.Join(dir, control.SocketName)
@@ -92,6 +94,7 @@ func TestCLIInPanel(t *testing.T) {
 // TestCLIStaleSocket: a socket file left by a crash blocks neither the CLI
 // nor the panel's start.
 func TestCLIStaleSocket(t *testing.T) {
+	t.Parallel()
 	leaveSocket := func(t *testing.T, path string) {
 		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 		if err != nil {
@@ -126,6 +129,7 @@ func TestCLIStaleSocket(t *testing.T) {
 // CLI runs through the panel; one byte longer, the panel has no socket and
 // the CLI works on the file without trying one.
 func TestCLIPathLimit(t *testing.T) {
+	t.Parallel()
 	// sunPathMax is the size of sockaddr_un.sun_path on Linux.
 	const sunPathMax = 108
 	base := t.TempDir()
@@ -144,13 +148,11 @@ func TestCLIPathLimit(t *testing.T) {
 	srv.stop()
 
 	long := dirFor(sunPathMax)
-	s := openStore(t, long)
+	s := testkit.OpenStore(t, long)
 	if _, err := control.Listen(s, Exec); err == nil {
 		t.Fatal("the panel served a socket over the length limit")
 	}
-	if _, err := s.CreateUser(context.Background(), model.NewUser{Username: "admin", Password: adminPassword, Email: "admin@example.com"}, model.CLIActor); err != nil {
-		t.Fatal(err)
-	}
+	addAdmin(t, s)
 	s.Close()
 	code, stdout, stderr = runCmd(t, "", "user", "list", "--data", long)
 	checkOutput(t, code, stdout, stderr, 0, []string{"admin@example.com"}, nil)

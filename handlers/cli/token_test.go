@@ -12,6 +12,7 @@ import (
 // prints only the value (for scripts), with the same rules as the UI and
 // the API, flags before or after NAME; failures are one line on stderr.
 func TestCLITokenCreate(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	type created struct {
 		ips []string
@@ -105,6 +106,7 @@ func TestCLITokenCreate(t *testing.T) {
 }
 
 func TestParseExpires(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	cases := map[string]time.Time{
 		"90d":                  now.AddDate(0, 0, 90),

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestCLIUserCommands runs the user commands one after another on one
 // database, checking the output and what the database holds after each.
 func TestCLIUserCommands(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	var bobSession string
 	steps := []struct {
@@ -109,7 +111,7 @@ func TestCLIUserCommands(t *testing.T) {
 			name: "list",
 			args: []string{"user", "list"},
 			before: func(t *testing.T, s *model.Store) {
-				enableTOTP(t, s, "carol")
+				testkit.EnableTwoFactor(t, s, mustUser(t, s, "carol"))
 			},
 			// The table itself is checked in TestCLIListTable.
 			wantCode: 0, wantOut: []string{"ID", "USERNAME", "EMAIL", "2FA", "PASSKEYS", "CREATED", "bob@example.com"},
@@ -210,6 +212,7 @@ func TestCLIUserCommands(t *testing.T) {
 
 // TestCLIListTable checks the table's columns and their alignment.
 func TestCLIListTable(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	for _, args := range [][]string{
 		{"user", "add", "bob", "--email", "bob@example.com", "--password-stdin"},
@@ -219,7 +222,7 @@ func TestCLIListTable(t *testing.T) {
 			t.Fatalf("%v: %s", args, stderr)
 		}
 	}
-	withStore(t, dir, func(s *model.Store) { enableTOTP(t, s, "bob") })
+	withStore(t, dir, func(s *model.Store) { testkit.EnableTwoFactor(t, s, mustUser(t, s, "bob")) })
 
 	code, stdout, stderr := runCmd(t, "", "user", "list", "--data", dir)
 	if code != 0 {
@@ -262,6 +265,7 @@ func TestCLIListTable(t *testing.T) {
 
 // TestCLIDeleteLastUser: the last user is never deleted.
 func TestCLIDeleteLastUser(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	code, stdout, stderr := runCmd(t, "", "user", "delete", "admin", "--data", dir)
 	checkOutput(t, code, stdout, stderr, 1, nil, []string{"cannot delete the last user"})
@@ -285,11 +289,12 @@ func twoFactorState(t *testing.T, s *model.Store, name string) (on bool, sealed,
 // TestCLI2FAOff turns 2FA off on the stopped database, audited as a reset
 // by the CLI, and leaves the other users' 2FA alone.
 func TestCLI2FAOff(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
 	withStore(t, dir, func(s *model.Store) {
-		createUser(t, s, "bob")
-		enableTOTP(t, s, "admin")
-		enableTOTP(t, s, "bob")
+		testkit.AddUser(t, s, "bob")
+		testkit.EnableTwoFactor(t, s, mustUser(t, s, "admin"))
+		testkit.EnableTwoFactor(t, s, mustUser(t, s, "bob"))
 	})
 	run := func(args ...string) (int, string, string) {
 		return runCmd(t, "", append(args, "--data", dir)...)
@@ -335,12 +340,13 @@ func TestCLI2FAOff(t *testing.T) {
 // start while sealed secrets exist; 2fa-off works on the stopped database
 // without the key, and afterwards the panel starts again (with a new key).
 func TestCLI2FAOffWithoutKeyFile(t *testing.T) {
+	t.Parallel()
 	dir := newDB(t)
-	withStore(t, dir, func(s *model.Store) { enableTOTP(t, s, "admin") })
+	withStore(t, dir, func(s *model.Store) { testkit.EnableTwoFactor(t, s, mustUser(t, s, "admin")) })
 	if err := os.Remove(filepath.Join(dir, model.KeyFile)); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := model.Open(dir, model.Options{Create: true, Argon2: testArgon2}); err == nil {
+	if s, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()}); err == nil {
 		s.Close()
 		t.Fatal("serve would start without the key file while a sealed secret exists")
 	} else if !strings.Contains(err.Error(), "gatehouse user 2fa-off NAME") {
@@ -352,7 +358,7 @@ func TestCLI2FAOffWithoutKeyFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, model.KeyFile)); err == nil {
 		t.Error("the CLI made a new key file")
 	}
-	s, err := model.Open(dir, model.Options{Create: true, Argon2: testArgon2})
+	s, err := model.Open(dir, model.Options{Create: true, Argon2: testkit.Argon2()})
 	if err != nil {
 		t.Fatalf("serve still refuses after 2fa-off: %v", err)
 	}
@@ -368,9 +374,10 @@ func TestCLI2FAOffWithoutKeyFile(t *testing.T) {
 // TestCLI2FAOffInPanel: while the panel holds the database, 2fa-off runs
 // inside it through the control socket.
 func TestCLI2FAOffInPanel(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startPanel(t, dir)
-	enableTOTP(t, srv.store, "admin")
+	testkit.EnableTwoFactor(t, srv.store, mustUser(t, srv.store, "admin"))
 	code, stdout, stderr := runCmd(t, "", "user", "2fa-off", "admin", "--data", dir)
 	checkOutput(t, code, stdout, stderr, 0, []string{"two-factor authentication of admin is off"}, nil)
 	if on, sealed, hashes := twoFactorState(t, srv.store, "admin"); on || sealed != 0 || hashes != 0 {
@@ -385,7 +392,7 @@ func TestCLI2FAOffInPanel(t *testing.T) {
 // ASCII lower-casing; the Kelvin sign (U+212A) + "ate" is not kate.
 func TestCLIUnicodeLookalikeName(t *testing.T) {
 	dir := newDB(t)
-	withStore(t, dir, func(s *model.Store) { createUser(t, s, "kate") })
+	withStore(t, dir, func(s *model.Store) { testkit.AddUser(t, s, "kate") })
 	code, stdout, stderr := runCmd(t, "", "user", "delete", "\u212Aate", "--data", dir)
 	checkOutput(t, code, stdout, stderr, 1, nil, []string{"no user named"})
 	code, stdout, stderr = runCmd(t, "", "user", "delete", "KATE", "--data", dir)

@@ -71,6 +71,7 @@ func foreignServer(sock string) int {
 }
 
 func TestCheckServer(t *testing.T) {
+	t.Parallel()
 	const sock = "/srv/data/gatehouse.sock"
 	for _, tc := range []struct {
 		name        string
@@ -107,6 +108,7 @@ func TestCheckServer(t *testing.T) {
 // The fake panel runs as uid 65534 in a data directory owned by root that
 // others may write to, the misconfiguration that lets them plant a socket.
 func TestClientRefusesForeignServer(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("needs root: only root can start the fake panel as another user (uid 65534)")
 	}

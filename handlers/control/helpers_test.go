@@ -1,30 +1,17 @@
 package control
 
-// Test helpers of the control socket: a real database in t.TempDir() and
-// a Server in the test process, running requests through a fake ExecFunc
-// that records what arrived.
+// Test helpers of the control socket: a real database in t.TempDir() (from
+// the shared kit, model/testkit) and a Server in the test process, running
+// requests through a fake ExecFunc that records what arrived.
 
 import (
-	"bytes"
 	"context"
 	"sync"
 	"testing"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
-
-// testArgon2 keeps hashing fast under -race.
-var testArgon2 = &model.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// openStore opens (creating) the database in dir as the panel would.
-func openStore(t *testing.T, dir string) *model.Store {
-	t.Helper()
-	s, err := model.Open(dir, model.Options{Create: true, Argon2: testArgon2})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	return s
-}
 
 // fakeExec records the requests it gets and answers each with result.
 type fakeExec struct {
@@ -55,7 +42,7 @@ type testServer struct {
 // until the test ends. prepare may change the Server before it serves.
 func startServer(t *testing.T, dir string, prepare func(*Server)) *testServer {
 	t.Helper()
-	s := openStore(t, dir)
+	s := testkit.OpenStore(t, dir)
 	fe := &fakeExec{result: Result{Stdout: "done\n", Stderr: "note\n", Code: 3}}
 	srv, err := Listen(s, fe.exec)
 	if err != nil {
@@ -95,22 +82,4 @@ func connect(t *testing.T, dir string) *Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// logSink is a log sink safe for the server's goroutines.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestControlRunsCommandsInServer: while the panel holds the database, a
@@ -24,12 +25,11 @@ import (
 // database. The commands themselves are the CLI's (its tests run them
 // through a real socket).
 func TestControlRunsCommandsInServer(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	log := &logSink{}
+	log := &testkit.SyncBuffer{}
 	srv := startServer(t, dir, func(s *Server) { s.log = slog.New(slog.NewTextHandler(log, nil)) })
-	if _, err := srv.store.CreateUser(context.Background(), model.NewUser{Username: "admin", Password: "admin-pass-1", Email: "admin@example.com"}, model.Actor{Name: "system"}); err != nil {
-		t.Fatal(err)
-	}
+	testkit.CreateUser(t, srv.store, "admin", testkit.AdminPassword, "admin@example.com")
 	sock := filepath.Join(dir, SocketName)
 	if srv.srv.Path() != sock {
 		t.Errorf("Path() = %s, want %s", srv.srv.Path(), sock)
@@ -103,6 +103,7 @@ func TestControlRunsCommandsInServer(t *testing.T) {
 // TestControlBadRequest: the server answers a request it cannot read with
 // 400 and never runs it.
 func TestControlBadRequest(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startServer(t, dir, nil)
 	c := connect(t, dir)
@@ -130,6 +131,7 @@ func TestControlBadRequest(t *testing.T) {
 // TestControlStaleSocket: a socket file left by a crash neither blocks the
 // panel's start nor reads as a panel; a live listener is never taken over.
 func TestControlStaleSocket(t *testing.T) {
+	t.Parallel()
 	leaveSocket := func(t *testing.T, path string) {
 		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 		if err != nil {
@@ -174,7 +176,7 @@ func TestControlStaleSocket(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		s := openStore(t, dir)
+		s := testkit.OpenStore(t, dir)
 		defer s.Close()
 		if srv, err := Listen(s, (&fakeExec{}).exec); err == nil || !strings.Contains(err.Error(), "another process is listening") {
 			if srv != nil {
@@ -190,7 +192,7 @@ func TestControlStaleSocket(t *testing.T) {
 	t.Run("directory refused", func(t *testing.T) {
 		dir := t.TempDir()
 		os.Mkdir(filepath.Join(dir, SocketName), 0o700)
-		s := openStore(t, dir)
+		s := testkit.OpenStore(t, dir)
 		defer s.Close()
 		if _, err := Listen(s, (&fakeExec{}).exec); err == nil || !strings.Contains(err.Error(), "is a directory") {
 			t.Fatalf("err = %v", err)
@@ -201,6 +203,7 @@ func TestControlStaleSocket(t *testing.T) {
 // TestControlPathLimit: Unix socket paths hold at most 107 bytes; a longer
 // one is refused with a message naming it, and a client does not try it.
 func TestControlPathLimit(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	// dirFor returns a directory whose socket path is n bytes long.
 	dirFor := func(n int) string {
@@ -218,7 +221,7 @@ func TestControlPathLimit(t *testing.T) {
 	srv.stop()
 
 	long := dirFor(sunPathMax)
-	s := openStore(t, long)
+	s := testkit.OpenStore(t, long)
 	defer s.Close()
 	_, err := Listen(s, (&fakeExec{}).exec)
 	want := filepath.Join(long, SocketName)
@@ -238,8 +241,9 @@ func TestControlPathLimit(t *testing.T) {
 // the check is the second line of defence; TestClientRefusesForeignServer
 // runs a real second user, for the client's check).
 func TestControlRefusesOtherUsers(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	log := &logSink{}
+	log := &testkit.SyncBuffer{}
 	var seen []uint32
 	var mu sync.Mutex
 	srv := startServer(t, dir, func(s *Server) {
@@ -271,6 +275,7 @@ func TestControlRefusesOtherUsers(t *testing.T) {
 }
 
 func TestPeerAllowed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		uid, own uint32
 		want     bool

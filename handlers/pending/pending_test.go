@@ -7,24 +7,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// testClock is a fake clock the tests advance by hand; safe for the
-// concurrency test.
-type testClock struct {
-	base time.Time
-	off  atomic.Int64
-}
-
-func (c *testClock) now() time.Time          { return c.base.Add(time.Duration(c.off.Load())) }
-func (c *testClock) advance(d time.Duration) { c.off.Add(int64(d)) }
-
-func newStore(ttl time.Duration, limit int) (*Store[string], *testClock) {
-	c := &testClock{base: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	return New[string](ttl, limit, c.now), c
+func newStore(ttl time.Duration, limit int) (*Store[string], *testkit.Clock) {
+	c := testkit.ClockAt(testkit.Epoch)
+	return New[string](ttl, limit, c.Now), c
 }
 
 func TestStorePutGetTake(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(time.Minute, 10)
 	id := s.Put("alice")
 	if len(id) < 40 {
@@ -50,6 +43,7 @@ func TestStorePutGetTake(t *testing.T) {
 }
 
 func TestStorePutAtDelete(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(time.Minute, 10)
 	s.PutAt("challenge-1", "ceremony")
 	if v, ok := s.Get("challenge-1"); !ok || v != "ceremony" {
@@ -72,6 +66,7 @@ func TestStorePutAtDelete(t *testing.T) {
 }
 
 func TestStoreRefusesBadIDs(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(time.Minute, 10)
 	long := strings.Repeat("x", maxID+1)
 	s.PutAt(long, "v")
@@ -88,13 +83,14 @@ func TestStoreRefusesBadIDs(t *testing.T) {
 // TestStoreExpiry: an entry lives exactly ttl, and an expired one is
 // removed when looked up.
 func TestStoreExpiry(t *testing.T) {
+	t.Parallel()
 	s, clk := newStore(5*time.Minute, 10)
 	id := s.Put("v")
-	clk.advance(5*time.Minute - time.Nanosecond)
+	clk.Advance(5*time.Minute - time.Nanosecond)
 	if _, ok := s.Get(id); !ok {
 		t.Fatal("the entry expired early")
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	if _, ok := s.Take(id); ok {
 		t.Fatal("Take found an expired entry")
 	}
@@ -107,6 +103,7 @@ func TestStoreExpiry(t *testing.T) {
 // it never holds more than 3, and each new entry pushes out the one closest
 // to expiry, so the 3 newest are the ones left.
 func TestStoreBounded(t *testing.T) {
+	t.Parallel()
 	const limit, n = 3, 20
 	s, clk := newStore(time.Hour, limit)
 	ids := make([]string, n)
@@ -115,7 +112,7 @@ func TestStoreBounded(t *testing.T) {
 		if got := s.Len(); got > limit {
 			t.Fatalf("after %d entries Len() = %d, want at most %d", i+1, got, limit)
 		}
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 	}
 	if got := s.Len(); got != limit {
 		t.Fatalf("Len() = %d, want %d", got, limit)
@@ -132,11 +129,12 @@ func TestStoreBounded(t *testing.T) {
 // entries go before any live one, so live ceremonies are only ever dropped
 // by a store full of live ones.
 func TestStoreBoundPurgesExpiredFirst(t *testing.T) {
+	t.Parallel()
 	s, clk := newStore(10*time.Second, 3)
 	a := s.Put("a")
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	b := s.Put("b")
-	clk.advance(15 * time.Second) // a and b expired
+	clk.Advance(15 * time.Second) // a and b expired
 	c := s.Put("c")
 	d := s.Put("d") // full: a and b are purged, c stays
 	if got := s.Len(); got != 2 {
@@ -153,6 +151,7 @@ func TestStoreBoundPurgesExpiredFirst(t *testing.T) {
 // TestStoreTakeRace: of many requests taking one id at once, exactly one
 // gets it; run with -race.
 func TestStoreTakeRace(t *testing.T) {
+	t.Parallel()
 	s, clk := newStore(time.Minute, 100)
 	for round := range 20 {
 		id := s.Put(fmt.Sprint(round))
@@ -173,7 +172,7 @@ func TestStoreTakeRace(t *testing.T) {
 		if n := won.Load(); n != 1 {
 			t.Fatalf("round %d: %d requests took the entry, want 1", round, n)
 		}
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 	}
 	if n := s.Len(); n > 100 {
 		t.Fatalf("Len() = %d, want at most 100", n)

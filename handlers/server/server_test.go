@@ -31,6 +31,7 @@ import (
 )
 
 func TestConfigCheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root.pem")
 	if err := os.WriteFile(root, testRootPEM(t), 0o600); err != nil {
@@ -97,6 +98,7 @@ func TestConfigCheck(t *testing.T) {
 }
 
 func TestPublicURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		set  func(c *Config)
@@ -123,6 +125,7 @@ func TestPublicURL(t *testing.T) {
 }
 
 func TestRedirectToHTTPS(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		port       int
 		host, path string

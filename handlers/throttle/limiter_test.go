@@ -5,29 +5,16 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// testClock is a fake clock the tests advance by hand. The offset is atomic
-// so the concurrency tests can read it from many goroutines.
-type testClock struct {
-	base time.Time
-	off  atomic.Int64
-}
-
-func newTestClock() *testClock {
-	return &testClock{base: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *testClock) now() time.Time          { return c.base.Add(time.Duration(c.off.Load())) }
-func (c *testClock) advance(d time.Duration) { c.off.Add(int64(d)) }
-
-func newLimiter(t testing.TB, cfg Config) (*Limiter, *testClock) {
+func newLimiter(t testing.TB, cfg Config) (*Limiter, *testkit.Clock) {
 	t.Helper()
-	c := newTestClock()
-	return New(cfg, c.now), c
+	c := testkit.ClockAt(testkit.Epoch)
+	return New(cfg, c.Now), c
 }
 
 // ipN returns the n-th distinct IPv4 address in 10.0.0.0/8.
@@ -59,18 +46,19 @@ func fail(t testing.TB, l *Limiter, ip netip.Addr, user string, trusted bool) {
 // the limiter lets it: a refused attempt waits out its Retry-After on clk
 // and tries again. It is how one address piles up failures under Reserve,
 // which never counts a refused attempt.
-func failPatiently(t testing.TB, l *Limiter, clk *testClock, ip netip.Addr, user string, n int) {
+func failPatiently(t testing.TB, l *Limiter, clk *testkit.Clock, ip netip.Addr, user string, n int) {
 	t.Helper()
 	for range n {
 		_, ok, retry := l.Reserve(ip, user, false)
 		if !ok {
-			clk.advance(retry)
+			clk.Advance(retry)
 			fail(t, l, ip, user, false)
 		}
 	}
 }
 
 func TestLimiterDefaults(t *testing.T) {
+	t.Parallel()
 	def := Config{
 		Window: 15 * time.Minute, IPFree: 5, IPBaseDelay: time.Second, IPMaxDelay: 15 * time.Minute,
 		UserMaxFailures: 50, MaxIPs: 100_000, MaxUsers: 100_000,
@@ -95,6 +83,7 @@ func TestLimiterDefaults(t *testing.T) {
 // 1s doubling, capped at 15m. The window is long so that serving a capped
 // penalty does not also end the window and start the count over.
 func TestLimiterIPBackoff(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		failures  int
 		wantOK    bool
@@ -129,6 +118,7 @@ func TestLimiterIPBackoff(t *testing.T) {
 // failures plus the one that sets the first wait, and the wait stays 1s
 // however many more are refused.
 func TestLimiterRefusedNotCounted(t *testing.T) {
+	t.Parallel()
 	l, _ := newLimiter(t, DefaultConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	passed := 0
@@ -150,6 +140,7 @@ func TestLimiterRefusedNotCounted(t *testing.T) {
 // the free ones doubles the wait, and serving the wait lets the next
 // attempt through.
 func TestLimiterIPWaitDelay(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	for i := 1; i <= 5; i++ {
@@ -160,25 +151,27 @@ func TestLimiterIPWaitDelay(t *testing.T) {
 	for i := 6; i <= 16; i++ {
 		fail(t, l, ip, "bob", false)
 		want(t, l, ip, "bob", false, false, wait)
-		clk.advance(wait - time.Second)
+		clk.Advance(wait - time.Second)
 		want(t, l, ip, "bob", false, false, time.Second)
-		clk.advance(time.Second - time.Millisecond)
+		clk.Advance(time.Second - time.Millisecond)
 		want(t, l, ip, "bob", false, false, time.Second) // 1ms left rounds up
-		clk.advance(time.Millisecond)
+		clk.Advance(time.Millisecond)
 		want(t, l, ip, "bob", false, true, 0)
 		wait = min(2*wait, 15*time.Minute)
 	}
 }
 
 func TestLimiterRetryRoundsUp(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	failPatiently(t, l, clk, ip, "", 8) // 4s penalty
-	clk.advance(1500 * time.Millisecond)
+	clk.Advance(1500 * time.Millisecond)
 	want(t, l, ip, "", false, false, 3*time.Second) // 2.5s left
 }
 
 func TestLimiterOtherIPUnaffected(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	bad, good := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	failPatiently(t, l, clk, bad, "alice", 10)
@@ -188,13 +181,14 @@ func TestLimiterOtherIPUnaffected(t *testing.T) {
 }
 
 func TestLimiterWindow(t *testing.T) {
+	t.Parallel()
 	ip := netip.MustParseAddr("192.0.2.1")
 	t.Run("window ends penalty", func(t *testing.T) {
 		l, clk := newLimiter(t, DefaultConfig())
 		failPatiently(t, l, clk, ip, "", 16) // a 15m penalty, as long as the window
-		clk.advance(15*time.Minute - time.Second)
+		clk.Advance(15*time.Minute - time.Second)
 		want(t, l, ip, "", false, false, time.Second)
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 		want(t, l, ip, "", false, true, 0)
 		// The count started over: 5 free failures again.
 		for range 5 {
@@ -207,7 +201,7 @@ func TestLimiterWindow(t *testing.T) {
 	t.Run("count kept within window", func(t *testing.T) {
 		l, clk := newLimiter(t, DefaultConfig())
 		failPatiently(t, l, clk, ip, "", 6)
-		clk.advance(10 * time.Minute) // penalty served, window not over
+		clk.Advance(10 * time.Minute) // penalty served, window not over
 		want(t, l, ip, "", false, true, 0)
 		fail(t, l, ip, "", false) // 7th
 		want(t, l, ip, "", false, false, 2*time.Second)
@@ -217,15 +211,15 @@ func TestLimiterWindow(t *testing.T) {
 		cfg.Window, cfg.IPMaxDelay = time.Minute, time.Hour
 		l, clk := newLimiter(t, cfg)
 		failPatiently(t, l, clk, ip, "", 12) // the 12th sets 64s, longer than the 1m window
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		want(t, l, ip, "", false, false, 4*time.Second)
-		clk.advance(4 * time.Second)
+		clk.Advance(4 * time.Second)
 		want(t, l, ip, "", false, true, 0)
 	})
 	t.Run("old failures forgotten", func(t *testing.T) {
 		l, clk := newLimiter(t, DefaultConfig())
 		failPatiently(t, l, clk, ip, "", 5)
-		clk.advance(15 * time.Minute)
+		clk.Advance(15 * time.Minute)
 		fail(t, l, ip, "", false) // 1st of a new window, free
 		want(t, l, ip, "", false, true, 0)
 	})
@@ -235,10 +229,11 @@ func TestLimiterWindow(t *testing.T) {
 // must not buy the address more guesses, nor unlock the username for
 // untrusted devices.
 func TestLimiterRefundResetsNothing(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	failPatiently(t, l, clk, ip, "victim", 6)
-	clk.advance(time.Second) // the 1s wait served
+	clk.Advance(time.Second) // the 1s wait served
 	tk, ok, _ := l.Reserve(ip, "mine", false)
 	if !ok {
 		t.Fatal("the attacker's own login was refused")
@@ -267,14 +262,15 @@ func TestLimiterRefundResetsNothing(t *testing.T) {
 // is lifted, a refund after the window ended takes nothing from the new
 // count, and the zero Ticket is a no-op.
 func TestLimiterRefund(t *testing.T) {
+	t.Parallel()
 	ip := netip.MustParseAddr("192.0.2.1")
-	setup := func(t *testing.T) (*Limiter, *testClock, ipEntry, Ticket, Ticket) {
+	setup := func(t *testing.T) (*Limiter, *testkit.Clock, ipEntry, Ticket, Ticket) {
 		l, clk := newLimiter(t, DefaultConfig())
 		for range 4 {
 			fail(t, l, ip, "", false)
 		}
 		before := *l.mustIP(t, ip)
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		a, _, _ := l.Reserve(ip, "", false) // 5th, free
 		b, _, _ := l.Reserve(ip, "", false) // 6th, sets the 1s wait
 		return l, clk, before, a, b
@@ -288,7 +284,7 @@ func TestLimiterRefund(t *testing.T) {
 			t.Fatalf("after both refunds the address is %+v, want %+v as before", got, before)
 		}
 		// The 4 failures still age out from the last of them.
-		clk.advance(14 * time.Minute)
+		clk.Advance(14 * time.Minute)
 		want(t, l, ip, "", false, true, 0)
 		if ips, _ := l.Len(); ips != 0 {
 			t.Fatalf("ips = %d after the window, want 0", ips)
@@ -306,7 +302,7 @@ func TestLimiterRefund(t *testing.T) {
 	})
 	t.Run("after the window", func(t *testing.T) {
 		l, clk, _, a, b := setup(t)
-		clk.advance(16 * time.Minute)
+		clk.Advance(16 * time.Minute)
 		fail(t, l, ip, "", false) // 1st of a new count
 		l.Refund(a)
 		l.Refund(b)
@@ -343,6 +339,7 @@ func (l *Limiter) mustIP(t *testing.T, ip netip.Addr) *ipEntry {
 // TestLimiterUsername spreads 50 failures over 50 addresses, so no per-IP
 // limit applies, and checks the username lock.
 func TestLimiterUsername(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		user string
@@ -365,9 +362,9 @@ func TestLimiterUsername(t *testing.T) {
 			want(t, l, fresh, "someone-else", false, true, 0)
 			want(t, l, fresh, "", false, true, 0)
 
-			clk.advance(15*time.Minute - time.Second)
+			clk.Advance(15*time.Minute - time.Second)
 			want(t, l, fresh, tt.user, false, false, time.Second)
-			clk.advance(time.Second)
+			clk.Advance(time.Second)
 			want(t, l, fresh, tt.user, false, true, 0)
 		})
 	}
@@ -376,6 +373,7 @@ func TestLimiterUsername(t *testing.T) {
 // TestLimiterTrustedDeviceStillPerIP: a device cookie skips the username
 // lock, not the per-address limit.
 func TestLimiterTrustedDeviceStillPerIP(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	failPatiently(t, l, clk, ip, "carol", 7)
@@ -386,11 +384,12 @@ func TestLimiterTrustedDeviceStillPerIP(t *testing.T) {
 // is locked (the real user mistyping on a trusted device) must not push the
 // lock further out.
 func TestLimiterUserLockNotExtended(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	for i := range 50 {
 		fail(t, l, ipN(i), "dave", false)
 	}
-	clk.advance(10 * time.Minute)
+	clk.Advance(10 * time.Minute)
 	fail(t, l, ipN(100), "dave", true)
 	want(t, l, ipN(200), "dave", false, false, 5*time.Minute)
 }
@@ -398,15 +397,17 @@ func TestLimiterUserLockNotExtended(t *testing.T) {
 // TestLimiterUserWindowSpread: 50 failures spread over more than the
 // window never lock the name.
 func TestLimiterUserWindowSpread(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	for i := range 50 {
 		fail(t, l, ipN(i), "erin", false)
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 	}
 	want(t, l, ipN(999), "erin", false, true, 0)
 }
 
 func TestLimiterUsernameCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	l, _ := newLimiter(t, DefaultConfig())
 	spellings := []string{"Admin", "ADMIN", "admin", "aDmIn"}
 	for i := range 50 {
@@ -423,6 +424,7 @@ func TestLimiterUsernameCaseInsensitive(t *testing.T) {
 // TestLimiterIPKey checks which addresses share a counter: an IPv6 /64,
 // and an IPv4 address with its IPv4-mapped IPv6 form.
 func TestLimiterIPKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		a, b  string
 		share bool
@@ -456,6 +458,7 @@ func TestLimiterIPKey(t *testing.T) {
 // TestLimiterBounded checks that both tables stay at their size and drop
 // the least recently used entry, where a refused Reserve counts as use.
 func TestLimiterBounded(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.MaxIPs, cfg.MaxUsers = 3, 3
 	l, _ := newLimiter(t, cfg)
@@ -496,6 +499,7 @@ func TestLimiterBounded(t *testing.T) {
 // or a probe that checked nothing) from a new address at a new name leaves
 // no entry behind, so successes cannot fill the tables.
 func TestLimiterRefundedLeavesNoEntry(t *testing.T) {
+	t.Parallel()
 	l, _ := newLimiter(t, DefaultConfig())
 	for i := range 100 {
 		tk, ok, _ := l.Reserve(ipN(i), fmt.Sprint("user", i), false)
@@ -510,6 +514,7 @@ func TestLimiterRefundedLeavesNoEntry(t *testing.T) {
 }
 
 func TestLimiterEmptyUsername(t *testing.T) {
+	t.Parallel()
 	l, _ := newLimiter(t, DefaultConfig())
 	fail(t, l, netip.MustParseAddr("192.0.2.1"), "", false)
 	if ips, users := l.Len(); ips != 1 || users != 0 {
@@ -518,10 +523,11 @@ func TestLimiterEmptyUsername(t *testing.T) {
 }
 
 func TestLimiterExpiredEntryRemoved(t *testing.T) {
+	t.Parallel()
 	l, clk := newLimiter(t, DefaultConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	fail(t, l, ip, "frank", false)
-	clk.advance(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	want(t, l, ip, "frank", false, true, 0)
 	if ips, users := l.Len(); ips != 0 || users != 0 {
 		t.Fatalf("Len() = %d, %d after expiry; want 0, 0", ips, users)
@@ -553,6 +559,7 @@ func TestLimiterReserveNoAllocs(t *testing.T) {
 // contention) and the shared username must have kept exactly the charges
 // that were not refunded (no lost updates).
 func TestLimiterConcurrent(t *testing.T) {
+	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.MaxIPs = 20 // force evictions under contention too
 	l, clk := newLimiter(t, cfg)
@@ -579,7 +586,7 @@ func TestLimiterConcurrent(t *testing.T) {
 				tk, _, _ = l.Reserve(ipN(w), "u1", false)
 				l.Refund(tk)
 				if i%50 == 0 {
-					clk.advance(time.Millisecond)
+					clk.Advance(time.Millisecond)
 					l.Len()
 				}
 			}
@@ -615,6 +622,7 @@ func BenchmarkLimiterReserve(b *testing.B) {
 // TestLimiterOversizedNamesShareOneKey checks that a long username cannot
 // pin its own bytes in the table: every over-long name shares one entry.
 func TestLimiterOversizedNamesShareOneKey(t *testing.T) {
+	t.Parallel()
 	l := New(DefaultConfig(), nil)
 	ip := netip.MustParseAddr("192.0.2.1")
 	for i := 0; i < 3; i++ {

@@ -5,12 +5,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-func newRate(t testing.TB, cfg RateConfig) (*Rate, *testClock) {
+func newRate(t testing.TB, cfg RateConfig) (*Rate, *testkit.Clock) {
 	t.Helper()
-	c := newTestClock()
-	return NewRate(cfg, c.now), c
+	c := testkit.ClockAt(testkit.Epoch)
+	return NewRate(cfg, c.Now), c
 }
 
 // wantRate checks one Allow call.
@@ -23,6 +25,7 @@ func wantRate(t *testing.T, r *Rate, ip netip.Addr, wantOK bool, wantRetry time.
 }
 
 func TestRateDefaults(t *testing.T) {
+	t.Parallel()
 	def := RateConfig{Limit: 30, Window: time.Minute, MaxKeys: 10_000}
 	if got := DefaultRateConfig(); got != def {
 		t.Fatalf("DefaultRateConfig() = %+v, want %+v", got, def)
@@ -41,20 +44,21 @@ func TestRateDefaults(t *testing.T) {
 // until the first one is a minute old, and from then on each request may
 // come once the one 30 before it has left the window.
 func TestRateSpreadOverWindow(t *testing.T) {
+	t.Parallel()
 	r, clk := newRate(t, DefaultRateConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	for i := range 30 {
 		if i > 0 {
-			clk.advance(2 * time.Second) // t = 0s, 2s, …, 58s
+			clk.Advance(2 * time.Second) // t = 0s, 2s, …, 58s
 		}
 		wantRate(t, r, ip, true, 0)
 	}
-	clk.advance(1500 * time.Millisecond) // 59.5s: the first is 59.5s old
+	clk.Advance(1500 * time.Millisecond) // 59.5s: the first is 59.5s old
 	wantRate(t, r, ip, false, time.Second)
-	clk.advance(500 * time.Millisecond) // 60s
+	clk.Advance(500 * time.Millisecond) // 60s
 	wantRate(t, r, ip, true, 0)
 	wantRate(t, r, ip, false, 2*time.Second) // the second (at 2s) is 58s old
-	clk.advance(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	wantRate(t, r, ip, true, 0)
 }
 
@@ -62,6 +66,7 @@ func TestRateSpreadOverWindow(t *testing.T) {
 // refused with the time until the window ends, refused requests are not
 // recorded, and after the window the address has its full 30 again.
 func TestRateBurst(t *testing.T) {
+	t.Parallel()
 	r, clk := newRate(t, DefaultRateConfig())
 	ip := netip.MustParseAddr("192.0.2.1")
 	for range 30 {
@@ -70,9 +75,9 @@ func TestRateBurst(t *testing.T) {
 	for range 100 {
 		wantRate(t, r, ip, false, time.Minute)
 	}
-	clk.advance(59*time.Second + time.Millisecond)
+	clk.Advance(59*time.Second + time.Millisecond)
 	wantRate(t, r, ip, false, time.Second) // 999ms left rounds up
-	clk.advance(time.Second - time.Millisecond)
+	clk.Advance(time.Second - time.Millisecond)
 	for range 30 {
 		wantRate(t, r, ip, true, 0)
 	}
@@ -80,6 +85,7 @@ func TestRateBurst(t *testing.T) {
 }
 
 func TestRateOtherAddressUnaffected(t *testing.T) {
+	t.Parallel()
 	r, _ := newRate(t, DefaultRateConfig())
 	busy, other := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	for range 30 {
@@ -92,6 +98,7 @@ func TestRateOtherAddressUnaffected(t *testing.T) {
 // TestRateKey checks which addresses share a limit: an IPv6 /64, and an
 // IPv4 address with its IPv4-mapped IPv6 form.
 func TestRateKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		a, b  string
 		share bool
@@ -118,6 +125,7 @@ func TestRateKey(t *testing.T) {
 // TestRateBounded: the table stays at MaxKeys and forgets the least
 // recently used address, whose limit then starts over.
 func TestRateBounded(t *testing.T) {
+	t.Parallel()
 	r, _ := newRate(t, RateConfig{Limit: 2, MaxKeys: 3})
 	fill := func(n int) {
 		for range 2 {
@@ -155,6 +163,7 @@ func TestRateAllowNoAllocs(t *testing.T) {
 // requests of one address pass, while a second, small table evicts under
 // contention and stays within its bound; run with -race.
 func TestRateConcurrent(t *testing.T) {
+	t.Parallel()
 	r, clk := newRate(t, RateConfig{Limit: 30})
 	small, _ := newRate(t, RateConfig{Limit: 2, MaxKeys: 20})
 	shared := netip.MustParseAddr("203.0.113.1")
@@ -187,6 +196,6 @@ func TestRateConcurrent(t *testing.T) {
 	if n := small.Len(); n > 20 {
 		t.Errorf("Len() = %d, want <= 20", n)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	wantRate(t, r, shared, true, 0)
 }

@@ -23,26 +23,13 @@ import (
 	"github.com/go-rod/rod/lib/launcher/flags"
 	"github.com/go-rod/rod/lib/proto"
 	"github.com/go-rod/rod/lib/utils"
-)
 
-// ChromiumPath is Debian's Chromium; rod must never download a browser.
-const ChromiumPath = "/usr/bin/chromium"
+	"github.com/gatehouse-panel/gatehouse/model/testkit"
+)
 
 // Wait bounds every single wait, so that a broken UI fails in
 // seconds instead of hanging until the test binary's timeout.
 const Wait = 10 * time.Second
-
-// RequireChromium skips the test when Chromium is missing, or fails it in
-// CI, where the browser tests must run.
-func RequireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s (CI must run them): %v", ChromiumPath, err)
-		}
-		t.Skipf("browser tests skipped: Chromium not found at %s (apt-get install chromium); in CI (CI=true) this fails", ChromiumPath)
-	}
-}
 
 // UI is one Chromium tab on the panel, with helpers that wait for
 // what a person would see and fail the test with a clear message.
@@ -65,11 +52,13 @@ var expectedNetworkError = regexp.MustCompile(`status of (401|409|422) `)
 
 // New starts Chromium with one tab on the panel at base; it ends with the
 // test. Each option may change the launcher (flags, environment) before
-// Chromium starts.
+// Chromium starts. Chromium is the installed one (testkit.Need): rod must
+// never download a browser.
 func New(t *testing.T, base string, opts ...func(*launcher.Launcher)) *UI {
 	t.Helper()
+	chromium := testkit.Need(t, "chromium")
 	l := launcher.New().
-		Bin(ChromiumPath).
+		Bin(chromium).
 		Headless(true).
 		NoSandbox(true).
 		UserDataDir(t.TempDir()).
@@ -85,7 +74,7 @@ func New(t *testing.T, base string, opts ...func(*launcher.Launcher)) *UI {
 	}
 	controlURL, err := l.Launch()
 	if err != nil {
-		t.Fatalf("launch %s: %v", ChromiumPath, err)
+		t.Fatalf("launch %s: %v", chromium, err)
 	}
 	t.Cleanup(l.Cleanup) // waits for the exit and removes the profile
 	t.Cleanup(l.Kill)
@@ -227,6 +216,17 @@ func (b *UI) WaitJS(what, js string, args ...any) {
 	}
 }
 
+// WaitSwappedText waits until selector matches a shown element whose text
+// contains want. Unlike WaitText it never holds on to an element found
+// earlier: where every action swaps a whole fragment (a dialog), an
+// element found just before a swap never becomes visible again.
+func (b *UI) WaitSwappedText(selector, want string) {
+	b.T.Helper()
+	b.WaitJS(fmt.Sprintf("%q to show %q", selector, want),
+		`(s, want) => { const e = document.querySelector(s); return !!e && e.isConnected && e.getClientRects().length > 0 && e.innerText.includes(want) }`,
+		selector, want)
+}
+
 // WaitFocus waits until selector has the keyboard focus.
 func (b *UI) WaitFocus(selector string) {
 	b.T.Helper()
@@ -271,6 +271,21 @@ func (b *UI) Fill(selector, text string) {
 	if err := el.Input(text); err != nil {
 		b.T.Fatalf("type into %s: %v", selector, err)
 	}
+}
+
+// FillExactly fills an input as Fill does, and makes sure the field then
+// holds exactly text (typing again if a swap raced the keys), so that a
+// later failure is not a typing accident.
+func (b *UI) FillExactly(selector, text string) {
+	b.T.Helper()
+	for range 3 {
+		b.Fill(selector, text)
+		if b.Value(selector) == text {
+			return
+		}
+		b.T.Logf("%s holds %q after typing %q; typing again", selector, b.Value(selector), text)
+	}
+	b.T.Fatalf("%s does not take the text %q", selector, text)
 }
 
 // Press types keys into whatever has the focus.
@@ -322,6 +337,27 @@ func (b *UI) Text(selector string) string {
 		b.T.Fatalf("text of %s: %v", selector, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// Eval evaluates the JavaScript function js with args and returns its
+// result as a string.
+func (b *UI) Eval(js string, args ...any) string {
+	b.T.Helper()
+	r, err := b.Page.Timeout(Wait).Eval(js, args...)
+	if err != nil {
+		b.T.Fatalf("eval %s: %v", js, err)
+	}
+	return r.Value.Str()
+}
+
+// HTML returns the page's current HTML.
+func (b *UI) HTML() string {
+	b.T.Helper()
+	html, err := b.Page.Timeout(Wait).HTML()
+	if err != nil {
+		b.T.Fatalf("page HTML: %v", err)
+	}
+	return html
 }
 
 // ConfirmClick clicks an element that asks with window.confirm (hx-confirm),

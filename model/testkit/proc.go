@@ -1,0 +1,178 @@
+package testkit
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SyncBuffer collects output (of a process, of a logger) that goroutines
+// write while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Env is this process's environment without GATEHOUSE_* settings of the
+// machine running the tests, and without proxy settings: the programs a
+// test starts talk to each other over loopback, directly.
+func Env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GATEHOUSE_") || strings.HasSuffix(strings.ToLower(k), "_proxy") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// FreePorts returns n loopback TCP ports that were free a moment ago.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return ports
+}
+
+// Proc is a program a test started. It is stopped when the test ends, and
+// its output is logged when the test failed.
+type Proc struct {
+	name string
+	cmd  *exec.Cmd
+	// Stdout and Stderr are the program's output streams, Output both
+	// interleaved.
+	Stdout, Stderr, Output SyncBuffer
+	exited                 chan struct{}
+	err                    error // of Wait, once exited is closed
+}
+
+// Start starts bin with args, in Env() plus env; name names it in
+// messages.
+func Start(t testing.TB, name string, env []string, bin string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	p.cmd.Env = append(Env(), env...)
+	p.cmd.Stdout = io.MultiWriter(&p.Stdout, &p.Output)
+	p.cmd.Stderr = io.MultiWriter(&p.Stderr, &p.Output)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = p.Stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.Output.String())
+		}
+	})
+	return p
+}
+
+// Exited is closed once the program has exited.
+func (p *Proc) Exited() <-chan struct{} { return p.exited }
+
+// Running reports whether the program still runs.
+func (p *Proc) Running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Err is how the program ended (nil for exit status 0); nil while it runs.
+func (p *Proc) Err() error {
+	if p.Running() {
+		return nil
+	}
+	return p.err
+}
+
+// Stop ends the program with SIGTERM, as an operator or systemd does, and
+// waits; after 15 s it kills it and says so. It returns how the program
+// ended (nil when it exited with status 0, also when it had ended before).
+func (p *Proc) Stop() error {
+	if !p.Running() {
+		return p.err
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		return errors.New(p.name + " did not stop within 15 s of SIGTERM and was killed")
+	}
+}
+
+// Kill ends the program with SIGKILL, as a power cut or the OOM killer
+// would, waits until it is gone, and fails the test unless SIGKILL is what
+// ended it.
+func (p *Proc) Kill(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s: %v", p.name, err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s did not die after SIGKILL", p.name)
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("%s ended with %v, want killed by SIGKILL", p.name, p.err)
+	}
+}
+
+// WaitLog waits until the program's output contains want, failing the
+// test when the program exits first or timeout passes.
+func (p *Proc) WaitLog(t testing.TB, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.Output.String(), want) {
+			return
+		}
+		if !p.Running() {
+			t.Fatalf("%s exited (%v) before logging %q", p.name, p.err, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not log %q within %v", p.name, want, timeout)
+}
