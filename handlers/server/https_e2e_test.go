@@ -197,6 +197,10 @@ func TestHTTPSEndToEnd(t *testing.T) {
 	gh.WaitLog(t, "msg=listening", 15*time.Second)
 	gh.WaitLog(t, `msg="certificate obtained" domain=panel.test`, 30*time.Second)
 	t.Logf("certificate obtained %v after the start", time.Since(start).Round(time.Millisecond))
+	// certmagic reports "obtained" once the certificate is stored, a moment
+	// before it is loaded into the cache the handshakes use: wait for the
+	// first handshake that verifies, instead of racing that moment.
+	waitForCertificate(t, "127.0.0.1:"+strconv.Itoa(httpsPort), issuedRoots, 10*time.Second)
 	if !strings.Contains(gh.Output.String(), "running at https://panel.test:"+strconv.Itoa(httpsPort)) {
 		t.Errorf("the announced URL is not https://panel.test:%d:\n%s", httpsPort, gh.Output.String())
 	}
@@ -370,5 +374,23 @@ func TestHTTPSIssuanceFailure(t *testing.T) {
 	}
 	if err := gh.Stop(); err != nil {
 		t.Errorf("gatehouse after SIGTERM: %v", err)
+	}
+}
+
+// waitForCertificate waits until a TLS handshake with addr verifies
+// against roots for the panel's domain.
+func waitForCertificate(t *testing.T, addr string, roots *x509.CertPool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: panelDomain, RootCAs: roots, NextProtos: []string{"http/1.1"}})
+		if err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no verified TLS handshake with %s within %v: %v", addr, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
