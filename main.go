@@ -354,8 +354,12 @@ func serve(cfg Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer ctl.Close()
-	go ctl.Serve(ctx)
+	stopControl := ctl.Start()
+	defer func() {
+		if err := stopControl(); err != nil {
+			slog.Error("control socket", "err", err)
+		}
+	}()
 
 	srv, err := server.Bind(cfg.Server, h.App())
 	if err != nil {

@@ -52,18 +52,12 @@ func startServer(t *testing.T, dir string, prepare func(*Server)) *testServer {
 	if prepare != nil {
 		prepare(srv)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	stopServer := srv.Start()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-			if err := srv.Close(); err != nil {
-				t.Errorf("Close: %v", err)
+			if err := stopServer(); err != nil {
+				t.Errorf("control server: %v", err)
 			}
 			s.Close()
 		})

@@ -165,6 +165,24 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+// Start serves in the background until the returned stop is called; stop
+// closes the server (see Close) and returns what Serve or Close reported.
+// It is what serve in main and the tests use.
+func (s *Server) Start() (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	var once sync.Once
+	var err error
+	return func() error {
+		once.Do(func() {
+			cancel()
+			err = errors.Join(<-done, s.Close())
+		})
+		return err
+	}
+}
+
 // Close stops accepting commands, waits up to 5 s for running ones (the
 // caller closes the store next), and removes the socket file. Calls after
 // the first wait for it and return its result.
