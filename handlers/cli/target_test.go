@@ -7,7 +7,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,24 +94,10 @@ func TestCLIInPanel(t *testing.T) {
 // nor the panel's start.
 func TestCLIStaleSocket(t *testing.T) {
 	t.Parallel()
-	leaveSocket := func(t *testing.T, path string) {
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln.SetUnlinkOnClose(false)
-		ln.Close()
-	}
-	for _, tc := range []struct {
-		name  string
-		leave func(t *testing.T, path string)
-	}{
-		{"socket without listener", leaveSocket},
-		{"regular file", func(t *testing.T, path string) { os.WriteFile(path, []byte("x"), 0o644) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range testkit.StaleSockets {
+		t.Run(tc.Name, func(t *testing.T) {
 			dir := newDB(t)
-			tc.leave(t, filepath.Join(dir, control.SocketName))
+			tc.Leave(t, filepath.Join(dir, control.SocketName))
 
 			// Nobody answers: the CLI opens the file itself.
 			code, stdout, stderr := runCmd(t, "", "user", "list", "--data", dir)

@@ -132,25 +132,11 @@ func TestControlBadRequest(t *testing.T) {
 // panel's start nor reads as a panel; a live listener is never taken over.
 func TestControlStaleSocket(t *testing.T) {
 	t.Parallel()
-	leaveSocket := func(t *testing.T, path string) {
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln.SetUnlinkOnClose(false)
-		ln.Close()
-	}
-	for _, tc := range []struct {
-		name  string
-		leave func(t *testing.T, path string)
-	}{
-		{"socket without listener", leaveSocket},
-		{"regular file", func(t *testing.T, path string) { os.WriteFile(path, []byte("x"), 0o644) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range testkit.StaleSockets {
+		t.Run(tc.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			sock := filepath.Join(dir, SocketName)
-			tc.leave(t, sock)
+			tc.Leave(t, sock)
 
 			// Nobody answers: the CLI opens the file itself.
 			if _, err := Connect(context.Background(), dir); !errors.Is(err, ErrNoServer) {

@@ -176,3 +176,25 @@ func (p *Proc) WaitLog(t testing.TB, want string, timeout time.Duration) {
 	}
 	t.Fatalf("%s did not log %q within %v", p.name, want, timeout)
 }
+
+// StaleSockets are the leftovers a crashed panel can leave where its
+// control socket was: a socket file nobody listens on, or a plain file.
+// Each entry plants one at path.
+var StaleSockets = []struct {
+	Name  string
+	Leave func(t testing.TB, path string)
+}{
+	{"socket without listener", func(t testing.TB, path string) {
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.SetUnlinkOnClose(false)
+		ln.Close()
+	}},
+	{"regular file", func(t testing.TB, path string) {
+		if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}},
+}
