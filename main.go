@@ -46,6 +46,9 @@ type Config struct {
 	DataDir  string
 	Server   server.Config
 	Handlers handlers.Config
+	// AuditRetention is how long the store keeps security events and
+	// sign-ins (--audit-retention).
+	AuditRetention time.Duration
 }
 
 func main() {
@@ -85,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // parseServe reads serve's flags, with defaults from the environment, and
 // where neither is given the defaults of the packages that own them.
 func parseServe(args []string, getenv func(string) string) (Config, error) {
-	c := Config{Server: server.DefaultConfig(), Handlers: handlers.DefaultConfig()}
+	c := Config{Server: server.DefaultConfig(), Handlers: handlers.DefaultConfig(), AuditRetention: model.DefaultAuditRetention}
 	fs, envErrs := serveFlags(&c, getenv)
 	if err := fs.Parse(args); err != nil {
 		var bad *pflag.InvalidValueError
@@ -160,6 +163,8 @@ func serveFlags(c *Config, getenv func(string) string) (*pflag.FlagSet, []envErr
 			"log out after this long without a request"},
 		{newParsedValue(&c.Handlers.Sessions.Max, shortDuration, parseSessionMax), "session-max", "GATEHOUSE_SESSION_MAX",
 			"log out this long after login"},
+		{newParsedValue(&c.AuditRetention, shortDuration, parseRetention), "audit-retention", "GATEHOUSE_AUDIT_RETENTION",
+			"keep security events and sign-ins in the audit log this long (e.g. 8760h or 365d)"},
 	} {
 		if v := getenv(f.env); v != "" {
 			if err := f.value.Set(v); err != nil {
@@ -227,6 +232,24 @@ func parseSessionIdle(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, errors.New("want a positive duration such as 30m")
+	}
+	return d, nil
+}
+
+// parseRetention reads a positive duration; whole days may be written
+// with d (365d), since a retention is counted in days.
+func parseRetention(s string) (time.Duration, error) {
+	bad := errors.New("want a positive duration such as 8760h or 365d")
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, bad
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, bad
 	}
 	return d, nil
 }
@@ -314,7 +337,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 func serve(cfg Config, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
-	store, err := model.Open(cfg.DataDir, model.Options{Create: true})
+	store, err := model.Open(cfg.DataDir, model.Options{Create: true, AuditRetention: cfg.AuditRetention})
 	if err != nil {
 		return err
 	}

@@ -117,13 +117,15 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	// A genuine token refused for its expiry or address still counts as a
 	// failure of the address: otherwise a leaked token could flood the
 	// audit log with refusals at full speed.
+	actor := model.ActorFor(u, ip.String())
+	actor.Via = model.ViaToken(t.ID)
 	if t.Expired(now) {
-		h.audit.Add(model.ActorFor(u, ip.String()), model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": expired")
+		h.audit.Add(actor, model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": expired")
 		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token", error_description="expired"`)
 		return errAPIExpired
 	}
 	if !t.AllowsIP(ip) {
-		h.audit.Add(model.ActorFor(u, ip.String()), model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": address not on the white list")
+		h.audit.Add(actor, model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": address not on the white list")
 		return errStatus(fiber.StatusForbidden, "This access token may not be used from "+ip.String()+": the address is not on its IP white list.")
 	}
 	h.limiter.Refund(ticket)
@@ -344,17 +346,44 @@ type apiPasskey struct {
 	LastUsedAt *apiTime `json:"last_used_at"`
 }
 
-// apiAuditEvent is one audit log entry.
+// apiAuditEvent is one audit log entry: the event, who acted (Actor, null
+// for the CLI and outsiders) and how (Via), on whom, from where, and how
+// many times for an aggregate of outside failures (Count, 1 otherwise).
+// Event and Action are the same; Action is the older name.
 type apiAuditEvent struct {
-	ID       uint64  `json:"id"`
-	Time     apiTime `json:"time"`
-	Action   string  `json:"action"`
-	ActorID  *int    `json:"actor_id"`
-	Actor    string  `json:"actor"`
-	TargetID *int    `json:"target_id"`
-	Target   string  `json:"target"`
-	IP       string  `json:"ip"`
-	Detail   string  `json:"detail"`
+	ID        uint64         `json:"id"`
+	Time      apiTime        `json:"time"`
+	Event     string         `json:"event"`
+	Action    string         `json:"action"`
+	Actor     *apiAuditActor `json:"actor"`
+	ActorID   *int           `json:"actor_id"`
+	ActorName string         `json:"actor_name"`
+	Via       *string        `json:"via"`
+	TargetID  *int           `json:"target_id"`
+	Target    string         `json:"target"`
+	IP        string         `json:"ip"`
+	Detail    string         `json:"detail"`
+	Count     int            `json:"count"`
+}
+
+// apiAuditActor is the user who acted.
+type apiAuditActor struct {
+	ID       int    `json:"id"`
+	Username string `json:"username"`
+}
+
+func newAPIAuditEvent(e model.AuditEvent) apiAuditEvent {
+	out := apiAuditEvent{ID: e.ID, Time: apiTime(e.Time), Event: e.Action, Action: e.Action,
+		ActorID: optID(e.ActorID), ActorName: e.Actor, TargetID: optID(e.TargetID), Target: e.Target,
+		IP: e.IP, Detail: e.Detail, Count: max(e.Count, 1)}
+	if e.ActorID != 0 {
+		out.Actor = &apiAuditActor{ID: e.ActorID, Username: e.Actor}
+	}
+	if e.Via != "" {
+		via := e.Via
+		out.Via = &via
+	}
+	return out
 }
 
 func optID(id int) *int {

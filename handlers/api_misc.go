@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -30,8 +31,10 @@ const (
 	auditMaxLimit     = 500
 )
 
-// apiAudit lists audit events, newest first: ?limit= (1–500, default 50),
-// ?offset=, ?user= (events where that user acted or was the target).
+// apiAudit lists audit events of both streams (see model.AuditEvent),
+// newest first: ?user= (events where that user acted or was the target),
+// ?event= (one action), ?since= (RFC 3339), and one page: ?page= and
+// ?per_page= (1–500, default 50), or ?limit= and ?offset=.
 // Buffered events (failed logins, refused tokens) appear once written, at
 // most a second later: a read stays a read.
 func (h *Handler) apiAudit(c *fiber.Ctx) error {
@@ -52,6 +55,20 @@ func (h *Handler) apiAudit(c *fiber.Ctx) error {
 		Limit:  num("limit", auditDefaultLimit, 1, auditMaxLimit),
 		Offset: num("offset", 0, 0, 1<<30),
 		UserID: num("user", 0, 1, 1<<31-1),
+		Action: c.Query("event"),
+	}
+	if c.Query("per_page") != "" {
+		f.Limit = num("per_page", auditDefaultLimit, 1, auditMaxLimit)
+	}
+	if c.Query("page") != "" {
+		f.Offset = (num("page", 1, 1, 1<<20) - 1) * f.Limit
+	}
+	if s := c.Query("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			v.Add("since", "since must be a time in RFC 3339 form, such as 2026-01-31T12:00:00Z")
+		}
+		f.Since = t
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -68,8 +85,7 @@ func (h *Handler) apiAudit(c *fiber.Ctx) error {
 	}
 	out := make([]apiAuditEvent, len(events))
 	for i, e := range events {
-		out[i] = apiAuditEvent{ID: e.ID, Time: apiTime(e.Time), Action: e.Action, ActorID: optID(e.ActorID),
-			Actor: e.Actor, TargetID: optID(e.TargetID), Target: e.Target, IP: e.IP, Detail: e.Detail}
+		out[i] = newAPIAuditEvent(e)
 	}
 	return c.JSON(newList(out, total))
 }

@@ -25,12 +25,19 @@ func currentUser(c *fiber.Ctx) (model.User, bool) {
 }
 
 // actor is the audit actor of the request: the acting user (of the
-// session or the access token) at the client's address. Where the user
+// session or the access token) at the client's address, and how it acts:
+// with the access token (its id) or the browser session. Where the user
 // who acts is not yet the request's user (a login, a refused access
 // token), callers name it explicitly with model.ActorFor.
 func (h *Handler) actor(c *fiber.Ctx) model.Actor {
 	me, _ := currentUser(c)
-	return model.ActorFor(me, h.clientIP(c).String())
+	a := model.ActorFor(me, h.clientIP(c).String())
+	if t, ok := currentToken(c); ok {
+		a.Via = model.ViaToken(t.ID)
+	} else if _, ok := currentSession(c); ok {
+		a.Via = model.ViaSession
+	}
+	return a
 }
 
 func currentSession(c *fiber.Ctx) (model.Session, bool) {

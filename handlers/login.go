@@ -67,7 +67,11 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	u, err := h.store.Authenticate(c.UserContext(), username, password)
 	switch {
 	case errors.Is(err, model.ErrInvalidCredentials):
-		h.audit.Add(actor, model.EventLoginFailed, 0, "", "invalid credentials")
+		// A known account is the target: the failure is kept with the
+		// security events; a name no one has is an outside failure,
+		// counted per address (see model.AuditEvent).
+		target, _ := h.store.UserByName(username)
+		h.audit.Add(actor, model.EventLoginFailed, target.ID, target.Username, "invalid credentials")
 		return fail(fiber.StatusUnauthorized, msgBadLogin)
 	case errors.Is(err, model.ErrBusy):
 		h.limiter.Refund(ticket) // nothing was checked
@@ -100,7 +104,12 @@ func (h *Handler) startSession(c *fiber.Ctx, u model.User, method string) error 
 	}
 	// u is not the request's user yet: the actor is named explicitly.
 	ip := h.clientIP(c).String()
-	token, _, err := h.store.CreateSession(u.ID, ip, string(c.Request().Header.UserAgent()), model.ActorFor(u, ip), method)
+	actor := model.ActorFor(u, ip)
+	actor.Via = model.ViaSession
+	if method == "passkey" {
+		actor.Via = model.ViaPasskey
+	}
+	token, _, err := h.store.CreateSession(u.ID, ip, string(c.Request().Header.UserAgent()), actor, method)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,7 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 		actor := model.Actor{IP: ip.String()}
 		if u.ID != 0 {
 			actor = model.ActorFor(u, ip.String())
+			actor.Via = model.ViaPasskey
 		}
 		h.audit.Add(actor, model.EventLoginFailed, u.ID, u.Username, "passkey: "+truncate(reason, 200))
 		return refusal
@@ -133,6 +134,7 @@ func (h *Handler) passkeyLoginFinish(c *fiber.Ctx) error {
 		BackupState:    flags.HasBackupState(),
 	}
 	actor := model.ActorFor(owner, ip.String())
+	actor.Via = model.ViaPasskey
 	_, err = h.store.RecordPasskeyUse(cred.ID, use, actor)
 	switch {
 	case errors.Is(err, model.ErrPasskeyCloned):

@@ -264,10 +264,10 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	if p.LastUsedAt == nil || !p.LastUsedAt.Equal(ta.Clock.Now()) || p.SignCount != 1 {
 		t.Errorf("after login: %+v", p)
 	}
-	if ev := ta.AuditEvents(t, model.EventPasskeyUsed); len(ev) != 1 {
+	if ev := ta.AuditEvents(t, model.EventPasskeyUsed); len(ev) != 1 || ev[0].Via != model.ViaPasskey {
 		t.Errorf("used events: %+v", ev)
 	}
-	if ev := ta.AuditEvents(t, model.EventLoginSucceeded); len(ev) == 0 || ev[len(ev)-1].Detail != "passkey" {
+	if ev := ta.AuditEvents(t, model.EventLoginSucceeded); len(ev) == 0 || ev[len(ev)-1].Detail != "passkey" || ev[len(ev)-1].Via != model.ViaPasskey {
 		t.Errorf("login events: %+v", ev)
 	}
 	dlg = ta.Do(t, request{URL: "/settings/users/" + strconv.Itoa(ta.Admin.ID) + "/passkeys", HTMX: true, Session: s})

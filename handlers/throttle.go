@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatehouse-panel/gatehouse/handlers/throttle"
+	"github.com/gatehouse-panel/gatehouse/model"
 )
 
 // What a throttled request is told, before "Try again in …".
@@ -32,6 +33,8 @@ const (
 func (h *Handler) reserve(c *fiber.Ctx, ip netip.Addr, username string, trustedDevice bool, msg string) (throttle.Ticket, error) {
 	t, ok, wait := h.limiter.Reserve(ip, username, trustedDevice)
 	if !ok {
+		// Counted per address and minute with the other outside failures.
+		h.audit.Add(model.Actor{Name: username, IP: ip.String()}, model.EventRequestThrottled, 0, "", c.Method()+" "+c.Path())
 		return t, throttled(c, msg, wait)
 	}
 	return t, nil

@@ -159,16 +159,18 @@ func TestAuditFailedChangeRecordsNothing(t *testing.T) {
 	}
 }
 
-// With AuditMax 5, eight events leave the newest five, newest first.
+// With AuditMax 5, eight outside failures (from eight addresses, so eight
+// aggregates) leave the newest five, newest first.
 func TestAuditBounded(t *testing.T) {
 	t.Parallel()
+	outsider := func(i int) model.Actor { return model.Actor{IP: fmt.Sprintf("192.0.2.%d", i)} }
 	tests := []struct {
 		name  string
 		write func(s *model.Store, from, to int) error
 	}{
 		{"one transaction per event", func(s *model.Store, from, to int) error {
 			for i := from; i <= to; i++ {
-				if err := s.Update(func(tx *model.Tx) error { return tx.Audit(model.CLIActor, "test", 0, "", fmt.Sprint(i)) }); err != nil {
+				if err := s.Update(func(tx *model.Tx) error { return tx.Audit(outsider(i), model.EventTokenRefused, 0, "", fmt.Sprint(i)) }); err != nil {
 					return err
 				}
 			}
@@ -177,7 +179,7 @@ func TestAuditBounded(t *testing.T) {
 		{"one batch", func(s *model.Store, from, to int) error {
 			b := model.NewAuditBuffer(s, time.Hour)
 			for i := from; i <= to; i++ {
-				b.Add(model.CLIActor, "test", 0, "", fmt.Sprint(i))
+				b.Add(outsider(i), model.EventTokenRefused, 0, "", fmt.Sprint(i))
 			}
 			return b.Flush()
 		}},
@@ -219,7 +221,8 @@ func TestAuditBuffer(t *testing.T) {
 		s := testkit.NewStore(t)
 		b := model.NewAuditBuffer(s, time.Hour)
 		for i := range 4 {
-			b.Add(model.Actor{Name: fmt.Sprintf("guess%d", i), IP: "192.0.2.66"}, model.EventLoginFailed, 0, "", "bad_password")
+			// Known targets: four events, none aggregated.
+			b.Add(model.Actor{Name: fmt.Sprintf("guess%d", i), IP: "192.0.2.66"}, model.EventLoginFailed, i+1, "", "bad_password")
 		}
 		if n := len(allEvents(t, s)); n != 0 {
 			t.Fatalf("%d events written before Flush", n)
@@ -240,21 +243,25 @@ func TestAuditBuffer(t *testing.T) {
 			t.Fatalf("second Flush: %v, %d events", err, len(allEvents(t, s)))
 		}
 	})
-	t.Run("memory bounded", func(t *testing.T) {
+	// Past max pending events, Add writes them rather than drop any (#12).
+	t.Run("memory bounded, nothing dropped", func(t *testing.T) {
 		s := testkit.NewStore(t)
 		b := model.NewAuditBuffer(s, time.Hour)
 		b.SetMax(3)
 		for range 10 {
 			b.Add(model.CLIActor, model.EventLoginFailed, 0, "", "")
+			if n := b.Pending(); n > 3 {
+				t.Fatalf("%d events pending, max 3", n)
+			}
+		}
+		if n := len(allEvents(t, s)); n < 9 {
+			t.Fatalf("%d events written before Flush, want 9", n)
 		}
 		if err := b.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(allEvents(t, s)); n != 3 {
-			t.Fatalf("%d events, want 3", n)
-		}
-		if b.Dropped() != 0 {
-			t.Fatalf("dropped counter not reset: %d", b.Dropped())
+		if n := len(allEvents(t, s)); n != 10 {
+			t.Fatalf("%d events, want 10", n)
 		}
 	})
 	t.Run("Run flushes when the context ends", func(t *testing.T) {

@@ -22,18 +22,18 @@ func SetSignInRule(t testing.TB, rule func(User) error) {
 	t.Cleanup(func() { signInRule = old })
 }
 
-// SetMax sets how many pending events b keeps before it drops new ones.
+// SetMax sets how many pending events b keeps before Add writes them.
 func (b *AuditBuffer) SetMax(n int) {
 	b.mu.Lock()
 	b.max = n
 	b.mu.Unlock()
 }
 
-// Dropped is how many events b dropped since it last wrote.
-func (b *AuditBuffer) Dropped() int {
+// Pending is how many events b holds, not yet written.
+func (b *AuditBuffer) Pending() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.dropped
+	return len(b.pending)
 }
 
 // Slots is h's semaphore of hashing slots: a test fills it to make the

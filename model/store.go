@@ -41,8 +41,12 @@ type Options struct {
 	Now func() time.Time
 	// Argon2 overrides the hashing parameters (tests use cheaper ones).
 	Argon2 *Argon2Params
-	// AuditMax bounds the audit log; 0 means DefaultAuditMax.
+	// AuditMax bounds the stream of aggregated outside failures (see
+	// AuditEvent); 0 means DefaultAuditMax.
 	AuditMax uint64
+	// AuditRetention is how long security events and sign-ins are kept;
+	// 0 means DefaultAuditRetention.
+	AuditRetention time.Duration
 	// LockTimeout is how long to wait for another process's file lock.
 	LockTimeout time.Duration
 }
@@ -56,6 +60,8 @@ type Store struct {
 	hasher   *Hasher
 	now      func() time.Time
 	auditMax uint64
+	// auditRetention: see Options.AuditRetention.
+	auditRetention time.Duration
 
 	// tokenGen and tokenCache: see TokenByValue.
 	tokenGen   atomic.Uint64
@@ -105,12 +111,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, classifyOpenError(dir, path, err)
 	}
-	s := &Store{db: db, dir: dir, now: opts.Now, auditMax: opts.AuditMax}
+	s := &Store{db: db, dir: dir, now: opts.Now, auditMax: opts.AuditMax, auditRetention: opts.AuditRetention}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.auditMax == 0 {
 		s.auditMax = DefaultAuditMax
+	}
+	if s.auditRetention <= 0 {
+		s.auditRetention = DefaultAuditRetention
 	}
 	params := DefaultArgon2
 	if opts.Argon2 != nil {

@@ -84,15 +84,29 @@ func refuseSignIn(u User, usual error) error {
 	return nil
 }
 
-// Actor is who makes a change, for the audit log: a user, or the CLI.
+// Actor is who makes a change, for the audit log: a user, or the CLI, and
+// how it acted (Via).
 type Actor struct {
 	UserID int
 	Name   string
 	IP     string
+	// Via says how the actor acted: ViaSession, ViaToken(id), ViaCLI or
+	// ViaPasskey; "" for attempts by no one known (a failed login).
+	Via string
 }
 
+// How an actor acted, for Actor.Via.
+const (
+	ViaSession = "session"
+	ViaCLI     = "cli"
+	ViaPasskey = "passkey"
+)
+
+// ViaToken is the Via of an action made with the access token id tid.
+func ViaToken(tid string) string { return "token:" + tid }
+
 // CLIActor is the actor of changes made with the gatehouse command.
-var CLIActor = Actor{Name: "cli"}
+var CLIActor = Actor{Name: "cli", Via: ViaCLI}
 
 // ActorFor returns the actor for user u acting from ip.
 func ActorFor(u User, ip string) Actor { return Actor{UserID: u.ID, Name: u.Username, IP: ip} }
