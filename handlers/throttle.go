@@ -22,8 +22,9 @@ const (
 	msgTooManyPasskeyStarts = "Too many passkey sign-ins were started from your address."
 )
 
-// reserve is the guard in front of every check of a secret (password,
-// second-factor code, access token, passkey): it asks the login limiter to
+// reserve is the guard in front of every check of a sign-in secret
+// (password, second-factor code, re-authentication, passkey; access
+// tokens have their own limiter, see bearerAuth): it asks the login limiter to
 // count one attempt from ip at username ("" for the address alone) before
 // anything is checked or hashed. The attempt counts as failed from here
 // on; the caller hands the ticket to h.limiter.Refund only when it turns
