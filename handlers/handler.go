@@ -68,6 +68,8 @@ type Handler struct {
 	// limiter: a script sending a wrong token must not hold back the
 	// password login of everyone behind its address (see bearerAuth).
 	tokenFailures *throttle.Limiter
+	// reauthRuns counts each session's wrong re-authentications in a row.
+	reauthRuns *reauthRuns
 	// loginStarts limits how often one address may start a passkey login.
 	loginStarts *throttle.Rate
 	views       *html.Engine
@@ -118,6 +120,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 	}
 	h.limiter = throttle.New(lc, store.Now)
 	h.tokenFailures = throttle.New(lc, store.Now)
+	h.reauthRuns = newReauthRuns()
 	// Starting a passkey login needs no account, and each start holds a
 	// challenge: 30 starts a minute per address (DefaultRateConfig says why).
 	h.loginStarts = throttle.NewRate(throttle.DefaultRateConfig(), store.Now)

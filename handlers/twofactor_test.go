@@ -785,20 +785,26 @@ func TestTwoFactorDisable(t *testing.T) {
 }
 
 // TestTwoFactorReauthThrottled: wrong passwords at re-authentication count
-// towards the login throttling.
+// towards the login throttling of the address, over all its sessions (two
+// here, as five wrong in a row would end one: TestStepUpFiveWrongEndSession).
 func TestTwoFactorReauthThrottled(t *testing.T) {
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
+	other := ta.Session(t, ta.Admin)
 	tfTurnOn(t, ta, s, ta.Admin.ID)
-	off := func(pw string) *thResponse {
+	off := func(s *thSession, pw string) *thResponse {
 		return ta.Do(t, thReq{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"password": {pw}}})
 	}
 	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
-		thCheck(t, off("wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
+		sess := s
+		if i%2 == 1 {
+			sess = other
+		}
+		thCheck(t, off(sess, "wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
 	}
-	r := off(thAdminPassword)
+	r := off(s, thAdminPassword)
 	thCheck(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
@@ -807,7 +813,7 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 		t.Fatal("2FA turned off while throttled")
 	}
 	ta.Clock.Advance(2 * time.Second)
-	thCheck(t, off(thAdminPassword), 200, nil, nil, nil)
+	thCheck(t, off(s, thAdminPassword), 200, nil, nil, nil)
 }
 
 // TestTwoFactorRegenerate: new recovery codes replace the old ones at once.
