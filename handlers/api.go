@@ -85,55 +85,60 @@ func (h *Handler) apiAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// bearerAuth checks an access token. Throttling comes first (wrong tokens
-// count like failed logins per client address: the attempt is charged
-// before the lookup and refunded once the token is accepted), then one read
-// by key; expiry and the white list are checked only once the token is
-// proven genuine, so that their answers do not confirm that a token id
-// exists.
+// bearerAuth checks an access token. The token is looked up first (a
+// hash and one read by key): a genuine, allowed, unexpired token is never
+// refused for throttling, since its 256 bits cannot be guessed, and a
+// misconfigured script next to it must not lock its owner out. Every
+// refusal (unknown, malformed, expired, outside the white list) is charged
+// to the client address in h.tokenFailures, a limiter of its own, so
+// wrong tokens hold back token attempts only and never the password login
+// of the address. A throttled refusal is answered 429 before it is
+// audited, which keeps the audit events one address can cause bounded.
+// Expiry and the white list are checked only once the token is proven
+// genuine, so that their answers do not confirm that a token id exists.
 func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	ip := h.clientIP(c)
-	ticket, err := h.reserve(c, ip, "", false, msgTooManyAddressFailures)
-	if err != nil {
-		return err
-	}
 	value, ok := parseBearer(header)
 	var t model.Token
 	var u model.User
-	err = model.ErrNotFound
+	err := model.ErrNotFound
 	if ok {
 		t, u, err = h.store.TokenByValue(value)
 	}
-	switch {
-	case errors.Is(err, model.ErrNotFound):
-		h.audit.Add(model.Actor{IP: ip.String()}, model.EventTokenRefused, 0, "", "unknown or malformed token")
-		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token"`)
-		return errAPIBadToken
-	case err != nil:
-		h.limiter.Refund(ticket) // nothing was checked
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
 		return err
 	}
 	now := h.now()
-	// A genuine token refused for its expiry or address still counts as a
-	// failure of the address: otherwise a leaked token could flood the
-	// audit log with refusals at full speed.
+	if err == nil && !t.Expired(now) && t.AllowsIP(ip) {
+		h.tokenUses.Record(t.Hash, now, ip.String())
+		c.Locals(localsUser, u)
+		c.Locals(localsSession, nil) // the token, not a cookie, acts here
+		c.Locals(localsToken, t)
+		return c.Next()
+	}
+	// A refusal counts as a failure of the address, the refusals of a
+	// genuine token too: otherwise a leaked token could flood the audit
+	// log with refusals at full speed.
+	if _, refused := h.reserveOn(h.tokenFailures, c, ip, "", false, msgTooManyAddressFailures); refused != nil {
+		return refused
+	}
+	if err != nil { // unknown or malformed
+		h.audit.Add(model.Actor{IP: ip.String()}, model.EventTokenRefused, 0, "", "unknown or malformed token")
+		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token"`)
+		return errAPIBadToken
+	}
+	// A genuine token refused: the event names the token that acted.
 	actor := model.ActorFor(u, ip.String())
 	actor.Via = model.ViaToken(t.ID)
-	if t.Expired(now) {
+	switch {
+	case t.Expired(now):
 		h.audit.Add(actor, model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": expired")
 		c.Set(fiber.HeaderWWWAuthenticate, wwwAuthenticate+`, error="invalid_token", error_description="expired"`)
 		return errAPIExpired
-	}
-	if !t.AllowsIP(ip) {
+	default:
 		h.audit.Add(actor, model.EventTokenRefused, u.ID, u.Username, "token "+t.ID+": address not on the white list")
 		return errStatus(fiber.StatusForbidden, "This access token may not be used from "+ip.String()+": the address is not on its IP white list.")
 	}
-	h.limiter.Refund(ticket)
-	h.tokenUses.Record(t.Hash, now, ip.String())
-	c.Locals(localsUser, u)
-	c.Locals(localsSession, nil) // the token, not a cookie, acts here
-	c.Locals(localsToken, t)
-	return c.Next()
 }
 
 // apiNotFound answers unknown /api paths.

@@ -165,9 +165,10 @@ func TestAPISessionAuth(t *testing.T) {
 	}
 }
 
-// TestAPIWrongTokensThrottled: wrong tokens count towards the per-IP login
-// throttling; the limiter is asked before any lookup, so even a genuine
-// token waits, with 429 and Retry-After; other addresses are unaffected.
+// TestAPIWrongTokensThrottled: wrong tokens are throttled per IP, with
+// 429 and Retry-After, in a limiter of their own: a genuine token from the
+// throttled address still works, other addresses are unaffected, and the
+// password-login limiter of the address counts nothing.
 func TestAPIWrongTokensThrottled(t *testing.T) {
 	t.Parallel()
 	ta := newAPIApp(t, trustTestPeer)
@@ -183,26 +184,28 @@ func TestAPIWrongTokensThrottled(t *testing.T) {
 		t.Error("429 without Retry-After")
 	}
 	good := request{Method: "GET", URL: "/api/v1/me", Token: value, ClientIP: "198.51.100.20"}
-	wantAnswer(t, ta.Do(t, good), 429)
-	good.ClientIP = "198.51.100.21"
 	wantAnswer(t, ta.Do(t, good), 200)
+	bad.ClientIP = "198.51.100.21"
+	wantAnswer(t, ta.Do(t, bad), 401)
 	// The penalty ends.
 	ta.Clock.Advance(2 * time.Second)
-	good.ClientIP = "198.51.100.20"
-	wantAnswer(t, ta.Do(t, good), 200)
-	// A password login from the throttled address waits too: one table.
-	ta.Do(t, bad)
-	if tk, ok, _ := ta.H.limiter.Reserve(netip.MustParseAddr("198.51.100.20"), "admin", false); ok {
+	bad.ClientIP = "198.51.100.20"
+	wantAnswer(t, ta.Do(t, bad), 401)
+	// The login limiter of the address holds nothing of the tokens.
+	if ips, users := ta.H.limiter.Len(); ips != 0 || users != 0 {
+		t.Errorf("the login limiter holds %d addresses and %d names after token failures only", ips, users)
+	}
+	if tk, ok, _ := ta.H.limiter.Reserve(netip.MustParseAddr("198.51.100.20"), "admin", false); !ok {
+		t.Error("wrong tokens hold back the password login")
+	} else {
 		ta.H.limiter.Refund(tk)
-		t.Error("the login limiter does not count wrong tokens")
 	}
 }
 
-// TestAPIGenuineTokenThrottling: the bearer guard charges every request
-// before the lookup and refunds only a token it accepts. Accepted requests
-// cost nothing however many there are, while a genuine token refused for
-// its address or its expiry still counts, so a leaked token cannot flood
-// the audit log with refusals at full speed.
+// TestAPIGenuineTokenThrottling: accepted tokens cost nothing however many
+// there are and are never held back, while a genuine token refused for its
+// address or its expiry still counts, so a leaked token cannot flood the
+// audit log with refusals at full speed.
 func TestAPIGenuineTokenThrottling(t *testing.T) {
 	t.Parallel()
 	ta := newAPIApp(t, trustTestPeer)
@@ -219,7 +222,8 @@ func TestAPIGenuineTokenThrottling(t *testing.T) {
 		for i := 0; i <= free; i++ {
 			wantAnswer(t, call(model.NewTokenValue(), "203.0.113.5"), 401)
 		}
-		wantAnswer(t, call(value, "203.0.113.5"), 429)
+		wantAnswer(t, call(model.NewTokenValue(), "203.0.113.5"), 429)
+		wantAnswer(t, call(value, "203.0.113.5"), 200)
 	})
 	t.Run("outside the white list counts", func(t *testing.T) {
 		for i := 0; i <= free; i++ {

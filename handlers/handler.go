@@ -57,11 +57,19 @@ func DefaultConfig() Config {
 
 // Handler holds everything the routes need; it has no hidden state.
 type Handler struct {
-	store   *model.Store
-	cfg     Config
-	now     func() time.Time
-	audit   *model.AuditBuffer
+	store *model.Store
+	cfg   Config
+	now   func() time.Time
+	audit *model.AuditBuffer
+	// limiter counts failed sign-in steps: passwords, second-factor
+	// codes, re-authentications and passkeys, per address and account.
 	limiter *throttle.Limiter
+	// tokenFailures counts refused access tokens per address, apart from
+	// limiter: a script sending a wrong token must not hold back the
+	// password login of everyone behind its address (see bearerAuth).
+	tokenFailures *throttle.Limiter
+	// reauthRuns counts each session's wrong re-authentications in a row.
+	reauthRuns *reauthRuns
 	// loginStarts limits how often one address may start a passkey login.
 	loginStarts *throttle.Rate
 	views       *html.Engine
@@ -111,6 +119,8 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 		lc = *cfg.Limiter
 	}
 	h.limiter = throttle.New(lc, store.Now)
+	h.tokenFailures = throttle.New(lc, store.Now)
+	h.reauthRuns = newReauthRuns()
 	// Starting a passkey login needs no account, and each start holds a
 	// challenge: 30 starts a minute per address (DefaultRateConfig says why).
 	h.loginStarts = throttle.NewRate(throttle.DefaultRateConfig(), store.Now)

@@ -51,7 +51,8 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		return h.render(c, status, "pages/login", "", fiber.Map{"Title": "Log in", "Error": msg, "Username": username, "Next": next})
 	}
 	// The attempt counts as failed from here on; a success refunds it.
-	ticket, err := h.reserve(c, ip, key, h.trustedDevice(c, key), msgTooManyFailures)
+	trusted := h.trustedDevice(c, key)
+	ticket, err := h.reserve(c, ip, key, trusted, msgTooManyFailures)
 	if err != nil {
 		return fail(statusOf(err))
 	}
@@ -64,7 +65,13 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		h.audit.Add(model.Actor{Name: truncate(username, 64), IP: ip.String()}, model.EventLoginFailed, 0, "", "oversized input")
 		return fail(fiber.StatusUnauthorized, msgBadLogin)
 	}
-	u, err := h.store.Authenticate(c.UserContext(), username, password)
+	ctx := c.UserContext()
+	if trusted {
+		// A browser that signed in to this account before hashes in the
+		// reserved lane: a flood of guesses cannot make it "busy".
+		ctx = model.WithReservedLane(ctx)
+	}
+	u, err := h.store.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, model.ErrInvalidCredentials):
 		// A known account is the target: the failure is kept with the

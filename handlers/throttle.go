@@ -23,15 +23,22 @@ const (
 	msgTooManyPasskeyStarts = "Too many passkey sign-ins were started from your address."
 )
 
-// reserve is the guard in front of every check of a secret (password,
-// second-factor code, access token, passkey): it asks the login limiter to
+// reserve is the guard in front of every check of a sign-in secret
+// (password, second-factor code, re-authentication, passkey; access
+// tokens have their own limiter, see bearerAuth): it asks the login limiter to
 // count one attempt from ip at username ("" for the address alone) before
 // anything is checked or hashed. The attempt counts as failed from here
 // on; the caller hands the ticket to h.limiter.Refund only when it turns
 // out not to be a guess. When the limiter refuses, the answer is set up as
 // throttled describes, with msg saying what was refused.
 func (h *Handler) reserve(c *fiber.Ctx, ip netip.Addr, username string, trustedDevice bool, msg string) (throttle.Ticket, error) {
-	t, ok, wait := h.limiter.Reserve(ip, username, trustedDevice)
+	return h.reserveOn(h.limiter, c, ip, username, trustedDevice, msg)
+}
+
+// reserveOn is reserve on another limiter than the login limiter (refused
+// access tokens have their own, see bearerAuth).
+func (h *Handler) reserveOn(lim *throttle.Limiter, c *fiber.Ctx, ip netip.Addr, username string, trustedDevice bool, msg string) (throttle.Ticket, error) {
+	t, ok, wait := lim.Reserve(ip, username, trustedDevice)
 	if !ok {
 		// Counted per address and minute with the other outside failures.
 		h.audit.Add(model.Actor{Name: username, IP: ip.String()}, model.EventRequestThrottled, 0, "", c.Method()+" "+c.Path())

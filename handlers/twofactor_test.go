@@ -736,21 +736,27 @@ func TestTwoFactorDisable(t *testing.T) {
 }
 
 // TestTwoFactorReauthThrottled: wrong passwords at re-authentication count
-// towards the login throttling.
+// towards the login throttling of the address, over all its sessions (two
+// here, as five wrong in a row would end one: TestStepUpFiveWrongEndSession).
 func TestTwoFactorReauthThrottled(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
+	other := ta.Session(t, ta.Admin)
 	turnOnTwoFactor(t, ta, s, ta.Admin.ID)
-	off := func(pw string) *response {
+	off := func(s *userSession, pw string) *response {
 		return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"password": {pw}}})
 	}
 	free := throttle.DefaultConfig().IPFree
 	for i := 0; i <= free; i++ {
-		checkResponse(t, off("wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
+		sess := s
+		if i%2 == 1 {
+			sess = other
+		}
+		checkResponse(t, off(sess, "wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
 	}
-	r := off(testkit.AdminPassword)
+	r := off(s, testkit.AdminPassword)
 	checkResponse(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
@@ -759,7 +765,7 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 		t.Fatal("2FA turned off while throttled")
 	}
 	ta.Clock.Advance(2 * time.Second)
-	checkResponse(t, off(testkit.AdminPassword), 200, nil, nil, nil)
+	checkResponse(t, off(s, testkit.AdminPassword), 200, nil, nil, nil)
 }
 
 // TestTwoFactorRegenerate: new recovery codes replace the old ones at once.

@@ -124,9 +124,12 @@ func (h *Handler) reauthFresh(c *fiber.Ctx) bool {
 	return ok && !s.ReauthAt.IsZero() && h.now().Sub(s.ReauthAt) < reauthTTL
 }
 
-// reauth checks the acting user's password (throttled like a login) and
-// marks the session as recently re-authenticated. It returns a message for
-// the password field when the password is wrong.
+// reauth checks the acting user's password and marks the session as
+// recently re-authenticated. It returns a message for the password field
+// when the password is wrong. Guesses share the per-account limit with
+// failed logins and never count as coming from a trusted device: the
+// session may be stolen, and a prompt exempt from the account's lock would
+// be a password oracle. Five wrong in a row end the session (reauthFailed).
 func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	if h.reauthFresh(c) {
 		return "", nil
@@ -140,19 +143,22 @@ func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
 	if pw == "" {
 		return "Enter your password to confirm.", nil
 	}
-	ticket, err := h.reserve(c, ip, key, true, msgTooManyFailures)
+	ticket, err := h.reserve(c, ip, key, false, msgTooManyFailures)
 	if err != nil {
 		return "", err
 	}
 	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
 		if errors.Is(err, model.ErrInvalidCredentials) {
-			h.audit.Add(h.actor(c), model.EventLoginFailed, me.ID, me.Username, "wrong password at re-authentication")
+			if err := h.reauthFailed(c, "wrong password at re-authentication"); err != nil {
+				return "", err
+			}
 			return "That password is not right.", nil
 		}
 		h.limiter.Refund(ticket)
 		return "", err
 	}
 	h.limiter.Refund(ticket)
+	h.reauthRuns.reset(sess.ID)
 	return "", h.store.MarkReauth(sess.ID)
 }
 

@@ -90,3 +90,12 @@ const (
 // Bolt is the store's bbolt database, for tests that read or plant raw
 // records.
 func (s *Store) Bolt() *bolt.DB { return s.db.Bolt }
+
+// Reserved is h's reserved-lane slot: a test fills it to make the lane busy.
+func (h *Hasher) Reserved() chan struct{} { return h.reserved }
+
+// MaxReservedWait is how many callers may queue for the reserved lane.
+func (h *Hasher) MaxReservedWait() int64 { return h.maxReservedWait }
+
+// WaitingReserved is how many callers queue for the reserved lane now.
+func (h *Hasher) WaitingReserved() int64 { return h.waitingReserved.Load() }

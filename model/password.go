@@ -34,40 +34,88 @@ var b64 = base64.RawStdEncoding
 // costs its full memory, so at most one per core runs at a time and only a
 // bounded number wait; past that, callers get ErrBusy at once instead of
 // piling up memory.
+//
+// A flood of guesses from many addresses keeps that queue full, and every
+// caller in the queue is equal, so a real user would get ErrBusy as often
+// as the flood does. Callers marked with WithReservedLane (a browser that
+// signed in to the account before) have a lane of their own: one more
+// slot that only they use and a wait queue of their own, so a flood of
+// unmarked guesses never makes them wait behind it or turns them away.
 type Hasher struct {
 	params  Argon2Params
 	slots   chan struct{}
 	waiting atomic.Int64
 	maxWait int64
-	dummy   string
+	// reserved is the reserved lane's own slot, and waitingReserved and
+	// maxReservedWait bound its queue.
+	reserved        chan struct{}
+	waitingReserved atomic.Int64
+	maxReservedWait int64
+	dummy           string
 }
 
 // NewHasher returns a Hasher using p, running at most GOMAXPROCS hashes at
-// once with a queue of 8 per slot.
+// once with a queue of 8 per slot, plus the reserved lane: one slot and a
+// queue of 8.
 func NewHasher(p Argon2Params) *Hasher {
 	n := runtime.GOMAXPROCS(0)
-	h := &Hasher{params: p, slots: make(chan struct{}, n), maxWait: int64(8 * n)}
+	h := &Hasher{params: p, slots: make(chan struct{}, n), maxWait: int64(8 * n),
+		reserved: make(chan struct{}, 1), maxReservedWait: 8}
 	// A fixed hash to verify against when the username is unknown, so that
 	// the answer takes the same time whether or not the account exists.
 	h.dummy = h.hash([]byte("gatehouse-dummy-password"), make([]byte, p.SaltLen))
 	return h
 }
 
-func (h *Hasher) acquire(ctx context.Context) error {
+// reservedLaneKey marks a context as WithReservedLane's.
+type reservedLaneKey struct{}
+
+// WithReservedLane returns ctx marked so that the password hashing done
+// under it takes the Hasher's reserved lane (see Hasher). Only callers that
+// proved something an attacker flooding the queue lacks may use it: the
+// login form does for a browser holding the account's device cookie,
+// whose signature cannot be forged.
+func WithReservedLane(ctx context.Context) context.Context {
+	return context.WithValue(ctx, reservedLaneKey{}, true)
+}
+
+// inReservedLane reports whether ctx was marked by WithReservedLane.
+func inReservedLane(ctx context.Context) bool {
+	v, _ := ctx.Value(reservedLaneKey{}).(bool)
+	return v
+}
+
+// acquire waits for a hashing slot and returns its release. A caller in
+// the reserved lane takes whichever frees first, a shared slot or the
+// reserved one, and queues apart from the others.
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	if inReservedLane(ctx) {
+		if h.waitingReserved.Add(1) > h.maxReservedWait {
+			h.waitingReserved.Add(-1)
+			return nil, ErrBusy
+		}
+		defer h.waitingReserved.Add(-1)
+		select {
+		case h.reserved <- struct{}{}:
+			return func() { <-h.reserved }, nil
+		case h.slots <- struct{}{}:
+			return func() { <-h.slots }, nil
+		case <-ctx.Done():
+			return nil, ErrBusy
+		}
+	}
 	if h.waiting.Add(1) > h.maxWait {
 		h.waiting.Add(-1)
-		return ErrBusy
+		return nil, ErrBusy
 	}
 	defer h.waiting.Add(-1)
 	select {
 	case h.slots <- struct{}{}:
-		return nil
+		return func() { <-h.slots }, nil
 	case <-ctx.Done():
-		return ErrBusy
+		return nil, ErrBusy
 	}
 }
-
-func (h *Hasher) release() { <-h.slots }
 
 // Hash returns the PHC string of password:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
@@ -79,10 +127,11 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("model: salt: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	release, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer release()
 	return h.hash([]byte(password), salt), nil
 }
 
@@ -109,11 +158,12 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, reha
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	release, err := h.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
-	h.release()
+	release()
 	if encoded == "" {
 		return false, false, nil
 	}
