@@ -467,27 +467,7 @@ func (b *AuditBuffer) Flush() error {
 // once more. It also drops security events past their retention, at the
 // start and hourly.
 func (b *AuditBuffer) Run(ctx context.Context) {
-	defer close(b.done)
-	t := time.NewTicker(b.interval)
-	defer t.Stop()
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
-	b.prune()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := b.Flush(); err != nil {
-				slog.Error("audit flush failed", "err", err)
-			}
-			return
-		case <-t.C:
-			if err := b.Flush(); err != nil {
-				slog.Error("audit flush failed", "err", err)
-			}
-		case <-prune.C:
-			b.prune()
-		}
-	}
+	runBatches(ctx, b.done, b.interval, "audit events", b.Flush, b.prune)
 }
 
 func (b *AuditBuffer) prune() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -103,22 +102,7 @@ func (b *TokenUseBuffer) Flush() error {
 // what is left once more. End ctx only once nothing records any more (the
 // HTTP servers have shut down) and wait for Run before the store closes.
 func (b *TokenUseBuffer) Run(ctx context.Context) {
-	defer close(b.done)
-	t := time.NewTicker(b.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := b.Flush(); err != nil {
-				slog.Error("writing token last-use times failed", "err", err)
-			}
-			return
-		case <-t.C:
-			if err := b.Flush(); err != nil {
-				slog.Error("writing token last-use times failed", "err", err)
-			}
-		}
-	}
+	runBatches(ctx, b.done, b.interval, "token last-use times", b.Flush)
 }
 
 // Wait returns after Run has returned.
