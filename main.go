@@ -160,6 +160,8 @@ func serveFlags(c *Config, getenv func(string) string) (*pflag.FlagSet, []envErr
 			"log out after this long without a request"},
 		{newParsedValue(&c.Handlers.Sessions.Max, shortDuration, parseSessionMax), "session-max", "GATEHOUSE_SESSION_MAX",
 			"log out this long after login"},
+		{newParsedValue(&c.Handlers.StepUp, shortDuration, parseStepUp), "step-up", "GATEHOUSE_STEP_UP",
+			"how long after signing in or confirming it is you a session may change passwords, 2FA, tokens and passkeys"},
 	} {
 		if v := getenv(f.env); v != "" {
 			if err := f.value.Set(v); err != nil {
@@ -227,6 +229,14 @@ func parseSessionIdle(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, errors.New("want a positive duration such as 30m")
+	}
+	return d, nil
+}
+
+func parseStepUp(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 10m")
 	}
 	return d, nil
 }
