@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -84,8 +85,15 @@ func (h *Handler) userRemovePasskeysAndTokens(c *fiber.Ctx) error {
 	c.Set("HX-Trigger", "gh-dialog-close, gh-users-changed")
 	c.Set("HX-Retarget", "#flash")
 	c.Set("HX-Reswap", "innerHTML")
+	var removed []string
+	if passkeys > 0 {
+		removed = append(removed, plural(passkeys, "passkey"))
+	}
+	if tokens > 0 || passkeys == 0 {
+		removed = append(removed, plural(tokens, "access token"))
+	}
 	return c.Render("partials/flash", fiber.Map{
-		"Flash": fmt.Sprintf("Removed %s and %s of %s.", plural(passkeys, "passkey"), plural(tokens, "access token"), u.Username),
+		"Flash": "Removed " + strings.Join(removed, " and ") + " of " + u.Username + ".",
 	})
 }
 
