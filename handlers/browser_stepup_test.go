@@ -17,7 +17,8 @@ import (
 // for the current one inline in the dialog, then changes it without
 // another click, and lists the access token that still works, which one
 // click removes; adding a passkey asks again (a new window) and then
-// registers it without another click.
+// registers it without another click; and that passkey then confirms a
+// later change in place of the password.
 func TestBrowserStepUp(t *testing.T) {
 	t.Parallel()
 	clock := testkit.NewClock()
@@ -76,6 +77,22 @@ func TestBrowserStepUp(t *testing.T) {
 	b.WaitText(`#passkeys tr[data-passkey-name="laptop"] [data-testid=passkey-name]`, "laptop")
 	if list, _ := store.Passkeys(admin.ID); len(list) != 1 {
 		t.Errorf("admin has %d passkeys, want 1", len(list))
+	}
+	b.Click(`#passkeys a[data-close-dialog]`)
+	b.WaitJS("the dialog to close", dialogClosed)
+
+	// Past another window, the passkey confirms it is the user: the
+	// password change carries on and lists the passkey.
+	clock.Advance(window)
+	b.Click(row + ` a[hx-get$="/password"]`)
+	b.WaitFocus("#change-password")
+	b.Fill("#change-password", "admin-pass-3")
+	b.Click(`#password-form button[type=submit]`)
+	b.WaitFocus("#dialog #reauth-password")
+	b.Click("#reauth-passkey")
+	b.WaitText(`#password-done [data-testid=remaining-passkeys]`, "laptop")
+	if _, err := store.Authenticate(context.Background(), "admin", "admin-pass-3"); err != nil {
+		t.Fatalf("the password did not change after the passkey re-authentication: %v", err)
 	}
 	b.CheckConsole()
 }

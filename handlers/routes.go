@@ -28,6 +28,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Use("/login/passkey", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
+	app.Post("/settings/reauth/passkey/options", problemAnswers)
+	app.Post("/settings/reauth/passkey", problemAnswers)
 
 	app.Use(h.securityHeaders)
 	// Probes (load balancers, container health checks) call by address or
@@ -77,6 +79,8 @@ func (h *Handler) routes(app *fiber.App) {
 	auth.Post("/logout", h.logout)
 	auth.Get("/settings/reauth", h.reauthShow)
 	auth.Post("/settings/reauth", h.reauthSubmit)
+	auth.Post("/settings/reauth/passkey/options", h.reauthPasskeyOptions)
+	auth.Post("/settings/reauth/passkey", h.reauthPasskeyFinish)
 
 	s := auth.Group("/settings/users")
 	s.Get("", h.userList)

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/descope/virtualwebauthn"
+
+	"github.com/gatehouse-panel/gatehouse/model"
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
@@ -119,6 +122,8 @@ func TestStepUpRoutes(t *testing.T) {
 		"POST /login/passkey":                                      false,
 		"POST /logout":                                             false,
 		"POST /settings/reauth":                                    false,
+		"POST /settings/reauth/passkey/options":                    false,
+		"POST /settings/reauth/passkey":                            false,
 		"POST /settings/users":                                     true,
 		"PUT /settings/users/:id<int>":                             false,
 		"POST /settings/users/:id<int>":                            false,
@@ -345,4 +350,58 @@ func TestPasswordChangeListsWaysIn(t *testing.T) {
 	// Without JavaScript, removing goes back to the list.
 	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/passkeys-and-tokens/delete", f.bob.ID), Session: s, CSRFField: s.CSRF})
 	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
+}
+
+// TestReauthWithPasskey: one of the user's own passkeys re-authenticates
+// the session that asked for it, once per challenge; a user without
+// passkeys is told to use the password.
+func TestReauthWithPasskey(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	s := ta.Session(t, ta.Admin)
+	d := newPasskeyDevice(virtualwebauthn.AuthenticatorOptions{})
+	d.register(t, ta, s, "laptop")
+	ta.Clock.Advance(DefaultConfig().StepUp)
+	createToken := request{Method: "POST", URL: "/settings/users/1/tokens", Session: s, CSRF: true, HTMX: true,
+		Form: url.Values{"ips": {""}, "expires_at": {ta.Clock.Now().AddDate(0, 1, 0).UTC().Format("2006-01-02T15:04")}, "tz_offset": {"0"}}}
+	wantReauthPrompt(t, ta.Do(t, createToken))
+	r := ta.Do(t, request{Method: "GET", URL: "/settings/reauth", Session: s, HTMX: true})
+	checkResponse(t, r, 200, []string{`id="reauth-passkey"`, "or one of your passkeys"}, nil, nil)
+
+	start := func(s *userSession) *virtualwebauthn.AssertionOptions {
+		t.Helper()
+		r := postCeremony(t, ta, "/settings/reauth/passkey/options", "application/x-www-form-urlencoded", "", s, nil)
+		if r.Status != 200 {
+			t.Fatalf("options: %d %s", r.Status, r.Body)
+		}
+		opts, err := virtualwebauthn.ParseAssertionOptions(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opts
+	}
+	finish := func(s *userSession, answer string) *response {
+		return postCeremony(t, ta, "/settings/reauth/passkey", "application/json", answer, s, nil)
+	}
+	// Another session of the same user cannot finish it.
+	other := ta.Session(t, ta.Admin)
+	answer := d.assert(start(s))
+	checkResponse(t, finish(other, answer), 401, []string{"This passkey was not accepted."}, nil, nil)
+	// Its own session can, once.
+	answer = d.assert(start(s))
+	checkResponse(t, finish(s, answer), 204, nil, nil, nil)
+	checkResponse(t, finish(s, answer), 401, nil, nil, nil)
+	checkResponse(t, ta.Do(t, createToken), 201, nil, nil, nil)
+	wantAuditLines(t, ta, []string{
+		"login.failed admin→admin passkey at re-authentication: unknown, used or expired challenge",
+		"login.failed admin→admin passkey at re-authentication: unknown, used or expired challenge",
+	}, model.EventLoginFailed)
+
+	// bob has no passkey: 409, use the password.
+	bob := testkit.AddUser(t, ta.Store, "bob")
+	b := ta.Session(t, bob)
+	r = postCeremony(t, ta, "/settings/reauth/passkey/options", "application/x-www-form-urlencoded", "", b, nil)
+	checkResponse(t, r, 409, []string{"You have no passkey for this panel"}, nil, nil)
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/reauth", Session: b, HTMX: true})
+	checkResponse(t, r, 200, nil, []string{`id="reauth-passkey"`}, nil)
 }

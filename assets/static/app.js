@@ -326,6 +326,46 @@ document.addEventListener("click", function (e) {
       });
   });
 
+  // Re-authentication with a passkey (the step-up rule): one of the
+  // user's own passkeys confirms it is them; then the refused change
+  // carries on (gh-reauth-done, see above).
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#reauth-passkey");
+    if (!button) { return; }
+    var box = button.closest("#reauth");
+    var errEl = box.querySelector("#reauth-passkey-error");
+    var csrf = box.querySelector("input[name=_csrf]").value;
+    show(errEl, "");
+    button.disabled = true;
+    post(button.dataset.optionsUrl, new URLSearchParams({}), { "X-CSRF-Token": csrf })
+      .then(function (json) { return navigator.credentials.get({ publicKey: requestOptions(json) }); })
+      .then(function (cred) {
+        return fetch(button.dataset.finishUrl, { method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(credentialJSON(cred)) })
+          .then(function (resp) {
+            if (resp.ok) { return; }
+            return resp.json().catch(function () { return {}; }).then(function (data) {
+              var err = new Error(data.detail || data.title || "The server refused the passkey (status " + resp.status + ").");
+              err.server = true;
+              throw err;
+            });
+          });
+      })
+      .then(function () {
+        var done = document.createElement("p");
+        done.id = "reauth";
+        done.className = "ok";
+        done.setAttribute("role", "status");
+        done.textContent = "Confirmed.";
+        box.replaceWith(done);
+        htmx.trigger(document.body, "gh-reauth-done");
+      })
+      .catch(function (err) {
+        show(errEl, message(err));
+        button.disabled = false;
+      });
+  });
+
   // Sign-in: usernameless; the server answers where to go next.
   var autofill = null; // AbortController of the conditional request
   function nextPath() {
