@@ -48,7 +48,6 @@ func (h *Handler) routes(app *fiber.App) {
 	// The JSON API, before the session-only group: apiAuth takes a bearer
 	// token or the session with its CSRF header.
 	app.Get("/api/openapi.json", h.apiOpenAPI)
-	//
 	// stepUp in front of a handler declares the step-up rule for the
 	// route (stepup.go): a browser session must have signed in or
 	// re-authenticated within --step-up. Every route that changes how

@@ -8,8 +8,8 @@ import (
 // can act as them (passwords, 2FA, recovery codes, access tokens,
 // passkeys, creating and deleting users) needs, from a browser session, a
 // re-authentication within the last Config.StepUp (--step-up, 10 minutes
-// by default): the password, or a code from the authenticator app. Signing
-// in counts, so nothing is asked in the first minutes after a login. A
+// by default): the password, a code from the authenticator app, or in the
+// panel one of the user's passkeys (stepup_passkey.go). Signing in counts, so nothing is asked in the first minutes after a login. A
 // session cookie that someone copied therefore does not let them add a
 // way in of their own (a token, a passkey, a password they know) or take
 // the owner's away.
@@ -79,8 +79,9 @@ func shortWindow(s string) string {
 	return s
 }
 
-// reauthShow shows the re-authentication form, for the passkey dialog
-// (whose ceremony app.js runs with fetch) and for plain pages.
+// reauthShow shows the re-authentication form: for the passkey
+// registration, which app.js runs with fetch and so gets the refusal as
+// problem+json rather than the form, and for plain pages.
 func (h *Handler) reauthShow(c *fiber.Ctx) error {
 	return h.renderReauth(c, fiber.StatusOK, c.Query("next"), "", "")
 }
