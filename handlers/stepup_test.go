@@ -405,3 +405,27 @@ func TestReauthWithPasskey(t *testing.T) {
 	r = ta.Do(t, request{Method: "GET", URL: "/settings/reauth", Session: b, HTMX: true})
 	checkResponse(t, r, 200, nil, []string{`id="reauth-passkey"`}, nil)
 }
+
+// TestStepUpWindow: signing in through the login form counts as an
+// authentication; the window is --step-up (Config.StepUp), and New
+// refuses one that is not positive.
+func TestStepUpWindow(t *testing.T) {
+	t.Parallel()
+	ta := newAPIApp(t, func(c *Config) { c.StepUp = time.Minute })
+	s := ta.Login(t, "admin", testkit.AdminPassword)
+	create := request{Method: "POST", URL: "/api/v1/users/1/tokens", Session: s, CSRF: true,
+		Body: map[string]any{"ips": []string{}, "expires_at": ta.Clock.Now().Add(time.Hour).Format(time.RFC3339)}}
+	ta.Clock.Advance(time.Minute - time.Second)
+	wantAnswer(t, ta.Do(t, create), 201)
+	ta.Clock.Advance(time.Second)
+	wantReauthProblem(t, ta.Do(t, create))
+	// The form says how long a confirmation holds.
+	r := ta.Do(t, request{Method: "GET", URL: "/settings/reauth", Session: s, HTMX: true})
+	checkResponse(t, r, 200, []string{"need nothing more for 1m."}, nil, nil)
+
+	cfg := DefaultConfig()
+	cfg.StepUp = 0
+	if _, err := New(ta.Store, cfg, ta.Audit, ta.Uses); err == nil || !strings.Contains(err.Error(), "step-up window") {
+		t.Errorf("New with a zero step-up window: %v", err)
+	}
+}
