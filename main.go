@@ -165,6 +165,8 @@ func serveFlags(c *Config, getenv func(string) string) (*pflag.FlagSet, []envErr
 			"log out this long after login"},
 		{newParsedValue(&c.AuditRetention, shortDuration, parseRetention), "audit-retention", "GATEHOUSE_AUDIT_RETENTION",
 			"keep security events and sign-ins in the audit log this long (e.g. 8760h or 365d)"},
+		{newParsedValue(&c.Handlers.StepUp, shortDuration, parseStepUp), "step-up", "GATEHOUSE_STEP_UP",
+			"how long after signing in or confirming it is you a session may change passwords, 2FA, tokens and passkeys"},
 	} {
 		if v := getenv(f.env); v != "" {
 			if err := f.value.Set(v); err != nil {
@@ -250,6 +252,15 @@ func parseRetention(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, bad
+	}
+	return d, nil
+}
+
+// parseStepUp reads the step-up window: a positive duration.
+func parseStepUp(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 10m")
 	}
 	return d, nil
 }

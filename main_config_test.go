@@ -112,6 +112,33 @@ func TestParseServe(t *testing.T) {
 			},
 		},
 		{
+			name: "step-up window: a flag wins over the environment",
+			env:  map[string]string{"GATEHOUSE_STEP_UP": "5m"},
+			args: []string{"--step-up", "2m"},
+			check: func(t *testing.T, c Config) {
+				if c.Handlers.StepUp != 2*time.Minute {
+					t.Errorf("step-up %v", c.Handlers.StepUp)
+				}
+			},
+		},
+		{
+			name: "step-up window from the environment",
+			env:  map[string]string{"GATEHOUSE_STEP_UP": "90s"},
+			check: func(t *testing.T, c Config) {
+				if c.Handlers.StepUp != 90*time.Second {
+					t.Errorf("step-up %v", c.Handlers.StepUp)
+				}
+			},
+		},
+		{
+			name: "step-up window by default",
+			check: func(t *testing.T, c Config) {
+				if c.Handlers.StepUp != 10*time.Minute {
+					t.Errorf("step-up %v", c.Handlers.StepUp)
+				}
+			},
+		},
+		{
 			name: "trusted proxies from the environment",
 			env:  map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.1, 192.168.7.9/16,::ffff:127.0.0.1"},
 			check: func(t *testing.T, c Config) {
@@ -157,6 +184,10 @@ func TestParseServe(t *testing.T) {
 			wantErr: `--session-idle "1 hour": want a positive duration such as 30m`},
 		{name: "maximum shorter than the idle time", args: []string{"--session-idle", "2h", "--session-max", "90m"},
 			wantErr: `--session-max "90m": want a duration such as 12h, at least --session-idle`},
+		{name: "step-up window not positive", args: []string{"--step-up", "0s"},
+			wantErr: `--step-up "0s": want a positive duration such as 10m`},
+		{name: "step-up window not a duration", env: map[string]string{"GATEHOUSE_STEP_UP": "ten minutes"},
+			wantErr: `--step-up "ten minutes": want a positive duration such as 10m`},
 		{name: "maximum not a duration", args: []string{"--session-max", "forever"},
 			wantErr: `--session-max "forever": want a duration such as 12h, at least --session-idle`},
 		{name: "an argument", args: []string{"now"}, wantErr: `serve takes no arguments, got "now"`},

@@ -76,6 +76,7 @@ type operation struct {
 func operations(t *testing.T, f *fixture) []operation {
 	t.Helper()
 	bodies := map[string]any{
+		"POST /api/v1/reauth":                   map[string]string{"password": testkit.AdminPassword},
 		"POST /api/v1/users":                    map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol@example.com"},
 		"PATCH /api/v1/users/{id}":              map[string]string{"email": "robert@example.org"},
 		"PUT /api/v1/users/{id}/password":       map[string]string{"password": "new-pass-12"},
@@ -209,6 +210,8 @@ func TestAPIServerErrors(t *testing.T) {
 	f.bobValue, f.bobToken = ta.Token(t, f.bob)
 	addPasskey(t, f)
 	ops := operations(t, f)
+	// Only a browser session re-authenticates; its lookup fails too.
+	s := ta.Session(t, ta.Admin)
 	wantAnswer(t, ta.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: f.adminValue}), 200) // now cached
 	if err := ta.Store.Close(); err != nil {
 		t.Fatal(err)
@@ -218,6 +221,9 @@ func TestAPIServerErrors(t *testing.T) {
 			c := request{Method: op.Method, URL: f.expand(op.Template), Body: op.Body, Token: f.adminValue}
 			if op.Template == "/api/v1/me" {
 				c.Token = f.bobValue
+			}
+			if op.Template == "/api/v1/reauth" {
+				c.Token, c.Session, c.CSRF = "", s, true
 			}
 			r := ta.Do(t, c)
 			wantAnswer(t, r, 500, "Something went wrong on the server")

@@ -302,9 +302,9 @@ func TestAPIRoutes(t *testing.T) {
 	})
 }
 
-// markReauth marks the fixture's browser session as having re-entered its
-// password just now (the panel's sudo mode), which turning 2FA off through
-// the API needs when it is called with a session.
+// markReauth marks the fixture's browser session as having
+// re-authenticated just now, which the step-up rule asks of a session
+// for sensitive changes (stepup.go).
 func markReauth(t *testing.T, f *fixture) {
 	t.Helper()
 	if err := f.ta.Store.MarkReauth(f.session.ID); err != nil {
@@ -313,21 +313,24 @@ func markReauth(t *testing.T, f *fixture) {
 }
 
 // TestAPITwoFactorOffNeedsReauth checks that a browser session cannot use
-// the API to skip the password prompt of the 2FA switch, while a bearer
-// token needs none.
+// the API to turn 2FA off without a recent re-authentication, while a
+// bearer token needs none.
 func TestAPITwoFactorOffNeedsReauth(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	testkit.EnableTwoFactor(t, f.ta.Store, f.bob)
 	path := fmt.Sprintf("/api/v1/users/%d/2fa", f.bob.ID)
-	r := f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true})
-	wantAnswer(t, r, 403, "needs your password")
+	f.ta.Clock.Advance(DefaultConfig().StepUp)
+	wantReauthProblem(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true}))
 	if u := storedUser(t, f.ta, "bob"); !u.TwoFactor {
 		t.Fatal("2FA turned off without re-authentication")
 	}
 	markReauth(t, f)
-	f.ta.Clock.Advance(5*time.Minute + time.Second)
-	wantAnswer(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true}), 403)
+	f.ta.Clock.Advance(DefaultConfig().StepUp - time.Second)
+	wantAnswer(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true}), 204)
+	testkit.EnableTwoFactor(t, f.ta.Store, f.bob)
+	f.ta.Clock.Advance(time.Second)
+	wantReauthProblem(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Session: f.session, CSRF: true}))
 	wantAnswer(t, f.ta.Do(t, request{Method: "DELETE", URL: path, Token: f.adminValue}), 204)
 	if u := storedUser(t, f.ta, "bob"); u.TwoFactor {
 		t.Fatal("2FA still on after DELETE with a bearer token")

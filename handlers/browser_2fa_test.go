@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/gatehouse-panel/gatehouse/handlers"
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model"
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
@@ -161,12 +162,19 @@ func TestBrowserTwoFactor(t *testing.T) {
 	b.WaitText(`[data-testid=me]`, "admin")
 	b.WaitText(row+` [data-testid="recovery-left"]`, "9 recovery codes left")
 
-	// 5. Turn 2FA off from the switch, re-entering the password.
+	// 5. Past the step-up window, turn 2FA off from the switch: the
+	// dialog asks for the password inline, then turns 2FA off without
+	// another click.
+	clock.Advance(handlers.DefaultConfig().StepUp)
 	b.Click(sw)
 	b.WaitJS("the 2FA dialog to open", dialogOpen)
-	b.WaitFocus("#reauth-password")
-	b.Fill("#reauth-password", testkit.AdminPassword)
 	b.Click(`#twofactor button.danger[type=submit]`)
+	b.WaitFocus("#dialog #reauth-password")
+	b.Fill("#reauth-password", "wrong-pass-1")
+	b.Click(`#reauth button[type=submit]`)
+	b.WaitText(`#reauth [data-field="password"]`, "That password is not right.")
+	b.Fill("#reauth-password", testkit.AdminPassword)
+	b.Click(`#reauth button[type=submit]`)
 	b.WaitJS("the dialog to close", dialogClosed)
 	b.WaitText("#flash", "Two-factor authentication of admin is off.")
 	b.WaitText(sw, "Off")

@@ -52,6 +52,9 @@ type httpError struct {
 	status int
 	msg    string
 	err    error
+	// typ is the problem type of the answer in problem+json, when the
+	// client can act on it (problemReauthRequired); "" is about:blank.
+	typ string
 }
 
 func (e *httpError) Error() string {
@@ -114,7 +117,7 @@ func (h *Handler) errorHandler(c *fiber.Ctx, err error) error {
 		return problem(c, status, msg, nil)
 	}
 	if wantsProblem(c) {
-		return problem(c, status, msg, problemFields(err))
+		return typedProblem(c, problemType(err), status, msg, problemFields(err))
 	}
 	c.Status(status)
 	if isHTMX(c) {
@@ -154,7 +157,12 @@ func drainBeforeClose(c *fiber.Ctx) {
 // problem writes an RFC 9457 problem+json answer. An error answer is
 // about this one request, so it is never cached.
 func problem(c *fiber.Ctx, status int, detail string, fields map[string]string) error {
-	body := fiber.Map{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail}
+	return typedProblem(c, "about:blank", status, detail, fields)
+}
+
+// typedProblem is problem with a type other than about:blank.
+func typedProblem(c *fiber.Ctx, typ string, status int, detail string, fields map[string]string) error {
+	body := fiber.Map{"type": typ, "title": http.StatusText(status), "status": status, "detail": detail}
 	if len(fields) > 0 {
 		body["errors"] = fields
 	}
@@ -163,6 +171,15 @@ func problem(c *fiber.Ctx, status int, detail string, fields map[string]string) 
 	}
 	c.Status(status)
 	return c.JSON(body, "application/problem+json")
+}
+
+// problemType returns the problem type an error names, or about:blank.
+func problemType(err error) string {
+	var he *httpError
+	if errors.As(err, &he) && he.typ != "" {
+		return he.typ
+	}
+	return "about:blank"
 }
 
 // problemFields returns the per-field messages an error carries, for the

@@ -42,6 +42,9 @@ type Config struct {
 	// Sessions bounds how long a login lasts (--session-idle and
 	// --session-max).
 	Sessions model.SessionPolicy
+	// StepUp is how long after signing in or re-authenticating a browser
+	// session may make sensitive changes (--step-up; see stepup.go).
+	StepUp time.Duration
 	// Version is shown in the page footer and `gatehouse version`.
 	Version string
 	// Limiter configures login throttling; nil means throttle.DefaultConfig.
@@ -52,7 +55,7 @@ type Config struct {
 // holds the only copy of the defaults (main uses them as flag defaults).
 // Callers set PublicURL and Version.
 func DefaultConfig() Config {
-	return Config{Sessions: model.SessionPolicy{Idle: time.Hour, Max: 12 * time.Hour}}
+	return Config{Sessions: model.SessionPolicy{Idle: time.Hour, Max: 12 * time.Hour}, StepUp: 10 * time.Minute}
 }
 
 // Handler holds everything the routes need; it has no hidden state.
@@ -101,6 +104,10 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 		// A zero policy would end every session at once.
 		return nil, fmt.Errorf("handlers: session lifetimes %v (idle) and %v (max) must be positive: start from DefaultConfig",
 			cfg.Sessions.Idle, cfg.Sessions.Max)
+	}
+	if cfg.StepUp <= 0 {
+		// A zero window would ask for the password at every change.
+		return nil, fmt.Errorf("handlers: step-up window %v must be positive: start from DefaultConfig", cfg.StepUp)
 	}
 	if store.Key() == nil {
 		return nil, errors.New("handlers: the store has no secret key")

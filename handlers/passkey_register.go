@@ -96,7 +96,7 @@ func (h *Handler) passkeyRegisterFinish(c *fiber.Ctx) error {
 	}
 	sess, _ := currentSession(c)
 	cer, ok := h.ceremonies.register.Take(parsed.Response.CollectedClientData.Challenge)
-	if !ok || cer.login || cer.userID != u.ID || cer.sessionID != sess.ID {
+	if !ok || cer.login || cer.reauth || cer.userID != u.ID || cer.sessionID != sess.ID {
 		return errStatus(fiber.StatusBadRequest, "This registration expired (after 5 minutes) or was already used. Try again.")
 	}
 	cred, err := h.rp.wa.CreateCredential(&waUser{u: u, handle: cer.handle}, cer.session, parsed)

@@ -57,10 +57,11 @@ func (h *Handler) templateFuncs() map[string]any {
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		// htmxConfig is the JSON for <meta name="htmx-config">: swap 422
 		// and 409 answers (forms with messages; expected, so not logged as
-		// htmx errors) and errors into #flash; no eval, no inline styles,
-		// so the CSP can forbid both.
+		// htmx errors), 403 (mostly the step-up rule's re-authentication
+		// form, expected too) and errors into #flash; no eval, no inline
+		// styles, so the CSP can forbid both.
 		"htmxConfig": func() template.HTMLAttr {
-			return template.HTMLAttr(`content='{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4(09|22)","swap":true},{"code":"[45]..","swap":true,"error":true}],"methodsThatUseUrlParams":["get"],"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"selfRequestsOnly":true}'`)
+			return template.HTMLAttr(`content='{"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4(03|09|22)","swap":true},{"code":"[45]..","swap":true,"error":true}],"methodsThatUseUrlParams":["get"],"allowEval":false,"includeIndicatorStyles":false,"historyCacheSize":0,"selfRequestsOnly":true}'`)
 		},
 		"hxheaders": func(token string) template.HTMLAttr {
 			return template.HTMLAttr(fmt.Sprintf(`hx-headers='{"X-CSRF-Token":"%s"}'`, template.JSEscapeString(token)))

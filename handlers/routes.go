@@ -28,6 +28,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Use("/login/passkey", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys/options", problemAnswers)
 	app.Post("/settings/users/:id<int>/passkeys", problemAnswers)
+	app.Post("/settings/reauth/passkey/options", problemAnswers)
+	app.Post("/settings/reauth/passkey", problemAnswers)
 
 	app.Use(h.securityHeaders)
 	// Probes (load balancers, container health checks) call by address or
@@ -46,21 +48,27 @@ func (h *Handler) routes(app *fiber.App) {
 	// The JSON API, before the session-only group: apiAuth takes a bearer
 	// token or the session with its CSRF header.
 	app.Get("/api/openapi.json", h.apiOpenAPI)
+	// stepUp in front of a handler declares the step-up rule for the
+	// route (stepup.go): a browser session must have signed in or
+	// re-authenticated within --step-up. Every route that changes how
+	// someone signs in or what can act as them declares it;
+	// TestStepUpRoutes holds the list.
 	api := app.Group("/api/v1", h.apiAuth)
 	api.Get("/me", h.apiMe)
+	api.Post("/reauth", h.apiReauth)
 	api.Get("/users", h.apiUsers)
-	api.Post("/users", h.apiUserCreate)
+	api.Post("/users", h.stepUp, h.apiUserCreate)
 	api.Get("/users/:id<int>", h.apiUserGet)
 	api.Patch("/users/:id<int>", h.apiUserPatch)
-	api.Put("/users/:id<int>/password", h.apiUserPassword)
-	api.Delete("/users/:id<int>", h.apiUserDelete)
-	api.Delete("/users/:id<int>/2fa", h.apiUserTwoFactorOff)
+	api.Put("/users/:id<int>/password", h.stepUp, h.apiUserPassword)
+	api.Delete("/users/:id<int>", h.stepUp, h.apiUserDelete)
+	api.Delete("/users/:id<int>/2fa", h.stepUp, h.apiUserTwoFactorOff)
 	api.Get("/users/:id<int>/tokens", h.apiTokens)
-	api.Post("/users/:id<int>/tokens", h.apiTokenCreate)
-	api.Patch("/users/:id<int>/tokens/:tid", h.apiTokenPatch)
-	api.Delete("/users/:id<int>/tokens/:tid", h.apiTokenDelete)
+	api.Post("/users/:id<int>/tokens", h.stepUp, h.apiTokenCreate)
+	api.Patch("/users/:id<int>/tokens/:tid", h.stepUp, h.apiTokenPatch)
+	api.Delete("/users/:id<int>/tokens/:tid", h.stepUp, h.apiTokenDelete)
 	api.Get("/users/:id<int>/passkeys", h.apiPasskeys)
-	api.Delete("/users/:id<int>/passkeys/:pid", h.apiPasskeyDelete)
+	api.Delete("/users/:id<int>/passkeys/:pid", h.stepUp, h.apiPasskeyDelete)
 	api.Get("/audit", h.apiAudit)
 	// Known API paths with a method they do not take: 405; unknown API
 	// paths: 404. Strangers get 401 before either.
@@ -68,39 +76,44 @@ func (h *Handler) routes(app *fiber.App) {
 
 	auth := app.Group("", h.requireSession, h.requireCSRF)
 	auth.Post("/logout", h.logout)
+	auth.Get("/settings/reauth", h.reauthShow)
+	auth.Post("/settings/reauth", h.reauthSubmit)
+	auth.Post("/settings/reauth/passkey/options", h.reauthPasskeyOptions)
+	auth.Post("/settings/reauth/passkey", h.reauthPasskeyFinish)
 
 	s := auth.Group("/settings/users")
 	s.Get("", h.userList)
-	s.Post("", h.userCreate)
+	s.Post("", h.stepUp, h.userCreate)
 	s.Get("/new", h.userNew)
 	s.Get("/:id<int>", h.userRow)
 	s.Put("/:id<int>", h.userUpdate)
 	s.Post("/:id<int>", h.userUpdate) // plain-form fallback for PUT
 	s.Get("/:id<int>/edit", h.userEdit)
 	s.Get("/:id<int>/password", h.userPasswordForm)
-	s.Put("/:id<int>/password", h.userPassword)
-	s.Post("/:id<int>/password", h.userPassword)
+	s.Put("/:id<int>/password", h.stepUp, h.userPassword)
+	s.Post("/:id<int>/password", h.stepUp, h.userPassword)
+	s.Post("/:id<int>/passkeys-and-tokens/delete", h.stepUp, h.userRemovePasskeysAndTokens)
 	s.Get("/:id<int>/delete", h.userDeleteConfirm)
-	s.Delete("/:id<int>", h.userDelete)
+	s.Delete("/:id<int>", h.stepUp, h.userDelete)
 	s.Get("/:id<int>/2fa", h.userTwoFactorShow)
-	s.Post("/:id<int>/2fa", h.userTwoFactorEnable)
+	s.Post("/:id<int>/2fa", h.stepUp, h.userTwoFactorEnable)
 	s.Post("/:id<int>/2fa/cancel", h.userTwoFactorCancel)
-	s.Delete("/:id<int>/2fa", h.userTwoFactorDisable)
-	s.Post("/:id<int>/2fa/off", h.userTwoFactorDisable)
-	s.Post("/:id<int>/recovery-codes", h.userRecoveryCodesRegenerate)
-	s.Post("/:id<int>/delete", h.userDelete)
+	s.Delete("/:id<int>/2fa", h.stepUp, h.userTwoFactorDisable)
+	s.Post("/:id<int>/2fa/off", h.stepUp, h.userTwoFactorDisable)
+	s.Post("/:id<int>/recovery-codes", h.stepUp, h.userRecoveryCodesRegenerate)
+	s.Post("/:id<int>/delete", h.stepUp, h.userDelete)
 	s.Get("/:id<int>/tokens", h.tokenList)
-	s.Post("/:id<int>/tokens", h.tokenCreate)
+	s.Post("/:id<int>/tokens", h.stepUp, h.tokenCreate)
 	s.Get("/:id<int>/tokens/:tid/edit", h.tokenEdit)
-	s.Put("/:id<int>/tokens/:tid", h.tokenUpdate)
-	s.Post("/:id<int>/tokens/:tid", h.tokenUpdate) // plain-form fallback for PUT
-	s.Delete("/:id<int>/tokens/:tid", h.tokenDelete)
-	s.Post("/:id<int>/tokens/:tid/delete", h.tokenDelete)
+	s.Put("/:id<int>/tokens/:tid", h.stepUp, h.tokenUpdate)
+	s.Post("/:id<int>/tokens/:tid", h.stepUp, h.tokenUpdate) // plain-form fallback for PUT
+	s.Delete("/:id<int>/tokens/:tid", h.stepUp, h.tokenDelete)
+	s.Post("/:id<int>/tokens/:tid/delete", h.stepUp, h.tokenDelete)
 	s.Get("/:id<int>/passkeys", h.passkeyList)
-	s.Post("/:id<int>/passkeys/options", h.passkeyRegisterOptions)
-	s.Post("/:id<int>/passkeys", h.passkeyRegisterFinish)
-	s.Delete("/:id<int>/passkeys/:pid", h.passkeyDelete)
-	s.Post("/:id<int>/passkeys/:pid/delete", h.passkeyDelete) // plain-form fallback for DELETE
+	s.Post("/:id<int>/passkeys/options", h.stepUp, h.passkeyRegisterOptions)
+	s.Post("/:id<int>/passkeys", h.stepUp, h.passkeyRegisterFinish)
+	s.Delete("/:id<int>/passkeys/:pid", h.stepUp, h.passkeyDelete)
+	s.Post("/:id<int>/passkeys/:pid/delete", h.stepUp, h.passkeyDelete) // plain-form fallback for DELETE
 }
 
 // securityHeaders sets the headers of every answer (setSecurityHeaders).

@@ -9,12 +9,12 @@ import (
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
-// suReauthGuess sends a password to the re-authentication prompt of the
-// 2FA-off switch (as the dialog does, with htmx) from the client address
-// ip, through the trusted proxy app.Test's peer is.
+// suReauthGuess sends a password to the step-up re-authentication prompt
+// (as the dialog does, with htmx) from the client address ip, through the
+// trusted proxy app.Test's peer is.
 func suReauthGuess(t *testing.T, ta *testApp, s *userSession, ip, password string) *response {
 	t.Helper()
-	return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", s.User.ID), Session: s, HTMX: true,
+	return ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: s, HTMX: true,
 		CSRFHeader: s.CSRF, Form: url.Values{"password": {password}}, Headers: map[string]string{"X-Forwarded-For": ip}})
 }
 
@@ -79,9 +79,7 @@ func TestStepUpFiveWrongEndSession(t *testing.T) {
 		for range 4 {
 			checkResponse(t, suReauthGuess(t, ta, s, "203.0.113.1", "wrong"), 422, nil, nil, nil)
 		}
-		// Right: 2FA is off already, so the switch answers with its flash.
 		checkResponse(t, suReauthGuess(t, ta, s, "203.0.113.2", testkit.UserPassword), 200, nil, nil, nil)
-		ta.Clock.Advance(reauthTTL) // the prompt asks again
 		for range 4 {
 			checkResponse(t, suReauthGuess(t, ta, s, "203.0.113.3", "wrong"), 422, nil, nil, nil)
 		}

@@ -412,6 +412,10 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 		ta.Clock.Advance(9*time.Minute + 59*time.Second)
 		p2 := openEnrollment(t, ta, s, id) // a second enrolment, 10 minutes from now
 		ta.Clock.Advance(time.Second)
+		// Past the step-up window too: confirm it is still the user.
+		if err := ta.Store.MarkReauth(s.ID); err != nil {
+			t.Fatal(err)
+		}
 		r := confirmEnrollment(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 		checkResponse(t, r, 410, []string{"after 10 minutes"}, nil, nil)
 		stillOff(t)
@@ -657,8 +661,10 @@ func TestTwoFactorPendingLoginExpires(t *testing.T) {
 	checkResponse(t, r, 422, []string{"Enter your username and password."}, nil, nil)
 }
 
-// TestTwoFactorDisable: turning 2FA off asks for the acting user's
-// password, which then holds for 5 minutes; for another user it is a
+// TestTwoFactorDisable: turning 2FA off follows the step-up rule: in the
+// window after signing in or re-authenticating it asks nothing; after it,
+// the inline re-authentication form (password or code), which then holds
+// for the window again, in that session only. For another user it is a
 // reset.
 func TestTwoFactorDisable(t *testing.T) {
 	t.Parallel()
@@ -669,60 +675,70 @@ func TestTwoFactorDisable(t *testing.T) {
 	for _, u := range []model.User{ta.Admin, bob, carol} {
 		turnOnTwoFactor(t, ta, s, u.ID)
 	}
-	off := func(id int, form url.Values) *response {
-		return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true,
-			CSRFHeader: s.CSRF, Form: form})
+	window := DefaultConfig().StepUp
+	off := func(s *userSession, id int) *response {
+		return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", id), Session: s, HTMX: true, CSRFHeader: s.CSRF})
+	}
+	reauth := func(form url.Values) *response {
+		return ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: s, HTMX: true, CSRFHeader: s.CSRF, Form: form})
 	}
 	on := func(id int) bool { return reloadUser(t, ta, id).TwoFactor }
 
-	// The dialog asks for the password.
+	// The dialog asks for nothing: the rule is the route's.
 	r := ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true})
-	checkResponse(t, r, 200, []string{`name="password"`, `hx-post="/settings/users/1/2fa/off"`}, nil, nil)
+	checkResponse(t, r, 200, []string{`hx-post="/settings/users/1/2fa/off"`}, []string{`name="password"`}, nil)
 
-	r = off(ta.Admin.ID, nil)
-	checkResponse(t, r, 422, []string{"Enter your password to confirm.", `name="password"`}, nil, nil)
-	r = off(ta.Admin.ID, url.Values{"password": {"wrong-pass-1"}})
+	// Past the window: the inline form, in password or code.
+	ta.Clock.Advance(window)
+	r = off(s, ta.Admin.ID)
+	wantReauthPrompt(t, r)
+	checkResponse(t, r, 403, []string{`name="code"`, "or a code from your authenticator app"}, nil, nil)
+	checkResponse(t, reauth(nil), 422, []string{"Enter your password or a code from your authenticator app to confirm."}, nil, nil)
+	r = reauth(url.Values{"password": {"wrong-pass-1"}})
 	checkResponse(t, r, 422, []string{"That password is not right.", `aria-invalid="true"`}, nil, nil)
 	// A password in the query string is not read: it would end up in logs.
-	r = ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa?password=%s", ta.Admin.ID, testkit.AdminPassword),
-		Session: s, HTMX: true, CSRFHeader: s.CSRF})
-	checkResponse(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
+	r = ta.Do(t, request{Method: "POST", URL: "/settings/reauth?password=" + testkit.AdminPassword, Session: s, HTMX: true, CSRFHeader: s.CSRF})
+	checkResponse(t, r, 422, []string{"to confirm."}, nil, nil)
+	wantReauthPrompt(t, off(s, ta.Admin.ID))
 	if !on(ta.Admin.ID) {
 		t.Fatal("2FA turned off without the password")
 	}
 	wantAuditLines(t, ta, []string{"login.failed admin→admin wrong password at re-authentication"}, model.EventLoginFailed)
 
-	r = off(ta.Admin.ID, url.Values{"password": {testkit.AdminPassword}})
+	r = reauth(url.Values{"password": {testkit.AdminPassword}})
+	checkResponse(t, r, 200, []string{"Confirmed."}, nil, map[string]string{"HX-Trigger": "gh-reauth-done"})
+	r = off(s, ta.Admin.ID)
 	checkResponse(t, r, 200, []string{"Two-factor authentication of admin is off."}, nil,
 		map[string]string{"HX-Trigger": "gh-dialog-close, gh-users-changed", "HX-Retarget": "#flash"})
 	if u := reloadUser(t, ta, ta.Admin.ID); u.TwoFactor || u.TOTPSecret != nil || u.RecoveryHashes != nil || u.TOTPLastStep != 0 {
 		t.Errorf("after turning 2FA off: %+v", u)
 	}
 
-	// Within 5 minutes, no password is asked for (sudo mode).
-	ta.Clock.Advance(4*time.Minute + 59*time.Second)
-	r = ta.Do(t, request{Method: "GET", URL: fmt.Sprintf("/settings/users/%d/2fa", bob.ID), Session: s, HTMX: true})
-	checkResponse(t, r, 200, nil, []string{`name="password"`}, nil)
-	r = off(bob.ID, nil)
-	checkResponse(t, r, 200, []string{"Two-factor authentication of bob is off."}, nil, nil)
+	// Within the window, nothing is asked.
+	ta.Clock.Advance(window - time.Second)
+	checkResponse(t, off(s, bob.ID), 200, []string{"Two-factor authentication of bob is off."}, nil, nil)
 	if on(bob.ID) {
 		t.Fatal("bob's 2FA is still on")
 	}
 	// The re-authentication belongs to the session, not the user.
 	other := ta.Session(t, ta.Admin)
-	r = ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", carol.ID), Session: other, HTMX: true, CSRFHeader: other.CSRF})
-	checkResponse(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
-
-	// After 5 minutes it asks again.
-	ta.Clock.Advance(time.Second)
-	r = off(carol.ID, nil)
-	checkResponse(t, r, 422, []string{"Enter your password to confirm."}, nil, nil)
+	ta.Clock.Advance(window)
+	wantReauthPrompt(t, off(other, carol.ID))
+	// After the window it asks again.
+	wantReauthPrompt(t, off(s, carol.ID))
 	if !on(carol.ID) {
-		t.Fatal("carol's 2FA turned off without a fresh password")
+		t.Fatal("carol's 2FA turned off without a fresh re-authentication")
 	}
-	// Without JavaScript: POST …/2fa/off, then back to the list.
-	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/off", carol.ID), Session: s,
-		CSRFField: s.CSRF, Form: url.Values{"password": {testkit.AdminPassword}}})
+	// Without JavaScript: the re-authentication page, which goes on to
+	// next; then POST …/2fa/off, then back to the list.
+	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/off", carol.ID), Session: s, CSRFField: s.CSRF})
+	checkResponse(t, r, 403, []string{"Confirm it is you", `action="/settings/reauth"`, "<html"}, nil, nil)
+	r = ta.Do(t, request{Method: "GET", URL: "/settings/reauth?next=/settings/users", Session: s})
+	checkResponse(t, r, 200, []string{"Confirm it is you", `value="/settings/users"`}, nil, nil)
+	r = ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: s, CSRFField: s.CSRF,
+		Form: url.Values{"password": {testkit.AdminPassword}, "next": {"//evil.example/"}}})
+	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
+	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/off", carol.ID), Session: s, CSRFField: s.CSRF})
 	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})
 	if on(carol.ID) {
 		t.Fatal("carol's 2FA is still on")
@@ -735,6 +751,39 @@ func TestTwoFactorDisable(t *testing.T) {
 	ta.Login(t, "bob", testkit.UserPassword)
 }
 
+// TestReauthWithCode: a user with 2FA re-authenticates with a code from
+// the app instead of the password; a used or wrong code is refused and
+// counted; a user without 2FA has no code to give.
+func TestReauthWithCode(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	s := ta.Session(t, ta.Admin)
+	secret, _ := turnOnTwoFactor(t, ta, s, ta.Admin.ID)
+	ta.Clock.Advance(DefaultConfig().StepUp + 30*time.Second)
+	reauth := func(code string) *response {
+		return ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: s, HTMX: true, CSRFHeader: s.CSRF,
+			Form: url.Values{"code": {code}}})
+	}
+	code := testkit.Oathtool(t, secret, ta.Clock.Now())
+	checkResponse(t, reauth(wrongCode(code)), 422, []string{"That code is not right.", `data-field="code"`}, nil, nil)
+	checkResponse(t, reauth(code), 200, []string{"Confirmed."}, nil, map[string]string{"HX-Trigger": "gh-reauth-done"})
+	// The same code again: replay, refused.
+	checkResponse(t, reauth(code), 422, []string{"That code is not right."}, nil, nil)
+	wantAuditLines(t, ta, []string{
+		"login.failed admin→admin wrong code at re-authentication", "login.failed admin→admin wrong code at re-authentication",
+	}, model.EventLoginFailed)
+
+	// bob has no 2FA: the form asks for the password only, and a code
+	// is never right.
+	bob := testkit.AddUser(t, ta.Store, "bob")
+	b := ta.Session(t, bob)
+	ta.Clock.Advance(DefaultConfig().StepUp)
+	r := ta.Do(t, request{Method: "GET", URL: "/settings/reauth", Session: b, HTMX: true})
+	checkResponse(t, r, 200, []string{`name="password"`, "needs your password;"}, []string{`name="code"`}, nil)
+	r = ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: b, HTMX: true, CSRFHeader: b.CSRF, Form: url.Values{"code": {"123456"}}})
+	checkResponse(t, r, 422, []string{"That code is not right."}, nil, nil)
+}
+
 // TestTwoFactorReauthThrottled: wrong passwords at re-authentication count
 // towards the login throttling of the address, over all its sessions (two
 // here, as five wrong in a row would end one: TestStepUpFiveWrongEndSession).
@@ -744,8 +793,9 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 	s := ta.Session(t, ta.Admin)
 	other := ta.Session(t, ta.Admin)
 	turnOnTwoFactor(t, ta, s, ta.Admin.ID)
-	off := func(s *userSession, pw string) *response {
-		return ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true,
+	ta.Clock.Advance(DefaultConfig().StepUp)
+	reauth := func(s *userSession, pw string) *response {
+		return ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: s, HTMX: true,
 			CSRFHeader: s.CSRF, Form: url.Values{"password": {pw}}})
 	}
 	free := throttle.DefaultConfig().IPFree
@@ -754,18 +804,20 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 		if i%2 == 1 {
 			sess = other
 		}
-		checkResponse(t, off(sess, "wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
+		checkResponse(t, reauth(sess, "wrong-pass-1"), 422, []string{"That password is not right."}, nil, nil)
 	}
-	r := off(s, testkit.AdminPassword)
-	checkResponse(t, r, 429, []string{"Too many failed attempts"}, nil, nil)
+	r := reauth(s, testkit.AdminPassword)
+	checkResponse(t, r, 429, []string{"Too many failed attempts", `id="reauth"`}, nil, nil)
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
+	wantReauthPrompt(t, ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true, CSRFHeader: s.CSRF}))
 	if !reloadUser(t, ta, ta.Admin.ID).TwoFactor {
 		t.Fatal("2FA turned off while throttled")
 	}
 	ta.Clock.Advance(2 * time.Second)
-	checkResponse(t, off(s, testkit.AdminPassword), 200, nil, nil, nil)
+	checkResponse(t, reauth(s, testkit.AdminPassword), 200, nil, nil, nil)
+	checkResponse(t, ta.Do(t, request{Method: "DELETE", URL: fmt.Sprintf("/settings/users/%d/2fa", ta.Admin.ID), Session: s, HTMX: true, CSRFHeader: s.CSRF}), 200, nil, nil, nil)
 }
 
 // TestTwoFactorRegenerate: new recovery codes replace the old ones at once.

@@ -13,12 +13,7 @@ import (
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
-const (
-	enrollTTL = 10 * time.Minute
-	// reauthTTL is how long a re-entered password unlocks sensitive
-	// changes (turning 2FA off), like sudo.
-	reauthTTL = 5 * time.Minute
-)
+const enrollTTL = 10 * time.Minute
 
 // enrollment is a pending TOTP enrolment, bound to the session that began it.
 type enrollment struct {
@@ -62,7 +57,7 @@ func (h *Handler) renderTwoFactorEnroll(c *fiber.Ctx, status int, u model.User, 
 func (h *Handler) renderTwoFactorManage(c *fiber.Ctx, status int, u model.User, msg string) error {
 	return h.render(c, status, "pages/user_twofactor", "partials/user_twofactor_manage", fiber.Map{
 		"Title": "Two-factor authentication", "U": u, "Error": msg,
-		"RecoveryLeft": len(u.RecoveryHashes), "NeedPassword": !h.reauthFresh(c),
+		"RecoveryLeft": len(u.RecoveryHashes),
 	})
 }
 
@@ -117,67 +112,61 @@ func (h *Handler) userTwoFactorCancel(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// reauthFresh reports whether the acting session re-entered its password
-// within reauthTTL.
-func (h *Handler) reauthFresh(c *fiber.Ctx) bool {
-	s, ok := currentSession(c)
-	return ok && !s.ReauthAt.IsZero() && h.now().Sub(s.ReauthAt) < reauthTTL
-}
-
-// reauth checks the acting user's password and marks the session as
-// recently re-authenticated. It returns a message for the password field
-// when the password is wrong. Guesses share the per-account limit with
+// reauth checks a credential of the acting user, throttled like a login:
+// the password, or, when 2FA is on, a code from the authenticator app or a
+// recovery code. It then starts the session's step-up window again
+// (stepup.go). When the credential is missing or wrong it returns the
+// field and a message for it. Guesses share the per-account limit with
 // failed logins and never count as coming from a trusted device: the
 // session may be stolen, and a prompt exempt from the account's lock would
 // be a password oracle. Five wrong in a row end the session (reauthFailed).
-func (h *Handler) reauth(c *fiber.Ctx) (string, error) {
-	if h.reauthFresh(c) {
-		return "", nil
-	}
+func (h *Handler) reauth(c *fiber.Ctx, password, code string) (field, msg string, err error) {
 	me, _ := currentUser(c)
 	sess, _ := currentSession(c)
 	ip := h.clientIP(c)
 	key := model.UsernameKey(me.Username)
-	// The body only: a password in a URL ends up in logs and histories.
-	pw := postField(c, "password")
-	if pw == "" {
-		return "Enter your password to confirm.", nil
+	if password == "" && code == "" {
+		if me.TwoFactor {
+			return "password", "Enter your password or a code from your authenticator app to confirm.", nil
+		}
+		return "password", "Enter your password to confirm.", nil
 	}
 	ticket, err := h.reserve(c, ip, key, false, msgTooManyFailures)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if _, err := h.store.Authenticate(c.UserContext(), me.Username, pw); err != nil {
-		if errors.Is(err, model.ErrInvalidCredentials) {
-			if err := h.reauthFailed(c, "wrong password at re-authentication"); err != nil {
-				return "", err
+	if password != "" {
+		if _, err := h.store.Authenticate(c.UserContext(), me.Username, password); err != nil {
+			if errors.Is(err, model.ErrInvalidCredentials) {
+				if err := h.reauthFailed(c, "wrong password at re-authentication"); err != nil {
+					return "", "", err
+				}
+				return "password", "That password is not right.", nil
 			}
-			return "That password is not right.", nil
+			h.limiter.Refund(ticket)
+			return "", "", err
+		}
+	} else if _, err := h.store.VerifySecondFactor(me.ID, code, h.actor(c)); err != nil {
+		if errors.Is(err, model.ErrInvalidCode) {
+			if err := h.reauthFailed(c, "wrong code at re-authentication"); err != nil {
+				return "", "", err
+			}
+			return "code", "That code is not right.", nil
 		}
 		h.limiter.Refund(ticket)
-		return "", err
+		return "", "", err
 	}
 	h.limiter.Refund(ticket)
 	h.reauthRuns.reset(sess.ID)
-	return "", h.store.MarkReauth(sess.ID)
+	return "", "", h.store.MarkReauth(sess.ID)
 }
 
-// userTwoFactorDisable turns 2FA off for a user after the acting user
-// re-entered their password (valid for 5 minutes).
+// userTwoFactorDisable turns 2FA off for a user; the route asks for a
+// recent re-authentication (stepUp).
 func (h *Handler) userTwoFactorDisable(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
 		return err
-	}
-	msg, err := h.reauth(c)
-	if err != nil {
-		return err
-	}
-	if msg != "" {
-		return h.render(c, fiber.StatusUnprocessableEntity, "pages/user_twofactor", "partials/user_twofactor_manage", fiber.Map{
-			"Title": "Two-factor authentication", "U": u, "RecoveryLeft": len(u.RecoveryHashes),
-			"NeedPassword": true, "PasswordError": msg,
-		})
 	}
 	if err := h.store.DisableTwoFactor(u.ID, h.actor(c)); err != nil {
 		return err

@@ -182,7 +182,10 @@ type passkeyCeremonies struct {
 // options and its answer, keyed by its challenge: taken once, and dead
 // after ceremonyTTL.
 type ceremony struct {
-	login   bool
+	login bool
+	// reauth marks a re-authentication with a passkey (stepup_passkey.go),
+	// kept with the registrations of signed-in users.
+	reauth  bool
 	session webauthn.SessionData
 	// Registration: who registers, from which browser session, under
 	// which user handle and name.

@@ -16,9 +16,18 @@ type Session struct {
 	LastSeen  time.Time
 	IP        string
 	UserAgent string
-	// ReauthAt is when the user last re-entered the password in this
-	// session, which unlocks sensitive changes for a few minutes.
-	ReauthAt time.Time
+	// AuthAt is when the user last proved who they are in this session:
+	// the sign-in itself, or a later re-authentication (MarkReauth). The
+	// step-up rule of the panel (handlers/stepup.go) lets sensitive
+	// changes through only for a while after it, so a copied session
+	// cookie alone does not take over an account.
+	AuthAt time.Time
+}
+
+// AuthenticatedWithin reports whether the session's user proved who they
+// are less than window before now.
+func (s Session) AuthenticatedWithin(window time.Duration, now time.Time) bool {
+	return !s.AuthAt.IsZero() && now.Sub(s.AuthAt) < window
 }
 
 // SessionPolicy bounds how long a session lives.
@@ -42,7 +51,7 @@ func (s *Store) CreateSession(userID int, ip, userAgent string, by Actor, method
 	if len(userAgent) > 256 {
 		userAgent = userAgent[:256]
 	}
-	sess := Session{ID: HashToken(token), UserID: userID, CreatedAt: now, LastSeen: now, IP: ip, UserAgent: userAgent}
+	sess := Session{ID: HashToken(token), UserID: userID, CreatedAt: now, LastSeen: now, IP: ip, UserAgent: userAgent, AuthAt: now}
 	err := s.Update(func(tx *Tx) error {
 		u, err := tx.User(userID)
 		if err != nil {
@@ -100,11 +109,12 @@ func (s *Store) TouchSession(id string) error {
 	})
 }
 
-// MarkReauth records that the session's user re-entered the password now.
+// MarkReauth records that the session's user re-authenticated now (a
+// password, a code or a passkey): the step-up window starts again.
 func (s *Store) MarkReauth(id string) error {
 	now := s.now().UTC()
 	return s.Update(func(tx *Tx) error {
-		return mapErr(tx.n.UpdateField(&Session{ID: id}, "ReauthAt", now))
+		return mapErr(tx.n.UpdateField(&Session{ID: id}, "AuthAt", now))
 	})
 }
 

@@ -53,6 +53,38 @@
 
   document.body.addEventListener("gh-me-changed", function () { window.location.reload(); });
 
+  // Step-up: a sensitive change refused for want of a recent
+  // re-authentication comes back as the inline re-authentication form
+  // (header Gatehouse-Reauth), shown where the request came from. Once it
+  // is confirmed (HX-Trigger gh-reauth-done) the refused request is sent
+  // again, from the same element, so the change carries on with what was
+  // entered. retryStepUp is also set by the passkey registration below.
+  var retryStepUp = null;
+  window.ghStepUp = {
+    // ask shows the re-authentication form in the dialog's flash area and
+    // remembers what to do after it.
+    ask: function (retry) {
+      retryStepUp = retry;
+      htmx.ajax("GET", "/settings/reauth", { target: "#dialog-flash", swap: "innerHTML" });
+    }
+  };
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr || xhr.getResponseHeader("Gatehouse-Reauth") !== "required") { return; }
+    var cfg = e.detail.requestConfig;
+    var elt = cfg && cfg.elt;
+    retryStepUp = elt ? function () { htmx.ajax(cfg.verb.toUpperCase(), cfg.path, { source: elt }); } : null;
+  });
+  document.body.addEventListener("gh-reauth-done", function () {
+    var retry = retryStepUp;
+    retryStepUp = null;
+    if (retry) { retry(); }
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var f = e.detail.target && e.detail.target.querySelector && e.detail.target.querySelector("#reauth-password");
+    if (f && !f.value) { f.focus(); }
+  });
+
   // Inline edit: Enter and blur save, Escape cancels. Enter only blurs the
   // input, so that the blur handler sends the one request of the edit.
   function cancel(input) {
@@ -236,6 +268,7 @@ document.addEventListener("click", function (e) {
           if (!resp.ok) {
             var err = new Error(data.detail || data.title || "The server refused the request (status " + resp.status + ").");
             err.server = true;
+            err.reauth = typeof data.type === "string" && /\/reauth-required$/.test(data.type);
             throw err;
           }
           return data;
@@ -282,8 +315,53 @@ document.addEventListener("click", function (e) {
         htmx.trigger(document.body, "gh-users-changed");
       })
       .catch(function (err) {
+        button.disabled = false;
+        if (err && err.reauth && window.ghStepUp) {
+          // Confirm it is you first; then the registration starts again.
+          window.ghStepUp.ask(function () { f.requestSubmit(); });
+          return;
+        }
         show(errEl, message(err));
         name.setAttribute("aria-invalid", "true");
+      });
+  });
+
+  // Re-authentication with a passkey (the step-up rule): one of the
+  // user's own passkeys confirms it is them; then the refused change
+  // carries on (gh-reauth-done, see above).
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#reauth-passkey");
+    if (!button) { return; }
+    var box = button.closest("#reauth");
+    var errEl = box.querySelector("#reauth-passkey-error");
+    var csrf = box.querySelector("input[name=_csrf]").value;
+    show(errEl, "");
+    button.disabled = true;
+    post(button.dataset.optionsUrl, new URLSearchParams({}), { "X-CSRF-Token": csrf })
+      .then(function (json) { return navigator.credentials.get({ publicKey: requestOptions(json) }); })
+      .then(function (cred) {
+        return fetch(button.dataset.finishUrl, { method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(credentialJSON(cred)) })
+          .then(function (resp) {
+            if (resp.ok) { return; }
+            return resp.json().catch(function () { return {}; }).then(function (data) {
+              var err = new Error(data.detail || data.title || "The server refused the passkey (status " + resp.status + ").");
+              err.server = true;
+              throw err;
+            });
+          });
+      })
+      .then(function () {
+        var done = document.createElement("p");
+        done.id = "reauth";
+        done.className = "ok";
+        done.setAttribute("role", "status");
+        done.textContent = "Confirmed.";
+        box.replaceWith(done);
+        htmx.trigger(document.body, "gh-reauth-done");
+      })
+      .catch(function (err) {
+        show(errEl, message(err));
         button.disabled = false;
       });
   });

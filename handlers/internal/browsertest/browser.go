@@ -47,8 +47,9 @@ type UI struct {
 
 // expectedNetworkError matches the console lines Chromium writes for
 // answers the test provokes on purpose: a refused login (401), a refused
-// form (422) and the refused deletion of the last user (409).
-var expectedNetworkError = regexp.MustCompile(`status of (401|409|422) `)
+// form (422), the refused deletion of the last user (409) and a change
+// that asks for a re-authentication first (403, the step-up rule).
+var expectedNetworkError = regexp.MustCompile(`status of (401|403|409|422) `)
 
 // New starts Chromium with one tab on the panel at base; it ends with the
 // test. Each option may change the launcher (flags, environment) before
