@@ -15,8 +15,6 @@ const (
 	deviceCookie  = "gh_device"
 	localsUser    = "gh.user"
 	localsSession = "gh.session"
-	// touchEvery limits last-seen writes to one a minute per session.
-	touchEvery = time.Minute
 )
 
 func currentUser(c *fiber.Ctx) (model.User, bool) {
@@ -52,10 +50,9 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if h.now().Sub(sess.LastSeen) >= touchEvery {
-		if err := h.store.TouchSession(sess.ID); err != nil {
-			return err
-		}
+	// Kept exactly in memory, written to disk coarsely by the store.
+	if err := h.store.TouchSession(sess.ID); err != nil {
+		return err
 	}
 	c.Locals(localsUser, u)
 	c.Locals(localsSession, sess)
