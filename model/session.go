@@ -39,9 +39,7 @@ func (s Session) Expired(p SessionPolicy, now time.Time) bool {
 func (s *Store) CreateSession(userID int, ip, userAgent string, by Actor, method string) (string, Session, error) {
 	token := RandomToken(32)
 	now := s.now().UTC()
-	if len(userAgent) > 256 {
-		userAgent = userAgent[:256]
-	}
+	userAgent = auditText(userAgent, SessionUserAgentMaxLen)
 	sess := Session{ID: HashToken(token), UserID: userID, CreatedAt: now, LastSeen: now, IP: ip, UserAgent: userAgent}
 	err := s.Update(func(tx *Tx) error {
 		u, err := tx.User(userID)
