@@ -97,9 +97,11 @@ func apiOperations(t *testing.T, f *apiFixture) []apiOperation {
 	return ops
 }
 
-// path fills in the template with bob's id, token and passkey.
+// path fills in the template with bob's id, token and passkey, and a
+// session id (refusals come before the session is looked up).
 func (o apiOperation) path(f *apiFixture) string {
-	return strings.NewReplacer("{id}", fmt.Sprint(f.bob.ID), "{tid}", f.bobToken.ID, "{pid}", f.bobPasskey).Replace(o.Template)
+	return strings.NewReplacer("{id}", fmt.Sprint(f.bob.ID), "{tid}", f.bobToken.ID, "{pid}", f.bobPasskey,
+		"{sid}", "0123456789abcdef0123").Replace(o.Template)
 }
 
 // TestAPIRefusalsOfEveryOperation sends every operation of openapi.json

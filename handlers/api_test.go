@@ -22,6 +22,7 @@ type apiFixture struct {
 	bobValue   string
 	session    *thSession
 	bobPasskey string // set by apiAddPasskey
+	bobSession string // public id, set by apiAddSession
 }
 
 func newAPIFixture(t *testing.T) *apiFixture {
@@ -65,6 +66,7 @@ type apiScenario struct {
 func (s apiScenario) expand(f *apiFixture) string {
 	p := strings.ReplaceAll(s.path, "{bob}", fmt.Sprint(f.bob.ID))
 	p = strings.ReplaceAll(p, "{bobpasskey}", f.bobPasskey)
+	p = strings.ReplaceAll(p, "{bobsession}", f.bobSession)
 	return strings.ReplaceAll(p, "{bobtoken}", f.bobToken.ID)
 }
 
@@ -318,6 +320,30 @@ func TestAPIRoutes(t *testing.T) {
 		{name: "list passkeys: unknown user", method: "GET", path: "/api/v1/users/999/passkeys", status: 404},
 		{name: "delete passkey: unknown", method: "DELETE", path: "/api/v1/users/{bob}/passkeys/nonexistent", status: 404},
 		{name: "delete passkey: unknown user", method: "DELETE", path: "/api/v1/users/999/passkeys/x", status: 404},
+		// sessions (more in api_sessions_test.go)
+		{name: "list sessions", method: "GET", path: "/api/v1/users/{bob}/sessions", status: 200, setup: apiAddSession,
+			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+				if items := r.Items(); len(items) != 1 || items[0]["id"] != f.bobSession || items[0]["current"] != false {
+					t.Errorf("sessions %v", items)
+				}
+			}},
+		{name: "list sessions: unknown user", method: "GET", path: "/api/v1/users/999/sessions", status: 404},
+		{name: "end session", method: "DELETE", path: "/api/v1/users/{bob}/sessions/{bobsession}", status: 204, setup: apiAddSession,
+			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+				if ss, _ := f.ta.Store.SessionsOf(f.bob.ID); len(ss) != 0 {
+					t.Errorf("%d sessions left", len(ss))
+				}
+			}},
+		{name: "end session: another user's", method: "DELETE", path: "/api/v1/users/1/sessions/{bobsession}", status: 404, setup: apiAddSession},
+		{name: "end session: unknown", method: "DELETE", path: "/api/v1/users/{bob}/sessions/0123456789abcdef0123", status: 404},
+		{name: "end session: unknown user", method: "DELETE", path: "/api/v1/users/999/sessions/0123456789abcdef0123", status: 404},
+		{name: "end sessions", method: "DELETE", path: "/api/v1/users/{bob}/sessions", status: 204, setup: apiAddSession,
+			check: func(t *testing.T, f *apiFixture, r *apiResponse) {
+				if ss, _ := f.ta.Store.SessionsOf(f.bob.ID); len(ss) != 0 {
+					t.Errorf("%d sessions left", len(ss))
+				}
+			}},
+		{name: "end sessions: unknown user", method: "DELETE", path: "/api/v1/users/999/sessions", status: 404},
 
 		// audit
 		{name: "audit", method: "GET", path: "/api/v1/audit", status: 200, want: []string{`"action":"token.created"`, `"action":"user.created"`},
@@ -479,6 +505,7 @@ func TestAPIOpenAPIDocument(t *testing.T) {
 		p := strings.ReplaceAll(rt.Path, ":id<int>", "{id}")
 		p = strings.ReplaceAll(p, ":tid", "{tid}")
 		p = strings.ReplaceAll(p, ":pid", "{pid}")
+		p = strings.ReplaceAll(p, ":sid", "{sid}")
 		served[rt.Method+" "+p] = true
 		if !documented[rt.Method+" "+p] {
 			t.Errorf("route %s %s is not in openapi.json", rt.Method, p)

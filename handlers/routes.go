@@ -61,6 +61,9 @@ func (h *Handler) routes(app *fiber.App) {
 	api.Delete("/users/:id<int>/tokens/:tid", h.apiTokenDelete)
 	api.Get("/users/:id<int>/passkeys", h.apiPasskeys)
 	api.Delete("/users/:id<int>/passkeys/:pid", h.apiPasskeyDelete)
+	api.Get("/users/:id<int>/sessions", h.apiSessions)
+	api.Delete("/users/:id<int>/sessions", h.apiSessionsEnd)
+	api.Delete("/users/:id<int>/sessions/:sid", h.apiSessionEnd)
 	api.Get("/audit", h.apiAudit)
 	// Known API paths with a method they do not take: 405; unknown API
 	// paths: 404. Strangers get 401 before either.
