@@ -89,7 +89,8 @@ func (s *Store) EndUserSession(userID int, publicID string, by Actor) (string, e
 }
 
 // EndSessionsOf ends every session of userID except keep (a storage id;
-// empty ends them all), audits how many ended, and returns that number.
+// empty ends them all), audits how many ended (when any), and returns
+// that number.
 func (s *Store) EndSessionsOf(userID int, keep string, by Actor) (int, error) {
 	n := 0
 	err := s.Update(func(tx *Tx) error {
@@ -105,6 +106,9 @@ func (s *Store) EndSessionsOf(userID int, keep string, by Actor) (int, error) {
 			if list[i].ID != keep {
 				n++
 			}
+		}
+		if n == 0 {
+			return nil // nothing happened, nothing to audit
 		}
 		if err := tx.deleteSessionsOf(userID, keep); err != nil {
 			return err

@@ -44,3 +44,18 @@ func DescribeUserAgent(ua string) (browser, os string) {
 	}
 	return browser, os
 }
+
+// DescribeDevice is DescribeUserAgent in words: "Firefox on Linux",
+// "Firefox", "Linux", or "unknown".
+func DescribeDevice(ua string) string {
+	browser, os := DescribeUserAgent(ua)
+	switch {
+	case browser != "" && os != "":
+		return browser + " on " + os
+	case browser != "":
+		return browser
+	case os != "":
+		return os
+	}
+	return "unknown"
+}
