@@ -134,7 +134,11 @@ func TestLoginHTTPSBehindProxy(t *testing.T) {
 		ta := newTestApp(t, opts...)
 		r := ta.Do(t, thReq{Method: "POST", URL: "/login", Form: thLoginForm("admin", thAdminPassword),
 			Headers: map[string]string{"X-Forwarded-Proto": "https"}})
-		c, d := r.Cookie(sessionCookie), r.Cookie(deviceCookie)
+		name := sessionCookie
+		if trusted {
+			name = hostSessionCookie
+		}
+		c, d := r.Cookie(name), r.Cookie(deviceCookie)
 		if r.Status != 303 || c == nil || d == nil {
 			t.Fatalf("trusted=%v: %d %v", trusted, r.Status, r.Cookies)
 		}

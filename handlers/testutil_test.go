@@ -262,7 +262,10 @@ func (r thReq) Request() *http.Request {
 		req.Header.Set(k, v)
 	}
 	if r.Session != nil {
+		// Under both names, as a browser would hold it over HTTP or HTTPS;
+		// the app reads the one of the request's scheme.
 		req.AddCookie(r.Session.Cookie())
+		req.AddCookie(&http.Cookie{Name: hostSessionCookie, Value: r.Session.Token})
 	}
 	for _, c := range r.Cookies {
 		req.AddCookie(c)
