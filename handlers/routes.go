@@ -104,6 +104,9 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/passkeys", h.passkeyRegisterFinish)
 	s.Delete("/:id<int>/passkeys/:pid", h.passkeyDelete)
 	s.Post("/:id<int>/passkeys/:pid/delete", h.passkeyDelete) // plain-form fallback for DELETE
+	s.Get("/:id<int>/sessions", h.sessionList)
+	s.Post("/:id<int>/sessions/delete", h.sessionsEnd)
+	s.Post("/:id<int>/sessions/:sid/delete", h.sessionEnd)
 }
 
 // securityHeaders sets the headers of every answer (setSecurityHeaders).
