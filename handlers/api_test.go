@@ -238,6 +238,30 @@ func TestAPIRoutes(t *testing.T) {
 		{Name: "list passkeys: unknown user", Method: "GET", URL: "/api/v1/users/999/passkeys", WantStatus: 404},
 		{Name: "delete passkey: unknown", Method: "DELETE", URL: "/api/v1/users/{bob}/passkeys/nonexistent", WantStatus: 404},
 		{Name: "delete passkey: unknown user", Method: "DELETE", URL: "/api/v1/users/999/passkeys/x", WantStatus: 404},
+		// sessions (more in api_sessions_test.go)
+		{Name: "list sessions", Method: "GET", URL: "/api/v1/users/{bob}/sessions", WantStatus: 200, Setup: addSession,
+			After: func(t *testing.T, f *fixture, r *response) {
+				if items := r.Items(); len(items) != 1 || items[0]["id"] != f.bobSession || items[0]["current"] != false {
+					t.Errorf("sessions %v", items)
+				}
+			}},
+		{Name: "list sessions: unknown user", Method: "GET", URL: "/api/v1/users/999/sessions", WantStatus: 404},
+		{Name: "end session", Method: "DELETE", URL: "/api/v1/users/{bob}/sessions/{bobsession}", WantStatus: 204, Setup: addSession,
+			After: func(t *testing.T, f *fixture, r *response) {
+				if ss, _ := f.ta.Store.SessionsOf(f.bob.ID); len(ss) != 0 {
+					t.Errorf("%d sessions left", len(ss))
+				}
+			}},
+		{Name: "end session: another user's", Method: "DELETE", URL: "/api/v1/users/1/sessions/{bobsession}", WantStatus: 404, Setup: addSession},
+		{Name: "end session: unknown", Method: "DELETE", URL: "/api/v1/users/{bob}/sessions/0123456789abcdef0123", WantStatus: 404},
+		{Name: "end session: unknown user", Method: "DELETE", URL: "/api/v1/users/999/sessions/0123456789abcdef0123", WantStatus: 404},
+		{Name: "end sessions", Method: "DELETE", URL: "/api/v1/users/{bob}/sessions", WantStatus: 204, Setup: addSession,
+			After: func(t *testing.T, f *fixture, r *response) {
+				if ss, _ := f.ta.Store.SessionsOf(f.bob.ID); len(ss) != 0 {
+					t.Errorf("%d sessions left", len(ss))
+				}
+			}},
+		{Name: "end sessions: unknown user", Method: "DELETE", URL: "/api/v1/users/999/sessions", WantStatus: 404},
 
 		// audit
 		{Name: "audit", Method: "GET", URL: "/api/v1/audit", WantStatus: 200, Want: []string{`"action":"token.created"`, `"action":"user.created"`},
@@ -366,6 +390,7 @@ func TestAPIOpenAPIDocument(t *testing.T) {
 		p := strings.ReplaceAll(rt.Path, ":id<int>", "{id}")
 		p = strings.ReplaceAll(p, ":tid", "{tid}")
 		p = strings.ReplaceAll(p, ":pid", "{pid}")
+		p = strings.ReplaceAll(p, ":sid", "{sid}")
 		served[rt.Method+" "+p] = true
 		if !documented[rt.Method+" "+p] {
 			t.Errorf("route %s %s is not in openapi.json", rt.Method, p)

@@ -11,12 +11,13 @@ import (
 )
 
 const (
-	sessionCookie = "gh_session"
-	deviceCookie  = "gh_device"
-	localsUser    = "gh.user"
-	localsSession = "gh.session"
-	// touchEvery limits last-seen writes to one a minute per session.
-	touchEvery = time.Minute
+	// sessionCookie names the session cookie over plain HTTP (localhost);
+	// over HTTPS it is hostSessionCookie, see sessionCookieName.
+	sessionCookie     = "gh_session"
+	hostSessionCookie = "__Host-" + sessionCookie
+	deviceCookie      = "gh_device"
+	localsUser        = "gh.user"
+	localsSession     = "gh.session"
 )
 
 func currentUser(c *fiber.Ctx) (model.User, bool) {
@@ -48,7 +49,7 @@ func currentSession(c *fiber.Ctx) (model.Session, bool) {
 // loadSession attaches the session and user of a valid session cookie to
 // the request. It never refuses; requireSession does.
 func (h *Handler) loadSession(c *fiber.Ctx) error {
-	token := c.Cookies(sessionCookie)
+	token := c.Cookies(h.sessionCookieName(c))
 	if token == "" {
 		return c.Next()
 	}
@@ -59,10 +60,9 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if h.now().Sub(sess.LastSeen) >= touchEvery {
-		if err := h.store.TouchSession(sess.ID); err != nil {
-			return err
-		}
+	// Kept exactly in memory, written to disk coarsely by the store.
+	if err := h.store.TouchSession(sess.ID); err != nil {
+		return err
 	}
 	c.Locals(localsUser, u)
 	c.Locals(localsSession, sess)
@@ -86,16 +86,29 @@ func (h *Handler) requireSession(c *fiber.Ctx) error {
 	return errStatus(fiber.StatusUnauthorized, "Your session has ended. Log in again.")
 }
 
+// sessionCookieName is the session cookie's name for this request: over
+// HTTPS the __Host- prefixed name, which browsers accept only when set
+// Secure, with Path=/ and no Domain, from a secure origin, so that no
+// other host (a sibling subdomain) and no plain-HTTP answer can plant or
+// overwrite it (RFC 6265bis §4.1.3.2). Plain HTTP (localhost) cannot set
+// such a cookie and keeps the plain name.
+func (h *Handler) sessionCookieName(c *fiber.Ctx) string {
+	if h.isHTTPS(c) {
+		return hostSessionCookie
+	}
+	return sessionCookie
+}
+
 // setSessionCookie sends the session cookie: HttpOnly, SameSite=Lax and
 // Secure whenever the request came over HTTPS.
 func (h *Handler) setSessionCookie(c *fiber.Ctx, token string) {
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: token, Path: "/", HTTPOnly: true,
+	c.Cookie(&fiber.Cookie{Name: h.sessionCookieName(c), Value: token, Path: "/", HTTPOnly: true,
 		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteLaxMode,
 		Expires: h.now().Add(h.cfg.Sessions.Max)})
 }
 
 func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true,
+	c.Cookie(&fiber.Cookie{Name: h.sessionCookieName(c), Value: "", Path: "/", HTTPOnly: true,
 		Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
 }
 

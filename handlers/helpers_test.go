@@ -261,7 +261,10 @@ func (r request) build(t testing.TB) *http.Request {
 		req.Header.Set("Authorization", "Bearer "+r.Token)
 	}
 	if r.Session != nil {
+		// Under both names, as a browser would hold it over HTTP or HTTPS;
+		// the app reads the one of the request's scheme.
 		req.AddCookie(r.Session.Cookie())
+		req.AddCookie(&http.Cookie{Name: hostSessionCookie, Value: r.Session.Token})
 		if r.CSRF {
 			req.Header.Set(csrfHeader, r.Session.CSRF)
 		}
@@ -545,6 +548,7 @@ type fixture struct {
 	bobValue   string
 	session    *userSession
 	bobPasskey string // set by addPasskey
+	bobSession string // public id, set by addSession
 }
 
 // newFixture builds a fixture on newAPIApp(t, trustTestPeer, opts...).
@@ -563,8 +567,14 @@ func (f *fixture) adminSession(testing.TB) *userSession { return f.session }
 func (f *fixture) adminToken(testing.TB) string         { return f.adminValue }
 func (f *fixture) expand(url string) string {
 	id := fmt.Sprint(f.bob.ID)
-	return strings.NewReplacer("{bob}", id, "{bobtoken}", f.bobToken.ID, "{bobpasskey}", f.bobPasskey,
-		"{id}", id, "{tid}", f.bobToken.ID, "{pid}", f.bobPasskey).Replace(url)
+	// A session id of the right shape when none was made: refusals come
+	// before the session is looked up.
+	sid := f.bobSession
+	if sid == "" {
+		sid = "0123456789abcdef0123"
+	}
+	return strings.NewReplacer("{bob}", id, "{bobtoken}", f.bobToken.ID, "{bobpasskey}", f.bobPasskey, "{bobsession}", sid,
+		"{id}", id, "{tid}", f.bobToken.ID, "{pid}", f.bobPasskey, "{sid}", sid).Replace(url)
 }
 
 // addPasskey gives bob a passkey named laptop, as a registration

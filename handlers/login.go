@@ -90,7 +90,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	h.limiter.Refund(ticket)
 	if u.TwoFactor {
 		// Half logged in: this grants nothing but the code form, for 5 minutes.
-		id := h.logins.Put(pendingLogin{UserID: u.ID, Next: next})
+		id := h.logins.Put(pendingLogin{UserID: u.ID, Next: next, Stamp: u.CredentialStamp()})
 		c.Cookie(&fiber.Cookie{Name: pendingCookie, Value: id, Path: "/login", HTTPOnly: true,
 			Secure: h.isHTTPS(c), SameSite: fiber.CookieSameSiteStrictMode, Expires: h.now().Add(pendingLoginTTL)})
 		return h.render(c, fiber.StatusOK, "pages/login_twofactor", "", fiber.Map{"Title": "Two-factor authentication"})

@@ -21,6 +21,8 @@ const (
 type pendingLogin struct {
 	UserID int
 	Next   string
+	// Stamp is the user's model.User.CredentialStamp at the password step.
+	Stamp string
 }
 
 func (h *Handler) clearPendingCookie(c *fiber.Ctx) {
@@ -39,8 +41,12 @@ func (h *Handler) loginTwoFactor(c *fiber.Ctx) error {
 		return h.render(c, fiber.StatusUnauthorized, "pages/login", "", fiber.Map{"Title": "Log in",
 			"Error": "The login took too long (more than 5 minutes). Enter your username and password again."})
 	}
-	// Deleted, or refused by the sign-in check, since the password step.
+	// Deleted, refused by the sign-in check, or given a new password or
+	// second factor since the password step.
 	u, err := h.store.UserForSignIn(pl.UserID)
+	if err == nil && u.CredentialStamp() != pl.Stamp {
+		err = model.ErrNotFound
+	}
 	if errors.Is(err, model.ErrNotFound) {
 		h.logins.Delete(id)
 		h.clearPendingCookie(c)

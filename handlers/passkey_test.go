@@ -899,7 +899,7 @@ func TestPasskeyBehindProxy(t *testing.T) {
 	}
 	d.cred.Counter = 1
 	r = postCeremony(t, ta, "http://127.0.0.1:8080/login/passkey", "application/json", d.assert(lopts), nil, hdr)
-	if r.Status != 200 || r.Cookie(sessionCookie) == nil || !r.Cookie(sessionCookie).Secure {
+	if r.Status != 200 || r.Cookie(hostSessionCookie) == nil || !r.Cookie(hostSessionCookie).Secure {
 		t.Fatalf("login: %d %s %v", r.Status, r.Body, r.Cookies)
 	}
 	if ev := ta.AuditEvents(t, model.EventPasskeyUsed); len(ev) != 1 || ev[0].IP != "203.0.113.9" {

@@ -69,6 +69,9 @@ func (h *Handler) routes(app *fiber.App) {
 	api.Delete("/users/:id<int>/tokens/:tid", h.stepUp, h.apiTokenDelete)
 	api.Get("/users/:id<int>/passkeys", h.apiPasskeys)
 	api.Delete("/users/:id<int>/passkeys/:pid", h.stepUp, h.apiPasskeyDelete)
+	api.Get("/users/:id<int>/sessions", h.apiSessions)
+	api.Delete("/users/:id<int>/sessions", h.apiSessionsEnd)
+	api.Delete("/users/:id<int>/sessions/:sid", h.apiSessionEnd)
 	api.Get("/audit", h.apiAudit)
 	// Known API paths with a method they do not take: 405; unknown API
 	// paths: 404. Strangers get 401 before either.
@@ -114,6 +117,9 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/passkeys", h.stepUp, h.passkeyRegisterFinish)
 	s.Delete("/:id<int>/passkeys/:pid", h.stepUp, h.passkeyDelete)
 	s.Post("/:id<int>/passkeys/:pid/delete", h.stepUp, h.passkeyDelete) // plain-form fallback for DELETE
+	s.Get("/:id<int>/sessions", h.sessionList)
+	s.Post("/:id<int>/sessions/delete", h.sessionsEnd)
+	s.Post("/:id<int>/sessions/:sid/delete", h.sessionEnd)
 }
 
 // securityHeaders sets the headers of every answer (setSecurityHeaders).

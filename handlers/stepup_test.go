@@ -116,6 +116,10 @@ func TestStepUpRoutes(t *testing.T) {
 		"PATCH /api/v1/users/:id<int>/tokens/:tid":    true,
 		"DELETE /api/v1/users/:id<int>/tokens/:tid":   true,
 		"DELETE /api/v1/users/:id<int>/passkeys/:pid": true,
+		// Ending sessions only takes access away: a stolen session may
+		// end others (the owner signs in again) but gains nothing.
+		"DELETE /api/v1/users/:id<int>/sessions":      false,
+		"DELETE /api/v1/users/:id<int>/sessions/:sid": false,
 		// The panel.
 		"POST /login":                                              false,
 		"POST /login/passkey/options":                              false,
@@ -146,6 +150,8 @@ func TestStepUpRoutes(t *testing.T) {
 		"POST /settings/users/:id<int>/passkeys":                   true,
 		"DELETE /settings/users/:id<int>/passkeys/:pid":            true,
 		"POST /settings/users/:id<int>/passkeys/:pid/delete":       true,
+		"POST /settings/users/:id<int>/sessions/delete":            false,
+		"POST /settings/users/:id<int>/sessions/:sid/delete":       false,
 	}
 	ta := newTestApp(t)
 	seen := map[string]bool{}

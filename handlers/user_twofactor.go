@@ -74,7 +74,9 @@ func (h *Handler) userTwoFactorEnable(c *fiber.Ctx) error {
 	if !ok || pe.SessionID != sess.ID || pe.E.UserID != u.ID {
 		return errStatus(fiber.StatusGone, "This setup has expired (after 10 minutes). Close the dialog and turn the switch on again.")
 	}
-	codes, err := h.store.EnableTwoFactor(pe.E, postField(c, "code"), h.actor(c))
+	e := pe.E
+	e.KeepSession = sess.ID
+	codes, err := h.store.EnableTwoFactor(e, postField(c, "code"), h.actor(c))
 	if v, ok := model.AsValidation(err); ok && !errors.Is(err, model.ErrConflict) {
 		return h.renderTwoFactorEnroll(c, fiber.StatusUnprocessableEntity, u, id, pe.E, v.Fields["code"])
 	}

@@ -99,3 +99,10 @@ func (h *Hasher) MaxReservedWait() int64 { return h.maxReservedWait }
 
 // WaitingReserved is how many callers queue for the reserved lane now.
 func (h *Hasher) WaitingReserved() int64 { return h.waitingReserved.Load() }
+
+// SeenEntries is how many sessions' last-seen times s keeps in memory.
+func (s *Store) SeenEntries() int {
+	s.seen.mu.Lock()
+	defer s.seen.mu.Unlock()
+	return len(s.seen.m)
+}

@@ -48,9 +48,7 @@ func (s Session) Expired(p SessionPolicy, now time.Time) bool {
 func (s *Store) CreateSession(userID int, ip, userAgent string, by Actor, method string) (string, Session, error) {
 	token := RandomToken(32)
 	now := s.now().UTC()
-	if len(userAgent) > 256 {
-		userAgent = userAgent[:256]
-	}
+	userAgent = auditText(userAgent, SessionUserAgentMaxLen)
 	sess := Session{ID: HashToken(token), UserID: userID, CreatedAt: now, LastSeen: now, IP: ip, UserAgent: userAgent, AuthAt: now}
 	err := s.Update(func(tx *Tx) error {
 		u, err := tx.User(userID)
@@ -81,6 +79,8 @@ func (s *Store) SessionByToken(token string, p SessionPolicy) (sess Session, u U
 		if err := tx.n.One("ID", id, &sess); err != nil {
 			return mapErr(err)
 		}
+		s.seen.seed(sess)
+		sess = s.seen.merge(sess)
 		if sess.Expired(p, s.now()) {
 			return ErrNotFound
 		}
@@ -95,20 +95,6 @@ func (s *Store) SessionByToken(token string, p SessionPolicy) (sess Session, u U
 	return sess, u, nil
 }
 
-// TouchSession records that the session was used at now. Callers write it
-// at most once a minute per session so browsing does not cost a disk sync
-// per request.
-func (s *Store) TouchSession(id string) error {
-	now := s.now().UTC()
-	return s.Update(func(tx *Tx) error {
-		err := tx.n.UpdateField(&Session{ID: id}, "LastSeen", now)
-		if errors.Is(err, ErrNotFound) || errors.Is(mapErr(err), ErrNotFound) {
-			return nil // logged out meanwhile
-		}
-		return err
-	})
-}
-
 // MarkReauth records that the session's user re-authenticated now (a
 // password, a code or a passkey): the step-up window starts again.
 func (s *Store) MarkReauth(id string) error {
@@ -120,6 +106,7 @@ func (s *Store) MarkReauth(id string) error {
 
 // DeleteSession ends one session; a missing session is not an error.
 func (s *Store) DeleteSession(id string) error {
+	defer s.seen.forget(id)
 	return s.Update(func(tx *Tx) error {
 		err := tx.n.DeleteStruct(&Session{ID: id})
 		if errors.Is(mapErr(err), ErrNotFound) {
@@ -131,6 +118,7 @@ func (s *Store) DeleteSession(id string) error {
 
 // EndSession ends a session at logout and audits it in one transaction.
 func (s *Store) EndSession(id string, by Actor) error {
+	defer s.seen.forget(id)
 	return s.Update(func(tx *Tx) error {
 		var sess Session
 		if err := tx.n.One("ID", id, &sess); err != nil {
@@ -143,7 +131,8 @@ func (s *Store) EndSession(id string, by Actor) error {
 	})
 }
 
-// SessionsOf returns the sessions of a user.
+// SessionsOf returns the sessions of a user, with their exact last-seen
+// times, expired ones included (PurgeSessions deletes them).
 func (s *Store) SessionsOf(userID int) (out []Session, err error) {
 	err = s.View(func(tx *Tx) error {
 		err := tx.n.Find("UserID", userID, &out)
@@ -152,6 +141,9 @@ func (s *Store) SessionsOf(userID int) (out []Session, err error) {
 		}
 		return err
 	})
+	for i := range out {
+		out[i] = s.seen.merge(out[i])
+	}
 	return out, err
 }
 
@@ -168,22 +160,26 @@ func (tx *Tx) deleteSessionsOf(userID int, keep string) error {
 		if err := tx.n.DeleteStruct(&list[i]); err != nil {
 			return fmt.Errorf("model: end session: %w", err)
 		}
+		tx.s.seen.forget(list[i].ID)
 	}
 	return nil
 }
 
-// PurgeSessions deletes the sessions that expired under p and returns how
-// many it deleted.
+// PurgeSessions deletes the sessions that expired under p (judged by
+// their exact last-seen times) and returns how many it deleted. It also
+// drops the in-memory last-seen times of sessions no longer stored.
 func (s *Store) PurgeSessions(p SessionPolicy) (int, error) {
 	now := s.now()
 	n := 0
+	live := map[string]bool{}
 	err := s.Update(func(tx *Tx) error {
 		var list []Session
 		if err := tx.n.All(&list); err != nil {
 			return err
 		}
 		for i := range list {
-			if !list[i].Expired(p, now) {
+			if !s.seen.merge(list[i]).Expired(p, now) {
+				live[list[i].ID] = true
 				continue
 			}
 			if err := tx.n.DeleteStruct(&list[i]); err != nil {
@@ -193,5 +189,15 @@ func (s *Store) PurgeSessions(p SessionPolicy) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	s.seen.mu.Lock()
+	for id := range s.seen.m {
+		if !live[id] {
+			delete(s.seen.m, id)
+		}
+	}
+	s.seen.mu.Unlock()
+	return n, nil
 }

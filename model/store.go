@@ -67,6 +67,9 @@ type Store struct {
 	tokenGen   atomic.Uint64
 	tokenMu    sync.Mutex
 	tokenCache map[string]tokenCacheEntry
+
+	// seen holds the sessions' exact last-seen times (session_seen.go).
+	seen sessionSeen
 }
 
 // Tx is one bbolt transaction. All multi-step changes run inside one.
@@ -304,8 +307,15 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 	return f.Close()
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close writes the sessions' last-seen times still held in memory, so a
+// restart keeps them, and closes the database.
+func (s *Store) Close() error {
+	flushErr := s.flushSessionsSeen()
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	return flushErr
+}
 
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }

@@ -38,6 +38,10 @@ type TOTPEnrollment struct {
 	Secret  string // base32, no padding
 	URL     string // otpauth://totp/Gatehouse:<username>?...
 	Created time.Time
+	// KeepSession is the session confirming the enrolment. It stays
+	// signed in when 2FA goes on; the user's other sessions end, since
+	// they were signed in without the second factor.
+	KeepSession string
 }
 
 // NewTOTPEnrollment generates a fresh secret for user u.

@@ -87,8 +87,9 @@ func newRecoveryCodes(n int) (codes, hashes []string) {
 }
 
 // EnableTwoFactor confirms enrolment e with code: on success 2FA is on, the
-// code's step counts as used, the secret is stored sealed, and the ten
-// recovery codes are returned (shown once; only hashes are stored).
+// code's step counts as used, the secret is stored sealed, the user's
+// sessions other than e.KeepSession end, and the ten recovery codes are
+// returned (shown once; only hashes are stored).
 func (s *Store) EnableTwoFactor(e TOTPEnrollment, code string, by Actor) ([]string, error) {
 	kind, norm := ParseCode(code)
 	if kind != CodeTOTP {
@@ -113,6 +114,9 @@ func (s *Store) EnableTwoFactor(e TOTPEnrollment, code string, by Actor) ([]stri
 		}
 		u.TwoFactor, u.TOTPSecret, u.TOTPLastStep, u.RecoveryHashes = true, sealed, step, hashes
 		if err := tx.n.Save(&u); err != nil {
+			return err
+		}
+		if err := tx.deleteSessionsOf(u.ID, e.KeepSession); err != nil {
 			return err
 		}
 		return tx.Audit(by, EventTwoFactorEnabled, u.ID, u.Username, "")

@@ -222,6 +222,19 @@ func (s *Store) UserForSignIn(id int) (User, error) {
 	return u, nil
 }
 
+// CredentialStamp names the user's current credentials: the password hash
+// (new salt at every change) and the second factor. A sign-in that goes on
+// after its first step keeps the stamp of that step and is refused when
+// the stamp changed meanwhile, so a password reset or a new second factor
+// also ends half-finished logins.
+func (u User) CredentialStamp() string {
+	twoFactor := "off"
+	if u.TwoFactor {
+		twoFactor = "on"
+	}
+	return HashToken(u.PasswordHash + "|" + twoFactor + "|" + string(u.TOTPSecret))
+}
+
 // UserByName returns the user named name, ignoring ASCII case (see
 // UsernameKey).
 func (s *Store) UserByName(name string) (u User, err error) {

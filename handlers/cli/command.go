@@ -68,6 +68,8 @@ var commands = []*command{
 	{name: "user delete", args: []string{"NAME"}, summary: "delete a user (never the last one)", run: runUserDelete},
 	{name: "user 2fa-off", args: []string{"NAME"}, summary: "lock-out recovery: turn two-factor authentication off", run: runUserTwoFactorOff},
 	{name: "user passkeys-clear", args: []string{"NAME"}, summary: "delete all passkeys of a user", run: runUserPasskeysClear},
+	{name: "user sessions", args: []string{"NAME"}, summary: "table of a user's browser sessions", run: runUserSessions},
+	{name: "user logout", args: []string{"NAME"}, summary: "end all sessions of a user", run: runUserLogout},
 	{
 		name: "token create", args: []string{"NAME"}, synopsis: "[--ip IP/CIDR]… [--expires 90d|12h|RFC3339]",
 		summary: "create an access token for user NAME and print only its value (for scripts)",

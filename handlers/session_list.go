@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gatehouse-panel/gatehouse/model"
+)
+
+// The Sessions dialog of a user: the live browser sessions (browser and
+// OS, address, created, last seen), "this session" marked, End session
+// per row and, at the bottom, Log out everywhere else (on another user's
+// dialog: End all sessions). Every action answers with the whole dialog
+// (#sessions), so the list is always current.
+
+// renderSessions renders the dialog of user u.
+func (h *Handler) renderSessions(c *fiber.Ctx, status int, u model.User, flash, errMsg string) error {
+	rows, err := h.sessionRows(c, u.ID)
+	if err != nil {
+		return err
+	}
+	others := 0
+	for _, r := range rows {
+		if !r.Current {
+			others++
+		}
+	}
+	me, _ := currentUser(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return h.render(c, status, "pages/session_list", "partials/session_dialog", fiber.Map{
+		"Title": "Sessions", "U": u, "Sessions": rows, "Others": others, "Own": me.ID == u.ID,
+		"Flash": flash, "Error": errMsg,
+	})
+}
+
+// sessionList opens the Sessions dialog of a user (a page without
+// JavaScript).
+func (h *Handler) sessionList(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	return h.renderSessions(c, fiber.StatusOK, u, "", "")
+}
+
+// sessionEnd ends one session of a user (htmx asks with hx-confirm
+// first). Ending the session of this very request is a logout.
+func (h *Handler) sessionEnd(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	own, _ := currentSession(c)
+	ended, err := h.store.EndUserSession(u.ID, c.Params("sid"), h.actor(c))
+	if errors.Is(err, model.ErrNotFound) {
+		return h.renderSessions(c, fiber.StatusNotFound, u, "", "This session has already ended.")
+	}
+	if err != nil {
+		return err
+	}
+	if ended == own.ID {
+		h.clearSessionCookie(c)
+		if isHTMX(c) {
+			c.Set("HX-Redirect", "/login")
+			return c.SendStatus(fiber.StatusNoContent)
+		}
+		return c.Redirect("/login", fiber.StatusSeeOther)
+	}
+	if !isHTMX(c) {
+		return c.Redirect("/settings/users/"+strconv.Itoa(u.ID)+"/sessions", fiber.StatusSeeOther)
+	}
+	return h.renderSessions(c, fiber.StatusOK, u, "Session ended.", "")
+}
+
+// sessionsEnd ends every session of a user but the one of this request:
+// "Log out everywhere else" on one's own dialog, "End all sessions" on
+// another user's.
+func (h *Handler) sessionsEnd(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	own, _ := currentSession(c)
+	n, err := h.store.EndSessionsOf(u.ID, own.ID, h.actor(c))
+	if err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		return c.Redirect("/settings/users/"+strconv.Itoa(u.ID)+"/sessions", fiber.StatusSeeOther)
+	}
+	msg := strconv.Itoa(n) + " sessions ended."
+	if n == 1 {
+		msg = "1 session ended."
+	}
+	return h.renderSessions(c, fiber.StatusOK, u, msg, "")
+}
