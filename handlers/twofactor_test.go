@@ -791,8 +791,8 @@ func TestTwoFactorReauthThrottled(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
 	s := ta.Session(t, ta.Admin)
-	other := ta.Session(t, ta.Admin)
 	turnOnTwoFactor(t, ta, s, ta.Admin.ID)
+	other := ta.Session(t, ta.Admin) // after: turning 2FA on ends the others
 	ta.Clock.Advance(DefaultConfig().StepUp)
 	reauth := func(s *userSession, pw string) *response {
 		return ta.Do(t, request{Method: "POST", URL: "/settings/reauth", Session: s, HTMX: true,

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,24 +52,44 @@ func Env() []string {
 	return env
 }
 
-// FreePorts returns n loopback TCP ports that were free a moment ago.
+// FreePorts returns n TCP ports, free on every interface a moment ago,
+// for a child process to listen on. They are picked at random below the
+// kernel's ephemeral range (ip_local_port_range, where the ports of
+// outgoing connections and of ":0" listeners come from), so another
+// test's connections cannot take them between this check and the child's
+// bind, and never twice in one test binary.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	var lns []net.Listener
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			t.Fatalf("find %d free ports: only %d after %d tries", n, len(ports), tries)
 		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
+		p := portsLow + rand.IntN(portsHigh-portsLow)
+		if portsGiven[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
 		_ = ln.Close()
+		portsGiven[p] = true
+		ports = append(ports, p)
 	}
 	return ports
 }
+
+// The range FreePorts picks from: above the well-known and common service
+// ports, below Linux's default ephemeral range (32768–60999).
+const portsLow, portsHigh = 20000, 32000
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // Proc is a program a test started. It is stopped when the test ends, and
 // its output is logged when the test failed.
