@@ -21,7 +21,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/gatehouse-panel/gatehouse/model"
-	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // crashWrites is what the panel acknowledged before it died.
@@ -54,13 +53,8 @@ func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
 		userPass  = "Crash-pass-1"         // every user's password
 		settle    = 200 * time.Millisecond // writes go on for this long after the count is reached
 	)
-	bin := testkit.Binary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
-	serve := serveBinary(t, bin, data, addr, "http://"+addr+"/healthz")
-	code, stdout, stderr := runBinary(t, bin, "", "token", "create", "admin", "--data", data)
-	wantExit(t, "token create", code, stdout, stderr, 0)
-	admin := strings.TrimSpace(stdout)
+	p := startFreshPanel(t)
+	bin, data, addr, serve, admin := p.bin, p.data, p.addr, p.serve, p.adminToken
 
 	c := newAPIClient(t, "http://"+addr, "")
 	w := &crashWrites{attempted: map[string]bool{}, users: map[int]string{}, tokens: map[string]crashToken{}}
@@ -174,7 +168,7 @@ func TestBinaryCrashKeepsAcknowledgedWrites(t *testing.T) {
 		return
 	}
 	// The CLI goes through the restarted panel's socket.
-	code, stdout, stderr = runBinary(t, bin, "", "user", "list", "--data", data)
+	code, stdout, stderr := runBinary(t, bin, "", "user", "list", "--data", data)
 	wantExit(t, "user list through the restarted panel", code, stdout, stderr, 0, "admin")
 
 	// Stopped: the CLI opens the file itself, and bbolt finds no damage.

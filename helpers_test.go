@@ -198,3 +198,23 @@ func (c *apiClient) do(t *testing.T, method, path, token string, in any) (int, m
 	}
 	return status, out
 }
+
+// freshPanel is a new panel served by the real binary, with an access
+// token of admin (made with the CLI while the panel runs).
+type freshPanel struct {
+	bin, data, addr string
+	serve           *testkit.Proc
+	adminToken      string
+}
+
+// startFreshPanel builds the binary, starts serve on a new data directory
+// and creates admin's access token.
+func startFreshPanel(t *testing.T) *freshPanel {
+	t.Helper()
+	p := &freshPanel{bin: testkit.Binary(t), data: filepath.Join(t.TempDir(), "data"), addr: freeAddr(t)}
+	p.serve = serveBinary(t, p.bin, p.data, p.addr, "http://"+p.addr+"/healthz")
+	code, stdout, stderr := runBinary(t, p.bin, "", "token", "create", "admin", "--data", p.data)
+	wantExit(t, "token create", code, stdout, stderr, 0)
+	p.adminToken = strings.TrimSpace(stdout)
+	return p
+}

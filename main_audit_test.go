@@ -6,15 +6,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-panel/gatehouse/model"
-
-	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
 // TestParseServeAuditRetention: --audit-retention / GATEHOUSE_AUDIT_RETENTION
@@ -66,13 +63,8 @@ func TestBinaryKillLosesAtMostOneSecondOfAudit(t *testing.T) {
 		window = time.Second            // the most a crash may lose
 		margin = 500 * time.Millisecond // scheduling, the flush's own time
 	)
-	bin := testkit.Binary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
-	serve := serveBinary(t, bin, data, addr, "http://"+addr+"/healthz")
-	code, stdout, stderr := runBinary(t, bin, "", "token", "create", "admin", "--data", data)
-	wantExit(t, "token create", code, stdout, stderr, 0)
-	admin := strings.TrimSpace(stdout)
+	p := startFreshPanel(t)
+	bin, data, addr, serve, admin := p.bin, p.data, p.addr, p.serve, p.adminToken
 
 	// Each attempt from its own address and under its own unknown name,
 	// so that no limit refuses it before the password check.

@@ -61,12 +61,8 @@ func (s *Store) LiveSessionsOf(userID int, p SessionPolicy) ([]Session, error) {
 func (s *Store) EndUserSession(userID int, publicID string, by Actor) (string, error) {
 	var ended string
 	err := s.Update(func(tx *Tx) error {
-		u, err := tx.User(userID)
+		u, list, err := tx.sessionsOf(userID)
 		if err != nil {
-			return err
-		}
-		var list []Session
-		if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
 			return err
 		}
 		for i := range list {
@@ -94,12 +90,8 @@ func (s *Store) EndUserSession(userID int, publicID string, by Actor) (string, e
 func (s *Store) EndSessionsOf(userID int, keep string, by Actor) (int, error) {
 	n := 0
 	err := s.Update(func(tx *Tx) error {
-		u, err := tx.User(userID)
+		u, list, err := tx.sessionsOf(userID)
 		if err != nil {
-			return err
-		}
-		var list []Session
-		if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
 			return err
 		}
 		for i := range list {
@@ -119,4 +111,18 @@ func (s *Store) EndSessionsOf(userID int, keep string, by Actor) (int, error) {
 		return 0, fmt.Errorf("model: end sessions of user %d: %w", userID, err)
 	}
 	return n, nil
+}
+
+// sessionsOf returns the user userID (ErrNotFound if there is none) and
+// its stored sessions.
+func (tx *Tx) sessionsOf(userID int) (User, []Session, error) {
+	u, err := tx.User(userID)
+	if err != nil {
+		return User{}, nil, err
+	}
+	var list []Session
+	if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+		return User{}, nil, err
+	}
+	return u, list, nil
 }
