@@ -34,7 +34,9 @@ var (
 		"Authentication required: send Authorization: Bearer <token>, or use a browser session with the X-CSRF-Token header.")
 	errAPIBadToken = errStatus(fiber.StatusUnauthorized, "The access token is invalid.")
 	errAPIExpired  = errStatus(fiber.StatusUnauthorized, "The access token has expired.")
-	errAPICSRF     = errStatus(fiber.StatusForbidden,
+	errAPIReadOnly = errStatus(fiber.StatusForbidden,
+		"This access token is read-only: it may make only GET and HEAD requests. Use a token with the write scope, or change its scope with Modify.")
+	errAPICSRF = errStatus(fiber.StatusForbidden,
 		"A browser session must send its CSRF token in the X-CSRF-Token header for this request.")
 )
 
@@ -110,6 +112,11 @@ func (h *Handler) bearerAuth(c *fiber.Ctx, header string) error {
 	}
 	now := h.now()
 	if err == nil && !t.Expired(now) && t.AllowsIP(ip) {
+		// The one check of a token's scope, before any handler runs: a
+		// read token changes nothing, whatever route it calls.
+		if m := c.Method(); t.ReadOnly() && m != fiber.MethodGet && m != fiber.MethodHead {
+			return errAPIReadOnly
+		}
 		h.tokenUses.Record(t.Hash, now, ip.String())
 		c.Locals(localsUser, u)
 		c.Locals(localsSession, nil) // the token, not a cookie, acts here
@@ -326,7 +333,12 @@ type apiToken struct {
 	Expired    bool     `json:"expired"`
 	LastUsedAt *apiTime `json:"last_used_at"`
 	LastUsedIP *string  `json:"last_used_ip"`
-	Token      string   `json:"token,omitempty"`
+	// Scope is "read" (GET and HEAD only) or "write".
+	Scope string `json:"scope"`
+	// CreatedBy is the id of the user who created the token; 0 for the
+	// gatehouse command and for tokens made before the creator was kept.
+	CreatedBy int    `json:"created_by"`
+	Token     string `json:"token,omitempty"`
 }
 
 func toAPIToken(t model.Token, now time.Time) apiToken {
@@ -335,7 +347,8 @@ func toAPIToken(t model.Token, now time.Time) apiToken {
 		ips = []string{}
 	}
 	out := apiToken{ID: t.ID, UserID: t.UserID, IPs: ips, CreatedAt: apiTime(t.CreatedAt),
-		ExpiresAt: apiTime(t.ExpiresAt), Expired: t.Expired(now), LastUsedAt: optTime(t.LastUsedAt)}
+		ExpiresAt: apiTime(t.ExpiresAt), Expired: t.Expired(now), LastUsedAt: optTime(t.LastUsedAt),
+		Scope: t.Scope, CreatedBy: t.CreatedBy}
 	if t.LastUsedIP != "" {
 		ip := t.LastUsedIP
 		out.LastUsedIP = &ip
@@ -364,11 +377,14 @@ type apiAuditEvent struct {
 	ActorID   *int           `json:"actor_id"`
 	ActorName string         `json:"actor_name"`
 	Via       *string        `json:"via"`
-	TargetID  *int           `json:"target_id"`
-	Target    string         `json:"target"`
-	IP        string         `json:"ip"`
-	Detail    string         `json:"detail"`
-	Count     int            `json:"count"`
+	// TokenCreatedBy names who created the acting token, for via
+	// token:<tid>; null otherwise.
+	TokenCreatedBy *string `json:"token_created_by"`
+	TargetID       *int    `json:"target_id"`
+	Target         string  `json:"target"`
+	IP             string  `json:"ip"`
+	Detail         string  `json:"detail"`
+	Count          int     `json:"count"`
 }
 
 // apiAuditActor is the user who acted.
@@ -387,6 +403,10 @@ func newAPIAuditEvent(e model.AuditEvent) apiAuditEvent {
 	if e.Via != "" {
 		via := e.Via
 		out.Via = &via
+	}
+	if e.TokenCreatedBy != "" {
+		by := e.TokenCreatedBy
+		out.TokenCreatedBy = &by
 	}
 	return out
 }

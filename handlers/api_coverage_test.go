@@ -102,7 +102,7 @@ func operations(t *testing.T, f *fixture) []operation {
 // TestAPIRefusalsOfEveryOperation sends every operation of openapi.json
 // each way it is refused before it does anything: malformed, oversized or
 // non-JSON bodies, no credentials, a token outside its white list, a
-// session without its CSRF header, another site's request, and a throttled
+// read-only token writing, a session without its CSRF header, another site's request, and a throttled
 // address. The answer must be the documented refusal, and nothing changes.
 func TestAPIRefusalsOfEveryOperation(t *testing.T) {
 	t.Parallel()
@@ -146,6 +146,15 @@ func TestAPIRefusalsOfEveryOperation(t *testing.T) {
 		}},
 		{name: "token outside its IP white list", status: 403, call: func(t *testing.T, f *fixture, c request) request {
 			c.Token, c.ClientIP = f.bobValue, "203.0.113.9" // bob's token allows 192.0.2.0/24
+			return c
+		}},
+		{name: "read-only token", status: 403, writes: true, call: func(t *testing.T, f *fixture, c request) request {
+			value, _, err := f.ta.Store.CreateToken(f.admin.ID,
+				model.NewToken{ExpiresAt: f.ta.Clock.Now().Add(time.Hour), Scope: model.TokenScopeRead}, model.CLIActor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Token = value
 			return c
 		}},
 		{name: "session without CSRF header", status: 403, writes: true, call: func(t *testing.T, f *fixture, c request) request {

@@ -49,8 +49,10 @@ func apiExpiry(s string) (time.Time, error) {
 	return t, nil
 }
 
-// apiTokenCreate creates a token: {ips, expires_at} → 201 with the value
-// in "token", the only time it is shown.
+// apiTokenCreate creates a token: {ips, expires_at, scope} → 201 with the
+// value in "token", the only time it is shown. An omitted scope is write,
+// as every API token was before scopes, so that existing scripts keep
+// working; the browser dialog proposes read instead.
 func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
@@ -59,6 +61,7 @@ func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
 	var in struct {
 		IPs       []string `json:"ips"`
 		ExpiresAt string   `json:"expires_at"`
+		Scope     *string  `json:"scope"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -66,7 +69,17 @@ func (h *Handler) apiTokenCreate(c *fiber.Ctx) error {
 	exp, expErr := apiExpiry(in.ExpiresAt)
 	// An unreadable expires_at arrives as a zero time, which the model
 	// refuses too: one answer then names every invalid field.
-	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: in.IPs, ExpiresAt: exp}, h.actor(c))
+	scope := model.TokenScopeWrite
+	if in.Scope != nil {
+		// An explicit "" is refused: only an omitted scope has a default.
+		scope = *in.Scope
+		if err := model.ValidateTokenScope(scope); err != nil {
+			return model.FieldError("scope", err.Error())
+		}
+	}
+	me, _ := currentUser(c)
+	nt := model.NewToken{IPs: in.IPs, ExpiresAt: exp, Scope: scope, CreatedBy: me.ID}
+	value, t, err := h.store.CreateToken(u.ID, nt, h.actor(c))
 	if err != nil {
 		return mergeValidation(err, expErr)
 	}
@@ -94,7 +107,7 @@ func mergeValidation(err, parseErr error) error {
 	return merged
 }
 
-// apiTokenPatch changes a token's white list or expiry: a missing field
+// apiTokenPatch changes a token's white list, expiry or scope: a missing field
 // keeps its value, "ips": [] means any address.
 func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
 	u, t, err := h.tokenParam(c)
@@ -104,11 +117,12 @@ func (h *Handler) apiTokenPatch(c *fiber.Ctx) error {
 	var in struct {
 		IPs       *[]string `json:"ips"`
 		ExpiresAt *string   `json:"expires_at"`
+		Scope     *string   `json:"scope"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	p := model.TokenPatch{IPs: in.IPs}
+	p := model.TokenPatch{IPs: in.IPs, Scope: in.Scope}
 	if in.IPs != nil && *in.IPs == nil {
 		empty := []string{}
 		p.IPs = &empty

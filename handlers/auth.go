@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -35,10 +36,25 @@ func (h *Handler) actor(c *fiber.Ctx) model.Actor {
 	a := model.ActorFor(me, h.clientIP(c).String())
 	if t, ok := currentToken(c); ok {
 		a.Via = model.ViaToken(t.ID)
+		a.TokenCreator = h.tokenCreator(t)
 	} else if _, ok := currentSession(c); ok {
 		a.Via = model.ViaSession
 	}
 	return a
+}
+
+// tokenCreator names who created t, for the audit: "cli" for the gatehouse
+// command (and tokens older than the record of their creator), the
+// creator's username, or "user #N" for a creator deleted since.
+func (h *Handler) tokenCreator(t model.Token) string {
+	if t.CreatedBy == 0 {
+		return model.CLIActor.Name
+	}
+	u, err := h.store.User(t.CreatedBy)
+	if err != nil {
+		return fmt.Sprintf("user #%d", t.CreatedBy)
+	}
+	return u.Username
 }
 
 func currentSession(c *fiber.Ctx) (model.Session, bool) {

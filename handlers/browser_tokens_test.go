@@ -24,7 +24,8 @@ const browserZone = "America/New_York"
 // TestBrowserAccessTokens: in the Access Tokens dialog, create a token
 // limited to 127.0.0.1 with the 30-day quick pick (in a browser on New
 // York time), copy its value with the Copy button, call the API with it,
-// see the last use in the list, Modify its white list so that the call is
+// see the last use in the list (a read token, as the dialog proposes,
+// created by admin), Modify its white list and scope so that the call is
 // refused, see a bad entry refused next to the field, and delete it.
 func TestBrowserAccessTokens(t *testing.T) {
 	t.Parallel()
@@ -77,6 +78,12 @@ func TestBrowserAccessTokens(t *testing.T) {
 	if strings.Join(tok.IPs, ",") != "127.0.0.1" {
 		t.Errorf("stored white list %q", tok.IPs)
 	}
+	// The dialog proposed read; the creator is the signed-in admin.
+	if tok.Scope != model.TokenScopeRead || tok.CreatedBy != admin.ID {
+		t.Errorf("stored scope %q created by %d, want read by %d", tok.Scope, tok.CreatedBy, admin.ID)
+	}
+	b.WaitSwappedText(fmt.Sprintf(`#token-%s [data-testid=scope]`, tok.ID), "Read only")
+	b.WaitSwappedText(fmt.Sprintf(`#token-%s [data-testid=created-by]`, tok.ID), "admin")
 	// The browser showed New York time; the store holds the same instant.
 	ny, err := time.LoadLocation(browserZone)
 	if err == nil {
@@ -123,12 +130,14 @@ func TestBrowserAccessTokens(t *testing.T) {
 	}
 	b.Screenshot("token-modify-error.png")
 	b.FillExactly("#token-ips", "10.0.0.0/8")
+	b.Click(`#token-form [data-testid=scope-write]`)
 	b.Click(`#token-form button[type=submit]`)
 	b.WaitSwappedText("[data-testid=token-flash]", "modified")
 	b.WaitSwappedText(fmt.Sprintf(`#token-%s [data-testid=ips]`, tok.ID), "10.0.0.0/8")
+	b.WaitSwappedText(fmt.Sprintf(`#token-%s [data-testid=scope]`, tok.ID), "Read and write")
 	got, _ := store.Token(admin.ID, tok.ID)
-	if strings.Join(got.IPs, ",") != "10.0.0.0/8" || !got.ExpiresAt.Equal(tok.ExpiresAt) {
-		t.Errorf("after Modify: %q, expires %v (was %v)", got.IPs, got.ExpiresAt, tok.ExpiresAt)
+	if strings.Join(got.IPs, ",") != "10.0.0.0/8" || !got.ExpiresAt.Equal(tok.ExpiresAt) || got.Scope != model.TokenScopeWrite {
+		t.Errorf("after Modify: %q, expires %v (was %v), scope %q", got.IPs, got.ExpiresAt, tok.ExpiresAt, got.Scope)
 	}
 	if status, body := callMe(t, base, value); status != 403 || !strings.Contains(body, "white list") {
 		t.Errorf("a call from outside the new white list: %d %s", status, body)

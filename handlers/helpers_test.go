@@ -426,7 +426,7 @@ func (ta *testApp) Snapshot(t testing.TB) string {
 			t.Fatalf("Tokens: %v", err)
 		}
 		for _, tok := range tokens {
-			fmt.Fprintf(&b, "  token %s ips=%v expires=%s\n", tok.ID, tok.IPs, tok.ExpiresAt.Format(time.RFC3339))
+			fmt.Fprintf(&b, "  token %s ips=%v expires=%s scope=%s\n", tok.ID, tok.IPs, tok.ExpiresAt.Format(time.RFC3339), tok.Scope)
 		}
 		passkeys, err := ta.Store.Passkeys(u.ID)
 		if err != nil {

@@ -15,7 +15,13 @@ func (h *Handler) tokenCreate(c *fiber.Ctx) error {
 		return err
 	}
 	form, ips, exp, expErr := tokenFormInput(c)
-	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp},
+	if form.Scope == "" {
+		// A form without the choice gets the dialog's proposal, the
+		// least privilege; the API and the CLI default to write instead.
+		form.Scope = model.TokenScopeRead
+	}
+	me, _ := currentUser(c)
+	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp, Scope: form.Scope, CreatedBy: me.ID},
 		h.actor(c))
 	if expErr != nil {
 		err = mergeValidation(err, model.FieldError("expires_at", expErr.Error()))

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,13 +31,19 @@ type tokenFormData struct {
 	ExpiresLocal string
 	ExpiresUTC   string
 	TZ           string
-	Errors       map[string]string
+	// Scope is the checked choice: read (the proposal for a new token,
+	// the least a script may need) or write.
+	Scope  string
+	Errors map[string]string
 }
 
 // tokenRow is one token in the list.
 type tokenRow struct {
 	model.Token
 	Expired bool
+	// Creator names who created the token: a username, "CLI", or
+	// "user #N" for a creator deleted since.
+	Creator string
 }
 
 // tokenCreated is a new token's value, shown once.
@@ -57,8 +65,19 @@ func (h *Handler) renderTokens(c *fiber.Ctx, status int, u model.User, form toke
 	}
 	now := h.now()
 	rows := make([]tokenRow, len(list))
+	names := map[int]string{0: "CLI"}
 	for i, t := range list {
-		rows[i] = tokenRow{Token: t, Expired: t.Expired(now)}
+		name, ok := names[t.CreatedBy]
+		if !ok {
+			name = fmt.Sprintf("user #%d", t.CreatedBy)
+			if cu, err := h.store.User(t.CreatedBy); err == nil {
+				name = cu.Username
+			} else if !errors.Is(err, model.ErrNotFound) {
+				return err
+			}
+			names[t.CreatedBy] = name
+		}
+		rows[i] = tokenRow{Token: t, Expired: t.Expired(now), Creator: name}
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return h.render(c, status, "pages/token_list", "partials/token_dialog", fiber.Map{
@@ -77,15 +96,19 @@ func (h *Handler) tokenList(c *fiber.Ctx) error {
 }
 
 func (h *Handler) newTokenForm() tokenFormData {
-	return formForExpiry(h.now().AddDate(0, 0, 90).Truncate(time.Minute))
+	form := formForExpiry(h.now().AddDate(0, 0, 90).Truncate(time.Minute))
+	form.Scope = model.TokenScopeRead
+	return form
 }
 
-// tokenFormInput reads the fields of the create and Modify forms.
+// tokenFormInput reads the fields of the create and Modify forms. The
+// scope radio always sends a value; Form.Scope stays empty without one.
 func tokenFormInput(c *fiber.Ctx) (form tokenFormData, ips []string, expiresAt time.Time, expErr error) {
 	form = tokenFormData{
 		IPs:          postField(c, "ips"),
 		ExpiresLocal: postField(c, "expires_at"),
 		TZ:           postField(c, "tz_offset"),
+		Scope:        postField(c, "scope"),
 	}
 	ips = model.SplitIPList(form.IPs)
 	expiresAt, expErr = model.ParseLocalExpiry(form.ExpiresLocal, form.TZ)

@@ -18,11 +18,12 @@ func (h *Handler) tokenEdit(c *fiber.Ctx) error {
 	form := formForExpiry(t.ExpiresAt)
 	form.TID = t.ID
 	form.IPs = strings.Join(t.IPs, "\n")
+	form.Scope = t.Scope
 	return h.renderTokens(c, fiber.StatusOK, u, form, nil, "")
 }
 
-// tokenUpdate saves the Modify form: the white list, and the expiry when
-// it was changed. The form shows whole minutes, so an expiry sent back
+// tokenUpdate saves the Modify form: the white list, the scope (kept
+// when the form sends none), and the expiry when it was changed. The form shows whole minutes, so an expiry sent back
 // unchanged (within its minute) keeps the stored value: an expired token
 // can get a new white list without a new expiry.
 func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
@@ -33,6 +34,11 @@ func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
 	form, ips, exp, expErr := tokenFormInput(c)
 	form.TID = t.ID
 	p := model.TokenPatch{IPs: &ips}
+	if form.Scope != "" {
+		p.Scope = &form.Scope
+	} else {
+		form.Scope = t.Scope
+	}
 	if expErr != nil {
 		// Report the white list too, and save nothing.
 		err := model.FieldError("expires_at", expErr.Error())

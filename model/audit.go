@@ -61,17 +61,19 @@ const (
 // separate stream bounded by count (Options.AuditMax). So no amount of
 // noise from outside can push a security event out.
 type AuditEvent struct {
-	ID       uint64
-	Time     time.Time // of the first event counted
-	Action   string
-	ActorID  int
-	Actor    string // username, "cli" or "system"; for failed logins the (first) name tried
-	Via      string `json:",omitempty"` // see Actor.Via
-	TargetID int
-	Target   string
-	IP       string
-	Detail   string // e.g. "old → new", or a failure's reason class (of the first counted)
-	Count    int    `json:",omitempty"` // events counted in an aggregate; 0 for a single event
+	ID      uint64
+	Time    time.Time // of the first event counted
+	Action  string
+	ActorID int
+	Actor   string // username, "cli" or "system"; for failed logins the (first) name tried
+	Via     string `json:",omitempty"` // see Actor.Via
+	// TokenCreatedBy is Actor.TokenCreator: who created the token acting.
+	TokenCreatedBy string `json:",omitempty"`
+	TargetID       int
+	Target         string
+	IP             string
+	Detail         string // e.g. "old → new", or a failure's reason class (of the first counted)
+	Count          int    `json:",omitempty"` // events counted in an aggregate; 0 for a single event
 }
 
 // Outside reports whether e is a failure from outside: no known actor or
@@ -115,7 +117,7 @@ func (tx *Tx) Audit(by Actor, action string, targetID int, target, detail string
 func newAuditEvent(now time.Time, by Actor, action string, targetID int, target, detail string) AuditEvent {
 	return AuditEvent{Time: now.UTC(), Action: auditText(action, AuditNameMaxLen),
 		ActorID: by.UserID, Actor: auditText(by.Name, AuditNameMaxLen), Via: auditText(by.Via, AuditNameMaxLen),
-		TargetID: targetID, Target: auditText(target, AuditNameMaxLen),
+		TokenCreatedBy: auditText(by.TokenCreator, AuditNameMaxLen), TargetID: targetID, Target: auditText(target, AuditNameMaxLen),
 		IP: auditText(by.IP, AuditNameMaxLen), Detail: auditText(detail, AuditDetailMaxLen)}
 }
 

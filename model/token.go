@@ -54,7 +54,17 @@ type Token struct {
 	ExpiresAt  time.Time
 	LastUsedAt time.Time // zero: never used
 	LastUsedIP string
+	// Scope is TokenScopeRead or TokenScopeWrite; a record stored
+	// before scopes existed reads as TokenScopeWrite.
+	Scope string
+	// CreatedBy is the id of the user who created the token, which may be
+	// an admin other than its user; 0 for the gatehouse command (and for
+	// tokens stored before the creator was recorded).
+	CreatedBy int
 }
+
+// ReadOnly reports whether t may make only reading requests.
+func (t Token) ReadOnly() bool { return t.Scope == TokenScopeRead }
 
 func userTokenPrefix(userID int) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8+tokenIDLen), uint64(userID))
@@ -143,6 +153,12 @@ type NewToken struct {
 	IPs []string
 	// ExpiresAt is required: after now, at most 10 years away.
 	ExpiresAt time.Time
+	// Scope is TokenScopeRead or TokenScopeWrite; empty means write,
+	// what every token could do before scopes existed.
+	Scope string
+	// CreatedBy is the id of the creating user; 0 for the gatehouse
+	// command.
+	CreatedBy int
 }
 
 // validate checks in at now and returns the canonical white list and the
@@ -158,7 +174,16 @@ func (in NewToken) validate(now time.Time) ([]string, time.Time, error) {
 		exp = time.Time{}
 	}
 	v.AddErr("expires_at", ValidateTokenExpiry(exp, now))
+	v.AddErr("scope", ValidateTokenScope(in.scope()))
 	return ips, exp, v.Err()
+}
+
+// scope is the scope to store: write when none was chosen.
+func (in NewToken) scope() string {
+	if in.Scope == "" {
+		return TokenScopeWrite
+	}
+	return in.Scope
 }
 
 // TokenPatch changes a token's white list or expiry; nil fields keep their
@@ -169,6 +194,10 @@ func (in NewToken) validate(now time.Time) ([]string, time.Time, error) {
 type TokenPatch struct {
 	IPs       *[]string
 	ExpiresAt *time.Time
+	// Scope, if set, must be TokenScopeRead or TokenScopeWrite; the
+	// change holds from the next request on (the lookup cache is ended
+	// by the write).
+	Scope *string
 }
 
 // CreateToken creates an access token for the user with userID and
@@ -198,7 +227,8 @@ func (tx *Tx) CreateToken(userID int, in NewToken, by Actor) (string, Token, err
 		return "", Token{}, err
 	}
 	value := NewTokenValue()
-	t := Token{Hash: HashToken(value), UserID: u.ID, IPs: ips, CreatedAt: now.Truncate(time.Second), ExpiresAt: exp}
+	t := Token{Hash: HashToken(value), UserID: u.ID, IPs: ips, CreatedAt: now.Truncate(time.Second), ExpiresAt: exp,
+		Scope: in.scope(), CreatedBy: in.CreatedBy}
 	// A collision of 60-bit random ids within one user's tokens is very
 	// unlikely; retry anyway.
 	for i := 0; ; i++ {
@@ -214,7 +244,7 @@ func (tx *Tx) CreateToken(userID int, in NewToken, by Actor) (string, Token, err
 	if err := tx.putToken(&t); err != nil {
 		return "", Token{}, fmt.Errorf("model: save token: %w", err)
 	}
-	detail := fmt.Sprintf("token %s; ips %s; expires %s", t.ID, ipsText(t.IPs), t.ExpiresAt.Format(time.RFC3339))
+	detail := fmt.Sprintf("token %s; scope %s; ips %s; expires %s", t.ID, t.Scope, ipsText(t.IPs), t.ExpiresAt.Format(time.RFC3339))
 	if err := tx.Audit(by, EventTokenCreated, u.ID, u.Username, detail); err != nil {
 		return "", Token{}, err
 	}
@@ -295,6 +325,9 @@ func (s *Store) UpdateToken(userID int, tid string, p TokenPatch, by Actor) (Tok
 		}
 		v.AddErr("expires_at", ValidateTokenExpiry(exp, now))
 	}
+	if p.Scope != nil {
+		v.AddErr("scope", ValidateTokenScope(*p.Scope))
+	}
 	if err := v.Err(); err != nil {
 		return Token{}, err
 	}
@@ -316,6 +349,10 @@ func (s *Store) UpdateToken(userID int, tid string, p TokenPatch, by Actor) (Tok
 		if p.ExpiresAt != nil && !exp.Equal(t.ExpiresAt) {
 			changes = append(changes, fmt.Sprintf("expires %s → %s", t.ExpiresAt.Format(time.RFC3339), exp.Format(time.RFC3339)))
 			t.ExpiresAt = exp
+		}
+		if p.Scope != nil && *p.Scope != t.Scope {
+			changes = append(changes, fmt.Sprintf("scope %s → %s", t.Scope, *p.Scope))
+			t.Scope = *p.Scope
 		}
 		if len(changes) == 0 {
 			return nil

@@ -21,7 +21,15 @@ import (
 //	            varint Unix seconds + uvarint nanoseconds, each preceded by
 //	            one byte: 0 for the zero time, 1 otherwise
 //	LastUsedIP  uvarint length + bytes
-const tokenRecordVersion = 1
+//	Scope       uvarint length + bytes (version 2)
+//	CreatedBy   varint (version 2)
+//
+// Version 1 records, written before scopes, end after LastUsedIP and read
+// as write tokens created by no recorded user.
+const (
+	tokenRecordVersion   = 2
+	tokenRecordVersionV1 = 1
+)
 
 var errBadTokenRecord = errors.New("model: damaged token record")
 
@@ -67,7 +75,9 @@ func encodeToken(t *Token) []byte {
 	b = appendTime(b, t.CreatedAt)
 	b = appendTime(b, t.ExpiresAt)
 	b = appendTime(b, t.LastUsedAt)
-	return appendString(b, t.LastUsedIP)
+	b = appendString(b, t.LastUsedIP)
+	b = appendString(b, t.Scope)
+	return binary.AppendVarint(b, int64(t.CreatedBy))
 }
 
 // tokenReader reads a record; the first error sticks.
@@ -128,7 +138,7 @@ func (r *tokenReader) time() time.Time {
 
 // decodeToken reads the record stored under key.
 func decodeToken(key, raw []byte) (Token, error) {
-	if len(raw) == 0 || raw[0] != tokenRecordVersion {
+	if len(raw) == 0 || (raw[0] != tokenRecordVersion && raw[0] != tokenRecordVersionV1) {
 		return Token{}, errBadTokenRecord
 	}
 	r := &tokenReader{b: raw[1:]}
@@ -147,6 +157,13 @@ func decodeToken(key, raw []byte) (Token, error) {
 	t.ExpiresAt = r.time()
 	t.LastUsedAt = r.time()
 	t.LastUsedIP = r.string()
+	if raw[0] == tokenRecordVersion {
+		t.Scope = r.string()
+		t.CreatedBy = int(r.varint())
+	}
+	if t.Scope == "" {
+		t.Scope = TokenScopeWrite
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return Token{}, errBadTokenRecord
 	}

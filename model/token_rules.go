@@ -239,6 +239,24 @@ func ValidateTokenExpiry(t, now time.Time) error {
 	return nil
 }
 
+// Token scopes: what a token may do with its user's rights.
+const (
+	// TokenScopeRead allows only reading requests (GET and HEAD).
+	TokenScopeRead = "read"
+	// TokenScopeWrite allows everything the token's user may do; tokens
+	// stored before scopes existed are write tokens, as they could write.
+	TokenScopeWrite = "write"
+)
+
+// ValidateTokenScope checks the scope rule: read or write. The empty
+// scope is not valid input; callers choose their default before.
+func ValidateTokenScope(s string) error {
+	if s != TokenScopeRead && s != TokenScopeWrite {
+		return errors.New("scope must be read or write")
+	}
+	return nil
+}
+
 // ParseTokenExpiry reads an RFC 3339 time, as the API sends it. Sub-second
 // digits are dropped, and the result is in UTC.
 func ParseTokenExpiry(s string) (time.Time, error) {

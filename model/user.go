@@ -93,6 +93,10 @@ type Actor struct {
 	// Via says how the actor acted: ViaSession, ViaToken(id), ViaCLI or
 	// ViaPasskey; "" for attempts by no one known (a failed login).
 	Via string
+	// TokenCreator names who created the token of a ViaToken actor (a
+	// username, or "cli"): an admin may create tokens for another user,
+	// and the audit names both.
+	TokenCreator string
 }
 
 // How an actor acted, for Actor.Via.

@@ -71,7 +71,7 @@ var commands = []*command{
 	{name: "user sessions", args: []string{"NAME"}, summary: "table of a user's browser sessions", run: runUserSessions},
 	{name: "user logout", args: []string{"NAME"}, summary: "end all sessions of a user", run: runUserLogout},
 	{
-		name: "token create", args: []string{"NAME"}, synopsis: "[--ip IP/CIDR]… [--expires 90d|12h|RFC3339]",
+		name: "token create", args: []string{"NAME"}, synopsis: "[--ip IP/CIDR]… [--expires 90d|12h|RFC3339] [--scope read|write]",
 		summary: "create an access token for user NAME and print only its value (for scripts)",
 		flags:   tokenCreateFlags, run: runTokenCreate,
 	},

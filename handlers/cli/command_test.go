@@ -146,7 +146,7 @@ func TestUsage(t *testing.T) {
 			t.Errorf("help lacks %q (%s):\n%s", c.name, c.summary, u)
 		}
 	}
-	for _, want := range []string{"gatehouse serve [flags]", "gatehouse version", "gatehouse user add NAME --email E", "gatehouse token create NAME [--ip IP/CIDR]… [--expires 90d|12h|RFC3339]\n", "--data DIR (or GATEHOUSE_DATA)"} {
+	for _, want := range []string{"gatehouse serve [flags]", "gatehouse version", "gatehouse user add NAME --email E", "gatehouse token create NAME [--ip IP/CIDR]… [--expires 90d|12h|RFC3339] [--scope read|write]\n", "--data DIR (or GATEHOUSE_DATA)"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("help lacks %q:\n%s", want, u)
 		}
@@ -154,7 +154,7 @@ func TestUsage(t *testing.T) {
 	// Summaries line up, except after a command line too long for that.
 	col := -1
 	for _, l := range strings.Split(u, "\n") {
-		if !strings.HasPrefix(l, "  gatehouse ") || strings.HasSuffix(l, "RFC3339]") {
+		if !strings.HasPrefix(l, "  gatehouse ") || strings.HasSuffix(l, "read|write]") {
 			continue
 		}
 		at := strings.Index(l, "   ")

@@ -19,6 +19,9 @@ const defaultExpires = "90d"
 func tokenCreateFlags(fs *pflag.FlagSet) {
 	fs.StringSlice("ip", nil, "allow only this IPv4 or IPv6 address or CIDR range (repeatable; default: any address)")
 	fs.String("expires", defaultExpires, "expiry: a duration such as 90d or 12h, or an RFC 3339 time (at most 10 years away)")
+	// write stays the default: scripts written before scopes existed
+	// expect a token that can change things.
+	fs.String("scope", model.TokenScopeWrite, "read (GET requests only) or write (everything the user may do)")
 }
 
 // runTokenCreate creates an access token for the user NAME and prints only
@@ -34,7 +37,11 @@ func runTokenCreate(_ context.Context, call *call) error {
 	if err != nil {
 		return model.FieldError("expires_at", err.Error())
 	}
-	value, _, err := call.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp}, model.CLIActor)
+	scope, _ := call.flags.GetString("scope")
+	if err := model.ValidateTokenScope(scope); err != nil {
+		return model.FieldError("scope", fmt.Sprintf("--scope %q: want read or write", scope))
+	}
+	value, _, err := call.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp, Scope: scope}, model.CLIActor)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 	"time"
@@ -8,7 +9,7 @@ import (
 	"github.com/gatehouse-panel/gatehouse/model"
 )
 
-// TestCLITokenCreate: `gatehouse token create NAME [--ip …] [--expires …]`
+// TestCLITokenCreate: `gatehouse token create NAME [--ip …] [--expires …] [--scope …]`
 // prints only the value (for scripts), with the same rules as the UI and
 // the API, flags before or after NAME; failures are one line on stderr.
 func TestCLITokenCreate(t *testing.T) {
@@ -17,6 +18,8 @@ func TestCLITokenCreate(t *testing.T) {
 	type created struct {
 		ips []string
 		exp func(now time.Time) (time.Time, time.Time) // accepted range
+		// scope: write when empty, the default for existing scripts.
+		scope string
 	}
 	between := func(d time.Duration) func(now time.Time) (time.Time, time.Time) {
 		return func(now time.Time) (time.Time, time.Time) { return now.Add(d - time.Minute), now.Add(d + time.Minute) }
@@ -26,16 +29,18 @@ func TestCLITokenCreate(t *testing.T) {
 		args []string
 		want created
 	}{
-		{"defaults: any address, 90 days", []string{"token", "create", "admin"}, created{nil, between(90 * 24 * time.Hour)}},
+		{"defaults: any address, 90 days, write", []string{"token", "create", "admin"}, created{nil, between(90 * 24 * time.Hour), ""}},
+		{"read scope", []string{"token", "create", "admin", "--scope", "read"}, created{nil, between(90 * 24 * time.Hour), "read"}},
+		{"write scope", []string{"token", "create", "--scope=write", "admin"}, created{nil, between(90 * 24 * time.Hour), "write"}},
 		{"flags after NAME", []string{"token", "create", "ADMIN", "--ip", "203.0.113.0/24", "--ip", "2001:db8::/32", "--expires", "12h"},
-			created{[]string{"203.0.113.0/24", "2001:db8::/32"}, between(12 * time.Hour)}},
+			created{[]string{"203.0.113.0/24", "2001:db8::/32"}, between(12 * time.Hour), ""}},
 		{"flags before NAME, comma list", []string{"token", "create", "--ip=127.0.0.1,::1", "--expires=30d", "admin"},
-			created{[]string{"127.0.0.1", "::1"}, between(30 * 24 * time.Hour)}},
+			created{[]string{"127.0.0.1", "::1"}, between(30 * 24 * time.Hour), ""}},
 		{"RFC 3339", []string{"token", "create", "admin", "--expires", "2031-01-02T03:04:05+02:00"},
 			created{nil, func(time.Time) (time.Time, time.Time) {
 				at := time.Date(2031, 1, 2, 1, 4, 5, 0, time.UTC)
 				return at, at
-			}}},
+			}, ""}},
 	}
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,6 +55,9 @@ func TestCLITokenCreate(t *testing.T) {
 				tok, u, err := s.TokenByValue(value)
 				if err != nil || u.Username != "admin" {
 					t.Fatalf("the printed token does not work: %v", err)
+				}
+				if want := cmp.Or(tc.want.scope, model.TokenScopeWrite); tok.Scope != want || tok.CreatedBy != 0 {
+					t.Errorf("scope %q created by %d, want %q by the CLI (0)", tok.Scope, tok.CreatedBy, want)
 				}
 				if strings.Join(tok.IPs, ",") != strings.Join(tc.want.ips, ",") {
 					t.Errorf("white list %q, want %q", tok.IPs, tc.want.ips)
@@ -79,7 +87,9 @@ func TestCLITokenCreate(t *testing.T) {
 		{"too far", []string{"token", "create", "admin", "--expires", "3660d"}, 1, "at most 10 years"},
 		{"not a duration", []string{"token", "create", "admin", "--expires", "soon"}, 1, "want a duration such as 90d"},
 		{"no NAME", []string{"token", "create"}, 1, "needs NAME"},
-		{"unknown flag", []string{"token", "create", "admin", "--scope", "x"}, 1, "unknown flag"},
+		{"unknown flag", []string{"token", "create", "admin", "--role", "x"}, 1, "unknown flag"},
+		{"bad scope", []string{"token", "create", "admin", "--scope", "admin"}, 1, `--scope "admin": want read or write`},
+		{"empty scope", []string{"token", "create", "admin", "--scope="}, 1, `--scope "": want read or write`},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +109,7 @@ func TestCLITokenCreate(t *testing.T) {
 	}
 	t.Run("help", func(t *testing.T) {
 		code, stdout, _ := runCmd(t, "", "token", "create", "--help")
-		if code != 0 || !strings.Contains(stdout, "--ip") || !strings.Contains(stdout, "--expires") || !strings.Contains(stdout, "90d") {
+		if code != 0 || !strings.Contains(stdout, "--ip") || !strings.Contains(stdout, "--expires") || !strings.Contains(stdout, "90d") || !strings.Contains(stdout, "--scope") {
 			t.Errorf("exit %d: %s", code, stdout)
 		}
 	})
