@@ -429,6 +429,8 @@ func message(err error) string {
 	switch {
 	case errors.Is(err, model.ErrLastUser):
 		msg = "cannot delete the last user; create another user first"
+	case errors.Is(err, model.ErrLastAdmin):
+		msg = "at least one enabled admin must remain; make another user an admin first"
 	case errors.Is(err, model.ErrBusy):
 		msg = "the server is busy hashing passwords; try again in a moment"
 	default:
