@@ -23,7 +23,7 @@ func (h *Handler) row(c *fiber.Ctx, u model.User) rowData {
 }
 
 func (h *Handler) rows(c *fiber.Ctx) ([]rowData, error) {
-	users, err := h.store.Users()
+	users, err := h.visibleUsers(c)
 	if err != nil {
 		return nil, err
 	}

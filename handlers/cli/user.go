@@ -38,12 +38,46 @@ func runUserList(_ context.Context, call *call) error {
 
 func runUserAdd(ctx context.Context, call *call) error {
 	email, _ := call.flags.GetString("email")
-	u, err := call.store.CreateUser(ctx, model.NewUser{Username: call.args[0], Password: call.password, Email: email}, model.CLIActor)
+	role, _ := call.flags.GetString("role")
+	u, err := call.store.CreateUser(ctx, model.NewUser{Username: call.args[0], Password: call.password, Email: email, Role: role}, model.CLIActor)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(call.out, "user %s created (id %d)\n", u.Username, u.ID)
 	return nil
+}
+
+func runUserRole(_ context.Context, call *call) error {
+	u, err := userNamed(call.store, call.args[0])
+	if err != nil {
+		return err
+	}
+	role := call.args[1]
+	if _, err := call.store.UpdateUser(u.ID, model.UserPatch{Role: &role}, model.CLIActor); err != nil {
+		return err
+	}
+	fmt.Fprintf(call.out, "%s is now %s\n", u.Username, role)
+	return nil
+}
+
+// runUserDisabled returns the run of "user disable" (disabled true) or
+// "user enable".
+func runUserDisabled(disabled bool) func(context.Context, *call) error {
+	return func(_ context.Context, call *call) error {
+		u, err := userNamed(call.store, call.args[0])
+		if err != nil {
+			return err
+		}
+		if _, err := call.store.UpdateUser(u.ID, model.UserPatch{Disabled: &disabled}, model.CLIActor); err != nil {
+			return err
+		}
+		if disabled {
+			fmt.Fprintf(call.out, "%s is disabled; their sessions were ended\n", u.Username)
+		} else {
+			fmt.Fprintf(call.out, "%s is enabled\n", u.Username)
+		}
+		return nil
+	}
 }
 
 func runUserPasswd(ctx context.Context, call *call) error {
