@@ -79,6 +79,8 @@ var permissions = map[string]string{
 	"GET /settings/users/:id<int>":                             permSelfOrAdmin,
 	"PUT /settings/users/:id<int>":                             permSelfOrAdmin,
 	"POST /settings/users/:id<int>":                            permSelfOrAdmin,
+	"POST /settings/users/:id<int>/role":                       permAdminOnly,
+	"POST /settings/users/:id<int>/disabled":                   permAdminOnly,
 	"GET /settings/users/:id<int>/edit":                        permSelfOrAdmin,
 	"GET /settings/users/:id<int>/password":                    permSelfOrAdmin,
 	"PUT /settings/users/:id<int>/password":                    permSelfOrAdmin,

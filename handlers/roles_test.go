@@ -136,3 +136,44 @@ func TestRolesThroughTheAPI(t *testing.T) {
 		t.Errorf("the admin's user list: %v", r.JSON)
 	}
 }
+
+// TestRolesInTheUserTab: a member's User tab holds only their own row,
+// without the admin controls; an admin sees every row with the role
+// select and Disable/Enable, which set the role and the flag.
+func TestRolesInTheUserTab(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	bob := testkit.CreateMember(t, ta.Store, "bob")
+	bobS := ta.Session(t, bob)
+	r := ta.Do(t, request{URL: "/settings/users", Session: bobS})
+	checkResponse(t, r, 200, []string{`id="user-` + fmt.Sprint(bob.ID) + `"`, `data-testid="role">member<`},
+		[]string{`id="user-` + fmt.Sprint(ta.Admin.ID) + `"`, `data-testid="role-select"`, "Disable", "Delete User", "Create User"}, nil)
+
+	admin := ta.Session(t, ta.Admin)
+	r = ta.Do(t, request{URL: "/settings/users", Session: admin})
+	checkResponse(t, r, 200, []string{`id="user-` + fmt.Sprint(bob.ID) + `"`, `id="user-` + fmt.Sprint(ta.Admin.ID) + `"`,
+		`data-testid="role-select"`, "Disable", "Create User"}, nil, nil)
+
+	row := fmt.Sprintf("/settings/users/%d", bob.ID)
+	r = ta.Do(t, request{Method: "POST", URL: row + "/role", Session: admin, HTMX: true, CSRFHeader: admin.CSRF,
+		Form: map[string][]string{"role": {"admin"}}})
+	checkResponse(t, r, 200, []string{`data-testid="role">admin<`}, nil, nil)
+	r = ta.Do(t, request{Method: "POST", URL: row + "/disabled", Session: admin, HTMX: true, CSRFHeader: admin.CSRF,
+		Form: map[string][]string{"disabled": {"true"}}})
+	checkResponse(t, r, 200, []string{`data-testid="disabled"`, ">Enable<"}, nil, nil)
+	if ta.SessionAlive(t, bobS) {
+		t.Error("disabling from the User tab left bob's session")
+	}
+	if u := reloadUser(t, ta, bob.ID); !u.Disabled || u.Role != model.RoleAdmin {
+		t.Fatalf("bob after the row's controls: %+v", u)
+	}
+	// The last enabled admin: admin cannot step down now that bob is disabled.
+	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/role", ta.Admin.ID), Session: admin, HTMX: true,
+		CSRFHeader: admin.CSRF, Form: map[string][]string{"role": {"member"}}})
+	if r.Status != 409 {
+		t.Errorf("demoting the last enabled admin from the User tab: %d", r.Status)
+	}
+	r = ta.Do(t, request{Method: "POST", URL: row + "/disabled", Session: admin, HTMX: true, CSRFHeader: admin.CSRF,
+		Form: map[string][]string{"disabled": {"false"}}})
+	checkResponse(t, r, 200, []string{">Disable<"}, []string{`data-testid="disabled"`}, nil)
+}

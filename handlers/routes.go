@@ -96,6 +96,8 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Put("/:id<int>", h.selfOrAdmin, h.userUpdate)
 	s.Post("/:id<int>", h.selfOrAdmin, h.userUpdate) // plain-form fallback for PUT
 	s.Get("/:id<int>/edit", h.selfOrAdmin, h.userEdit)
+	s.Post("/:id<int>/role", h.adminOnly, h.stepUp, h.userRoleSet)
+	s.Post("/:id<int>/disabled", h.adminOnly, h.stepUp, h.userDisabledSet)
 	s.Get("/:id<int>/password", h.selfOrAdmin, h.userPasswordForm)
 	s.Put("/:id<int>/password", h.selfOrAdmin, h.stepUp, h.userPassword)
 	s.Post("/:id<int>/password", h.selfOrAdmin, h.stepUp, h.userPassword)

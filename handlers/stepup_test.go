@@ -131,6 +131,8 @@ func TestStepUpRoutes(t *testing.T) {
 		"POST /settings/users":                                     true,
 		"PUT /settings/users/:id<int>":                             false,
 		"POST /settings/users/:id<int>":                            false,
+		"POST /settings/users/:id<int>/role":                       true,
+		"POST /settings/users/:id<int>/disabled":                   true,
 		"PUT /settings/users/:id<int>/password":                    true,
 		"POST /settings/users/:id<int>/password":                   true,
 		"POST /settings/users/:id<int>/passkeys-and-tokens/delete": true,
