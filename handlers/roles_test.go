@@ -177,3 +177,27 @@ func TestRolesInTheUserTab(t *testing.T) {
 		Form: map[string][]string{"disabled": {"false"}}})
 	checkResponse(t, r, 200, []string{">Disable<"}, []string{`data-testid="disabled"`}, nil)
 }
+
+// TestCreateUserRole: the Create User dialog offers the role; a new user
+// is a member unless made an admin.
+func TestCreateUserRole(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	admin := ta.Session(t, ta.Admin)
+	checkResponse(t, ta.Do(t, request{URL: "/settings/users/new", Session: admin, HTMX: true}), 200, []string{`name="role"`}, nil, nil)
+	for name, role := range map[string]string{"erin": "", "fred": "admin"} {
+		r := ta.Do(t, request{Method: "POST", URL: "/settings/users", Session: admin, HTMX: true, CSRFHeader: admin.CSRF,
+			Form: map[string][]string{"username": {name}, "password": {"Passw0rd-ok"}, "email": {name + "@example.com"}, "role": {role}}})
+		checkResponse(t, r, 201, nil, nil, nil)
+		want := role
+		if want == "" {
+			want = model.RoleMember
+		}
+		if u, err := ta.Store.UserByName(name); err != nil || u.Role != want {
+			t.Errorf("%s: role %q (%v), want %q", name, u.Role, err, want)
+		}
+	}
+	r := ta.Do(t, request{Method: "POST", URL: "/settings/users", Session: admin, HTMX: true, CSRFHeader: admin.CSRF,
+		Form: map[string][]string{"username": {"gina"}, "password": {"Passw0rd-ok"}, "email": {"gina@example.com"}, "role": {"root"}}})
+	checkResponse(t, r, 422, []string{`data-field="role"`, `<option value="member">`}, nil, nil)
+}

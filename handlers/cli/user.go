@@ -25,13 +25,20 @@ func runUserList(_ context.Context, call *call) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(call.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\t2FA\tPASSKEYS\tCREATED")
+	// ROLE and STATUS come last, so scripts that read the older columns
+	// by position keep working.
+	fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\t2FA\tPASSKEYS\tCREATED\tROLE\tSTATUS")
 	for _, u := range users {
 		twoFA := "off"
 		if u.TwoFactor {
 			twoFA = "on"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", u.ID, u.Username, u.Email, twoFA, u.Passkeys, u.CreatedAt.UTC().Format(time.RFC3339))
+		status := "enabled"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", u.ID, u.Username, u.Email, twoFA, u.Passkeys,
+			u.CreatedAt.UTC().Format(time.RFC3339), u.Role, status)
 	}
 	return tw.Flush()
 }

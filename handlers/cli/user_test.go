@@ -278,11 +278,11 @@ func TestCLIListTable(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("want a header and 3 rows, got:\n%s", stdout)
 	}
-	header := regexp.MustCompile(`^ID +USERNAME +EMAIL +2FA +PASSKEYS +CREATED$`)
+	header := regexp.MustCompile(`^ID +USERNAME +EMAIL +2FA +PASSKEYS +CREATED +ROLE +STATUS$`)
 	if !header.MatchString(lines[0]) {
 		t.Errorf("header %q", lines[0])
 	}
-	row := regexp.MustCompile(`^(\d+) +(\S+) +(\S+) +(on|off) +(\d+) +(\S+)$`)
+	row := regexp.MustCompile(`^(\d+) +(\S+) +(\S+) +(on|off) +(\d+) +(\S+) +(admin|member) +enabled$`)
 	want := map[string][2]string{"admin": {"admin@example.com", "off"}, "bob": {"bob@example.com", "on"}, "a-much-longer-username": {"long@example.com", "off"}}
 	for i, l := range lines[1:] {
 		m := row.FindStringSubmatch(l)
@@ -300,7 +300,7 @@ func TestCLIListTable(t *testing.T) {
 			t.Errorf("CREATED %q is not RFC 3339 UTC: %v", m[6], err)
 		}
 		// Aligned: every column starts where its header does.
-		for _, col := range []string{"USERNAME", "EMAIL", "2FA", "PASSKEYS", "CREATED"} {
+		for _, col := range []string{"USERNAME", "EMAIL", "2FA", "PASSKEYS", "CREATED", "ROLE", "STATUS"} {
 			at := strings.Index(lines[0], col)
 			if at >= len(l) || l[at] == ' ' || l[at-1] != ' ' {
 				t.Errorf("column %s misaligned in %q", col, l)
