@@ -315,11 +315,22 @@ type apiUser struct {
 	TwoFactor bool    `json:"two_factor"`
 	Passkeys  int     `json:"passkeys"`
 	CreatedAt apiTime `json:"created_at"`
+	Role      string  `json:"role"`
+	Disabled  bool    `json:"disabled"`
+	// LastLoginAt is null until the user first signs in.
+	LastLoginAt       *apiTime `json:"last_login_at"`
+	PasswordChangedAt apiTime  `json:"password_changed_at"`
 }
 
 func toAPIUser(u model.User) apiUser {
-	return apiUser{ID: u.ID, Username: u.Username, Email: u.Email, TwoFactor: u.TwoFactor,
-		Passkeys: u.Passkeys, CreatedAt: apiTime(u.CreatedAt)}
+	out := apiUser{ID: u.ID, Username: u.Username, Email: u.Email, TwoFactor: u.TwoFactor,
+		Passkeys: u.Passkeys, CreatedAt: apiTime(u.CreatedAt), Role: u.Role, Disabled: u.Disabled,
+		PasswordChangedAt: apiTime(u.PasswordChangedAt)}
+	if !u.LastLoginAt.IsZero() {
+		t := apiTime(u.LastLoginAt)
+		out.LastLoginAt = &t
+	}
+	return out
 }
 
 // apiToken is an access token as the API shows it. Token holds the value

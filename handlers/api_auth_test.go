@@ -389,7 +389,8 @@ func TestAPIContractCheckHasTeeth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := `{"id":1,"username":"admin","email":"a@example.com","two_factor":false,"passkeys":0,"created_at":"2025-01-01T00:00:00Z"}`
+	user := `{"id":1,"username":"admin","email":"a@example.com","two_factor":false,"passkeys":0,"created_at":"2025-01-01T00:00:00Z",` +
+		`"role":"admin","disabled":false,"last_login_at":null,"password_changed_at":"2025-01-01T00:00:00Z"}`
 	problem := func(status int) string {
 		return fmt.Sprintf(`{"type":"about:blank","title":"x","status":%d,"detail":"x"}`, status)
 	}

@@ -73,6 +73,13 @@ func (h *Handler) apiAudit(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	// A member reads only the events they made or that concern them.
+	if me, _ := currentUser(c); !me.IsAdmin() {
+		if f.UserID != 0 && f.UserID != me.ID {
+			return errForbidden
+		}
+		f.UserID = me.ID
+	}
 	// Write buffered events first (failed logins, refused tokens), so the
 	// answer includes everything that happened before the request. It costs
 	// a write only when something is pending.

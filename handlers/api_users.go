@@ -14,9 +14,10 @@ func (h *Handler) apiMe(c *fiber.Ctx) error {
 	return c.JSON(toAPIUser(me))
 }
 
-// apiUsers lists every user.
+// apiUsers lists every user to admins; a member's list holds only
+// themselves.
 func (h *Handler) apiUsers(c *fiber.Ctx) error {
-	users, err := h.store.Users()
+	users, err := h.visibleUsers(c)
 	if err != nil {
 		return err
 	}
@@ -36,17 +37,19 @@ func (h *Handler) apiUserGet(c *fiber.Ctx) error {
 	return c.JSON(toAPIUser(u))
 }
 
-// apiUserCreate creates a user: {username, password, email} → 201.
+// apiUserCreate creates a user: {username, password, email, role} → 201;
+// role defaults to member.
 func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
 	var in struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 		Email    string `json:"email"`
+		Role     string `json:"role"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email}, h.actor(c))
+	u, err := h.store.CreateUser(c.UserContext(), model.NewUser{Username: in.Username, Password: in.Password, Email: in.Email, Role: in.Role}, h.actor(c))
 	if err != nil {
 		return err
 	}
@@ -54,8 +57,10 @@ func (h *Handler) apiUserCreate(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toAPIUser(u))
 }
 
-// apiUserPatch changes a user's username or email; a missing field keeps
-// its value.
+// apiUserPatch changes a user's username, email, role or disabled flag; a
+// missing field keeps its value. Role and disabled are for admins only
+// (the route's permission lets members reach their own account), and the
+// last enabled admin stays one (409).
 func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
@@ -64,11 +69,16 @@ func (h *Handler) apiUserPatch(c *fiber.Ctx) error {
 	var in struct {
 		Username *string `json:"username"`
 		Email    *string `json:"email"`
+		Role     *string `json:"role"`
+		Disabled *bool   `json:"disabled"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email}, h.actor(c))
+	if me, _ := currentUser(c); (in.Role != nil || in.Disabled != nil) && !me.IsAdmin() {
+		return errForbidden
+	}
+	updated, err := h.store.UpdateUser(u.ID, model.UserPatch{Username: in.Username, Email: in.Email, Role: in.Role, Disabled: in.Disabled}, h.actor(c))
 	if err != nil {
 		return err
 	}

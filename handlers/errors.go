@@ -79,6 +79,8 @@ func statusOf(err error) (int, string) {
 		return fe.Code, fe.Message
 	case errors.Is(err, model.ErrLastUser):
 		return fiber.StatusConflict, "The last user cannot be deleted: create another user first."
+	case errors.Is(err, model.ErrLastAdmin):
+		return fiber.StatusConflict, "At least one enabled admin must remain: make another user an admin first."
 	case errors.Is(err, model.ErrConflict):
 		if v, ok := model.AsValidation(err); ok {
 			return fiber.StatusConflict, v.Error()

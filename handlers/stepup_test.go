@@ -68,7 +68,7 @@ func TestStolenSession(t *testing.T) {
 	wantReauthPrompt(t, ta.Do(t, request{Method: "POST", URL: "/settings/users/1/tokens", Session: s, CSRF: true, HTMX: true,
 		Form: url.Values{"ips": {""}, "expires_at": {"2099-01-01T00:00"}, "tz_offset": {"0"}}}))
 	// (b) New recovery codes.
-	wantReauthPrompt(t, ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", f.bob.ID),
+	wantReauthPrompt(t, ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", f.admin.ID),
 		Session: s, CSRF: true, HTMX: true}))
 	// (c) Its own password, without the current one.
 	wantReauthPrompt(t, ta.Do(t, request{Method: "PUT", URL: "/settings/users/1/password", Session: s, CSRF: true, HTMX: true,
@@ -108,7 +108,7 @@ func TestStepUpRoutes(t *testing.T) {
 		// The JSON API.
 		"POST /api/v1/reauth":                         false,
 		"POST /api/v1/users":                          true,
-		"PATCH /api/v1/users/:id<int>":                false, // username and email: not a way in
+		"PATCH /api/v1/users/:id<int>":                true, // role and disabled change what can act as them
 		"PUT /api/v1/users/:id<int>/password":         true,
 		"DELETE /api/v1/users/:id<int>":               true,
 		"DELETE /api/v1/users/:id<int>/2fa":           true,
@@ -131,6 +131,8 @@ func TestStepUpRoutes(t *testing.T) {
 		"POST /settings/users":                                     true,
 		"PUT /settings/users/:id<int>":                             false,
 		"POST /settings/users/:id<int>":                            false,
+		"POST /settings/users/:id<int>/role":                       true,
+		"POST /settings/users/:id<int>/disabled":                   true,
 		"PUT /settings/users/:id<int>/password":                    true,
 		"POST /settings/users/:id<int>/password":                   true,
 		"POST /settings/users/:id<int>/passkeys-and-tokens/delete": true,
@@ -198,6 +200,7 @@ func TestStepUpEveryRoute(t *testing.T) {
 		{"POST", "/api/v1/users", true},
 		{"PUT", "/api/v1/users/{bob}/password", true},
 		{"DELETE", "/api/v1/users/{bob}", true},
+		{"PATCH", "/api/v1/users/{bob}", true},
 		{"DELETE", "/api/v1/users/{bob}/2fa", true},
 		{"POST", "/api/v1/users/{bob}/tokens", true},
 		{"PATCH", "/api/v1/users/{bob}/tokens/{bobtoken}", true},
@@ -211,10 +214,10 @@ func TestStepUpEveryRoute(t *testing.T) {
 		{"POST", "/settings/users/{bob}/passkeys-and-tokens/delete", false},
 		{"DELETE", "/settings/users/{bob}", false},
 		{"POST", "/settings/users/{bob}/delete", false},
-		{"POST", "/settings/users/{bob}/2fa", false},
+		{"POST", "/settings/users/1/2fa", false}, // only the user enrols: admin's own
 		{"DELETE", "/settings/users/{bob}/2fa", false},
 		{"POST", "/settings/users/{bob}/2fa/off", false},
-		{"POST", "/settings/users/{bob}/recovery-codes", false},
+		{"POST", "/settings/users/1/recovery-codes", false},
 		{"POST", "/settings/users/{bob}/tokens", false},
 		{"PUT", "/settings/users/{bob}/tokens/{bobtoken}", false},
 		{"POST", "/settings/users/{bob}/tokens/{bobtoken}", false},
@@ -226,6 +229,7 @@ func TestStepUpEveryRoute(t *testing.T) {
 	bodies := map[string]any{
 		"POST /api/v1/users":                          map[string]string{"username": "carol", "password": "carol-pass-1", "email": "carol@example.com"},
 		"PUT /api/v1/users/{bob}/password":            map[string]string{"password": "new-pass-12"},
+		"PATCH /api/v1/users/{bob}":                   map[string]any{"disabled": true},
 		"POST /api/v1/users/{bob}/tokens":             map[string]any{"ips": []string{}, "expires_at": "2099-01-01T00:00:00Z"},
 		"PATCH /api/v1/users/{bob}/tokens/{bobtoken}": map[string]any{"ips": []string{"10.0.0.0/8"}},
 	}

@@ -107,9 +107,13 @@ func recoveryCodes(body string) []string {
 
 // turnOnTwoFactor turns 2FA on for user id through the dialog, as session s, with
 // an oathtool code at the current clock; it returns the secret (base32)
-// and the recovery codes.
+// and the recovery codes. Only the user may enrol: when s is another
+// user's session, a new session of user id does it.
 func turnOnTwoFactor(t testing.TB, ta *testApp, s *userSession, id int) (string, []string) {
 	t.Helper()
+	if s.User.ID != id {
+		s = ta.Session(t, reloadUser(t, ta, id))
+	}
 	p := openEnrollment(t, ta, s, id)
 	r := confirmEnrollment(t, ta, s, id, p.EnrollN, testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now()))
 	codes := recoveryCodes(r.Body)
@@ -177,10 +181,10 @@ func TestTwoFactorEnrollDialog(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
 	bob := testkit.AddUser(t, ta.Store, "bob")
-	s := ta.Session(t, ta.Admin)
+	s := ta.Session(t, bob)
 	for _, u := range []model.User{ta.Admin, bob} {
 		t.Run(u.Username, func(t *testing.T) {
-			p := openEnrollment(t, ta, s, u.ID)
+			p := openEnrollment(t, ta, ta.Session(t, u), u.ID) // only the user enrols
 			checkResponse(t, p.Resp, 200, []string{`<div id="twofactor" hx-history="false">`, `name="code"`, `autocomplete="one-time-code"`},
 				[]string{"<!doctype html>"}, map[string]string{"Cache-Control": "no-store"})
 			if v := p.Resp.Header.Get("Vary"); !strings.Contains(v, "HX-Request") {
@@ -383,18 +387,21 @@ func TestTwoFactorEnrollmentBound(t *testing.T) {
 	t.Run("another session", func(t *testing.T) {
 		p := openEnrollment(t, ta, s, id)
 		code := testkit.Oathtool(t, p.RawSecret(), ta.Clock.Now())
-		for _, sess := range []*userSession{other, bobS} {
-			r := confirmEnrollment(t, ta, sess, id, p.EnrollN, code)
-			checkResponse(t, r, 410, []string{"This setup has expired"}, nil, nil)
-			stillOff(t)
-		}
+		r := confirmEnrollment(t, ta, other, id, p.EnrollN, code)
+		checkResponse(t, r, 410, []string{"This setup has expired"}, nil, nil)
+		stillOff(t)
+		// Another user does not even reach it: only admin enrols admin.
+		r = confirmEnrollment(t, ta, bobS, id, p.EnrollN, code)
+		checkResponse(t, r, 403, []string{"Only the user themselves"}, nil, nil)
+		stillOff(t)
 		// Another session cannot cancel it either.
-		r := ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: other, HTMX: true,
+		r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/2fa/cancel", id), Session: other, HTMX: true,
 			CSRFHeader: other.CSRF, Form: url.Values{"enrollment": {p.EnrollN}}})
 		checkResponse(t, r, 204, nil, nil, nil)
-		// Posted to another user's URL, it does not turn 2FA on for them.
+		// Posted to another user's URL, it does not turn 2FA on for them:
+		// no one enrols another user.
 		r = confirmEnrollment(t, ta, s, bob.ID, p.EnrollN, code)
-		checkResponse(t, r, 410, nil, nil, nil)
+		checkResponse(t, r, 403, nil, nil, nil)
 		if reloadUser(t, ta, bob.ID).TwoFactor {
 			t.Fatal("admin's enrolment turned 2FA on for bob")
 		}
@@ -848,8 +855,12 @@ func TestTwoFactorRegenerate(t *testing.T) {
 	checkResponse(t, loginCode(t, ta, pending, old[0]), 401, []string{msgInvalidCode}, nil, nil)
 	checkResponse(t, loginCode(t, ta, pending, fresh[0]), 303, nil, nil, nil)
 
-	// Bob has no 2FA: nothing to regenerate.
+	// Another user's codes are theirs alone, even for an admin.
 	r = regen(bob.ID)
+	checkResponse(t, r, 403, []string{"Only the user themselves"}, []string{"<li><code>"}, nil)
+	// Bob has no 2FA: nothing to regenerate.
+	bobS := ta.Session(t, bob)
+	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/recovery-codes", bob.ID), Session: bobS, HTMX: true, CSRFHeader: bobS.CSRF})
 	checkResponse(t, r, 422, []string{"Two-factor authentication is off for this user."}, []string{"<li><code>"}, nil)
 	wantAuditLines(t, ta, []string{"2fa.recovery_codes_regenerated admin→admin", "2fa.recovery_code_used admin→admin 9 left"},
 		model.EventRecoveryCodesRegen, model.EventRecoveryCodeUsed)

@@ -21,6 +21,7 @@ func (h *Handler) userCreate(c *fiber.Ctx) error {
 		Username: postField(c, "username"),
 		Password: postField(c, "password"),
 		Email:    postField(c, "email"),
+		Role:     postField(c, "role"),
 	}
 	_, err := h.store.CreateUser(c.UserContext(), in, h.actor(c))
 	if v, ok := model.AsValidation(err); ok {
@@ -28,7 +29,7 @@ func (h *Handler) userCreate(c *fiber.Ctx) error {
 		if errors.Is(err, model.ErrConflict) {
 			status = fiber.StatusConflict
 		}
-		data := fiber.Map{"Title": "Create User", "Errors": v.Fields, "Username": in.Username, "Email": in.Email}
+		data := fiber.Map{"Title": "Create User", "Errors": v.Fields, "Username": in.Username, "Email": in.Email, "Role": in.Role}
 		return h.render(c, status, "pages/user_new", "partials/user_create_form", data)
 	}
 	if err != nil {

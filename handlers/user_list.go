@@ -8,22 +8,24 @@ import (
 
 // rowData is what the user_row and user_row_edit partials render.
 type rowData struct {
-	U     model.User
-	CSRF  string
-	MeID  int
-	Field string // the field being edited inline: "username" or "email"
-	Value string // the value typed (kept when it was refused)
-	Error string
+	U    model.User
+	CSRF string
+	MeID int
+	// MeAdmin shows the admin-only controls (role, disable, delete).
+	MeAdmin bool
+	Field   string // the field being edited inline: "username" or "email"
+	Value   string // the value typed (kept when it was refused)
+	Error   string
 }
 
 func (h *Handler) row(c *fiber.Ctx, u model.User) rowData {
 	me, _ := currentUser(c)
 	sess, _ := currentSession(c)
-	return rowData{U: u, CSRF: h.csrfToken(sess.ID), MeID: me.ID}
+	return rowData{U: u, CSRF: h.csrfToken(sess.ID), MeID: me.ID, MeAdmin: me.IsAdmin()}
 }
 
 func (h *Handler) rows(c *fiber.Ctx) ([]rowData, error) {
-	users, err := h.store.Users()
+	users, err := h.visibleUsers(c)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ const (
 	EventEmailChanged    = "user.email_changed"
 	EventPasswordChanged = "user.password_changed"
 	EventUserDeleted     = "user.deleted"
+	EventRoleChanged     = "user.role_changed"
+	EventUserDisabled    = "user.disabled"
+	EventUserEnabled     = "user.enabled"
 )
 
 // EventRequestThrottled records requests refused by the failure limiter.

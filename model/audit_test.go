@@ -120,11 +120,11 @@ func TestAuditFailedChangeRecordsNothing(t *testing.T) {
 		op   func() error
 	}{
 		{"create: invalid", func() error {
-			_, err := s.CreateUser(ctx, model.NewUser{"x", "password1", "x@example.com"}, model.CLIActor)
+			_, err := s.CreateUser(ctx, model.NewUser{"x", "password1", "x@example.com", ""}, model.CLIActor)
 			return err
 		}},
 		{"create: taken", func() error {
-			_, err := s.CreateUser(ctx, model.NewUser{"BOB", "password1", "x@example.com"}, model.CLIActor)
+			_, err := s.CreateUser(ctx, model.NewUser{"BOB", "password1", "x@example.com", ""}, model.CLIActor)
 			return err
 		}},
 		{"rename: invalid", func() error {

@@ -18,6 +18,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrLastUser means the change would leave the panel without users.
 	ErrLastUser = errors.New("the last user cannot be deleted")
+	// ErrLastAdmin means the change would leave no enabled admin.
+	ErrLastAdmin = errors.New("at least one enabled admin must remain")
 	// ErrInvalidCredentials is the one answer to a wrong username or password.
 	ErrInvalidCredentials = errors.New("invalid username or password")
 	// ErrSignInRefused means that User.SignInAllowed refused the user: the

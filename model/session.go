@@ -55,8 +55,15 @@ func (s *Store) CreateSession(userID int, ip, userAgent string, by Actor, method
 		if err != nil {
 			return err
 		}
+		if err := refuseSignIn(u, ErrNotFound); err != nil {
+			return err
+		}
 		if err := tx.n.Save(&sess); err != nil {
 			return err
+		}
+		u.LastLoginAt = now
+		if err := tx.n.Save(&u); err != nil {
+			return fmt.Errorf("model: save user %d: %w", u.ID, err)
 		}
 		return tx.Audit(by, EventLoginSucceeded, u.ID, u.Username, method)
 	})

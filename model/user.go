@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +10,22 @@ import (
 	"time"
 )
 
-// User is a panel user. Every user manages every user: there are no roles.
+// Roles of a user: an admin manages every user, a member only their own
+// account.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// ValidateRole checks that role is RoleAdmin or RoleMember.
+func ValidateRole(role string) error {
+	if role != RoleAdmin && role != RoleMember {
+		return errors.New("role must be admin or member")
+	}
+	return nil
+}
+
+// User is a panel user.
 type User struct {
 	ID           int `storm:"id,increment"`
 	Username     string
@@ -33,6 +49,32 @@ type User struct {
 	RecoveryHashes []string
 	// Passkeys counts the registered passkeys (kept in step by the passkey code).
 	Passkeys int
+	// Role is RoleAdmin or RoleMember. Records stored before roles existed
+	// have none and decode as admins (see UnmarshalJSON): their users
+	// managed everyone then.
+	Role string
+	// Disabled refuses every way in (signInRule) while keeping the account.
+	Disabled bool
+	// LastLoginAt is when the user last signed in; zero until then.
+	LastLoginAt time.Time
+}
+
+// IsAdmin reports whether u manages every user.
+func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// UnmarshalJSON decodes a stored user (Storm encodes records as JSON); a
+// record without a role is an admin, as every user was before roles.
+func (u *User) UnmarshalJSON(b []byte) error {
+	type plain User
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	if p.Role == "" {
+		p.Role = RoleAdmin
+	}
+	*u = User(p)
+	return nil
 }
 
 // withoutSecrets returns u without the password hash, the sealed TOTP
@@ -65,14 +107,19 @@ func (u User) SignInAllowed() error {
 	return nil
 }
 
-// signInRule returns why u may not sign in, or nil. Today every user may;
-// a "disabled" flag would be one line here:
-//
-//	if u.Disabled { return errors.New("the account is disabled") }
+// errDisabled is signInRule's reason for a disabled account.
+var errDisabled = errors.New("the account is disabled")
+
+// signInRule returns why u may not sign in, or nil.
 //
 // It is a variable only as the seam for tests (TestSignInRefusedEverywhere
 // swaps it to refuse a chosen user); nothing else assigns it.
-var signInRule = func(u User) error { return nil }
+var signInRule = func(u User) error {
+	if u.Disabled {
+		return errDisabled
+	}
+	return nil
+}
 
 // refuseSignIn returns nil when u may sign in, else SignInAllowed's
 // refusal wrapped so that it is also usual, the entry point's failure for
@@ -120,6 +167,9 @@ type NewUser struct {
 	Username string
 	Password string
 	Email    string
+	// Role is RoleAdmin or RoleMember; empty means RoleMember, except for
+	// the first user, who is always an admin.
+	Role string
 }
 
 // Validate checks every field and returns a ValidationError naming each
@@ -129,6 +179,9 @@ func (in NewUser) Validate() error {
 	v.AddErr("username", ValidateUsername(in.Username))
 	v.AddErr("password", ValidatePassword(in.Password))
 	v.AddErr("email", ValidateEmail(in.Email))
+	if in.Role != "" {
+		v.AddErr("role", ValidateRole(in.Role))
+	}
 	return v.Err()
 }
 
@@ -136,6 +189,10 @@ func (in NewUser) Validate() error {
 type UserPatch struct {
 	Username *string
 	Email    *string
+	// Role and Disabled may not leave the panel without an enabled admin
+	// (ErrLastAdmin); disabling also ends the user's sessions.
+	Role     *string
+	Disabled *bool
 }
 
 // Validate checks the fields that are set.
@@ -146,6 +203,9 @@ func (p UserPatch) Validate() error {
 	}
 	if p.Email != nil {
 		v.AddErr("email", ValidateEmail(*p.Email))
+	}
+	if p.Role != nil {
+		v.AddErr("role", ValidateRole(*p.Role))
 	}
 	return v.Err()
 }
@@ -187,12 +247,23 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser, by Actor) (User, err
 	}
 	now := s.now().UTC()
 	u := User{Username: in.Username, UsernameKey: UsernameKey(in.Username), Email: in.Email,
-		PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now}
+		PasswordHash: hash, CreatedAt: now, PasswordChangedAt: now, Role: in.Role}
+	if u.Role == "" {
+		u.Role = RoleMember
+	}
 	err = s.Update(func(tx *Tx) error {
 		if _, err := tx.UserByName(in.Username); err == nil {
 			return fmt.Errorf("model: create user %q: %w", in.Username, errors.Join(ErrConflict, errUsernameTaken()))
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
+		}
+		// The first user is an admin whatever was asked: someone must
+		// manage the panel. Counted in this transaction, so two racing
+		// first users cannot both be members.
+		if n, err := tx.CountUsers(); err != nil {
+			return err
+		} else if n == 0 {
+			u.Role = RoleAdmin
 		}
 		if err := tx.n.Save(&u); err != nil {
 			return fmt.Errorf("model: save user: %w", err)
@@ -299,6 +370,22 @@ func (tx *Tx) CountUsers() (int, error) {
 	return n, nil
 }
 
+// keepAnAdmin returns ErrLastAdmin when no enabled admin is left after a
+// change to user id. A write that would break the rule returns the error,
+// so its transaction rolls back and nothing changes.
+func (tx *Tx) keepAnAdmin(id int) error {
+	us, err := tx.Users()
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		if u.IsAdmin() && !u.Disabled {
+			return nil
+		}
+	}
+	return fmt.Errorf("model: change user %d: %w", id, ErrLastAdmin)
+}
+
 // UpdateUser applies p to the user with id and records one audit event per
 // changed field, all in one transaction.
 func (s *Store) UpdateUser(id int, p UserPatch, by Actor) (User, error) {
@@ -328,10 +415,32 @@ func (s *Store) UpdateUser(id int, p UserPatch, by Actor) (User, error) {
 			}
 			u.Email = *p.Email
 		}
+		if p.Role != nil && *p.Role != u.Role {
+			if err := tx.Audit(by, EventRoleChanged, u.ID, u.Username, u.Role+" → "+*p.Role); err != nil {
+				return err
+			}
+			u.Role = *p.Role
+		}
+		if p.Disabled != nil && *p.Disabled != u.Disabled {
+			u.Disabled = *p.Disabled
+			event := EventUserEnabled
+			if u.Disabled {
+				event = EventUserDisabled
+				if err := tx.deleteSessionsOf(id, ""); err != nil {
+					return err
+				}
+			}
+			if err := tx.Audit(by, event, u.ID, u.Username, ""); err != nil {
+				return err
+			}
+		}
 		if err := tx.n.Save(&u); err != nil {
 			return fmt.Errorf("model: save user %d: %w", id, err)
 		}
-		return nil
+		// Checked after the change, inside the write transaction: bbolt
+		// runs one at a time, so racing demotions, disables and deletes
+		// can never together remove the last enabled admin.
+		return tx.keepAnAdmin(id)
 	})
 	if err != nil {
 		return User{}, err
@@ -411,6 +520,9 @@ func (s *Store) DeleteUser(id int, by Actor) error {
 		}
 		if err := tx.n.DeleteStruct(&u); err != nil {
 			return fmt.Errorf("model: delete user %d: %w", id, err)
+		}
+		if err := tx.keepAnAdmin(id); err != nil {
+			return err
 		}
 		return tx.Audit(by, EventUserDeleted, u.ID, u.Username, "")
 	})

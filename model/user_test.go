@@ -82,14 +82,14 @@ func TestCreateUserValidation(t *testing.T) {
 		in    model.NewUser
 		field string
 	}{
-		{"short username", model.NewUser{"ab", "password1", "a@example.com"}, "username"},
-		{"bad username char", model.NewUser{"a b", "password1", "a@example.com"}, "username"},
-		{"short password", model.NewUser{"alice", "pass1", "a@example.com"}, "password"},
-		{"one class password", model.NewUser{"alice", "password", "a@example.com"}, "password"},
-		{"bad email", model.NewUser{"alice", "password1", "Alice <a@example.com>"}, "email"},
-		{"empty email", model.NewUser{"alice", "password1", ""}, "email"},
-		{"taken name", model.NewUser{"bob", "password1", "b2@example.com"}, "username"},
-		{"taken name other case", model.NewUser{"BoB", "password1", "b2@example.com"}, "username"},
+		{"short username", model.NewUser{"ab", "password1", "a@example.com", ""}, "username"},
+		{"bad username char", model.NewUser{"a b", "password1", "a@example.com", ""}, "username"},
+		{"short password", model.NewUser{"alice", "pass1", "a@example.com", ""}, "password"},
+		{"one class password", model.NewUser{"alice", "password", "a@example.com", ""}, "password"},
+		{"bad email", model.NewUser{"alice", "password1", "Alice <a@example.com>", ""}, "email"},
+		{"empty email", model.NewUser{"alice", "password1", "", ""}, "email"},
+		{"taken name", model.NewUser{"bob", "password1", "b2@example.com", ""}, "username"},
+		{"taken name other case", model.NewUser{"BoB", "password1", "b2@example.com", ""}, "username"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,6 +406,7 @@ func TestSetPassword(t *testing.T) {
 		bobSessions = append(bobSessions, sess.ID)
 	}
 	_, aliceSess, _ := s.CreateSession(alice.ID, "192.0.2.2", "test", model.ActorFor(alice, "192.0.2.2"), "password")
+	bob, _ = s.User(bob.ID) // signing in recorded LastLoginAt
 
 	t.Run("invalid password changes nothing", func(t *testing.T) {
 		before := len(allEvents(t, s))

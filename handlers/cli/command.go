@@ -60,9 +60,12 @@ var commands = []*command{
 	{name: "serve", synopsis: "[flags]", summary: "run the panel; the default command (gatehouse serve --help)", byMain: true},
 	{name: "user list", summary: "table of users", run: runUserList},
 	{
-		name: "user add", args: []string{"NAME"}, synopsis: "--email E", summary: "create a user (password from --password-stdin or a prompt)", password: true,
-		flags: func(fs *pflag.FlagSet) { fs.String("email", "", "email address (required)") },
-		run:   runUserAdd,
+		name: "user add", args: []string{"NAME"}, synopsis: "--email E [--role ROLE]", summary: "create a user (password from --password-stdin or a prompt)", password: true,
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("email", "", "email address (required)")
+			fs.String("role", "", "admin or member (default member; the first user is an admin)")
+		},
+		run: runUserAdd,
 	},
 	{name: "user passwd", args: []string{"NAME"}, summary: "set a password; ends that user's sessions", password: true, run: runUserPasswd},
 	{name: "user delete", args: []string{"NAME"}, summary: "delete a user (never the last one)", run: runUserDelete},
@@ -70,6 +73,9 @@ var commands = []*command{
 	{name: "user passkeys-clear", args: []string{"NAME"}, summary: "delete all passkeys of a user", run: runUserPasskeysClear},
 	{name: "user sessions", args: []string{"NAME"}, summary: "table of a user's browser sessions", run: runUserSessions},
 	{name: "user logout", args: []string{"NAME"}, summary: "end all sessions of a user", run: runUserLogout},
+	{name: "user role", args: []string{"NAME", "ROLE"}, summary: "set the role, admin or member (never the last enabled admin)", run: runUserRole},
+	{name: "user disable", args: []string{"NAME"}, summary: "refuse every way in and end the user's sessions", run: runUserDisabled(true)},
+	{name: "user enable", args: []string{"NAME"}, summary: "let a disabled user sign in again", run: runUserDisabled(false)},
 	{
 		name: "token create", args: []string{"NAME"}, synopsis: "[--ip IP/CIDR]… [--expires 90d|12h|RFC3339] [--scope read|write]",
 		summary: "create an access token for user NAME and print only its value (for scripts)",
@@ -429,6 +435,8 @@ func message(err error) string {
 	switch {
 	case errors.Is(err, model.ErrLastUser):
 		msg = "cannot delete the last user; create another user first"
+	case errors.Is(err, model.ErrLastAdmin):
+		msg = "at least one enabled admin must remain; make another user an admin first"
 	case errors.Is(err, model.ErrBusy):
 		msg = "the server is busy hashing passwords; try again in a moment"
 	default:

@@ -171,6 +171,52 @@ func TestCLIUserCommands(t *testing.T) {
 			args:     []string{"user", "delete", "carol"},
 			wantCode: 1, wantErr: []string{`no user named "carol"`},
 		},
+		{
+			name: "add an admin", stdin: "Passw0rd-ok\n",
+			args:     []string{"user", "add", "frank", "--email", "frank@example.com", "--role", "admin", "--password-stdin"},
+			wantCode: 0, wantOut: []string{"user frank created"},
+			after: func(t *testing.T, s *model.Store) { wantRole(t, s, "frank", model.RoleAdmin) },
+		},
+		{
+			name: "add with an unknown role", stdin: "Passw0rd-ok\n",
+			args:     []string{"user", "add", "gina", "--email", "gina@example.com", "--role", "root", "--password-stdin"},
+			wantCode: 1, wantErr: []string{"role must be admin or member"},
+		},
+		{
+			name:     "role",
+			args:     []string{"user", "role", "bob", "admin"},
+			wantCode: 0, wantOut: []string{"bob is now admin"},
+			after: func(t *testing.T, s *model.Store) { wantRole(t, s, "bob", model.RoleAdmin) },
+		},
+		{
+			name:     "role unknown",
+			args:     []string{"user", "role", "bob", "root"},
+			wantCode: 1, wantErr: []string{"role must be admin or member"},
+			after: func(t *testing.T, s *model.Store) { wantRole(t, s, "bob", model.RoleAdmin) },
+		},
+		{
+			name:     "disable",
+			args:     []string{"user", "disable", "bob"},
+			wantCode: 0, wantOut: []string{"bob is disabled"},
+			after: func(t *testing.T, s *model.Store) {
+				if _, err := s.Authenticate(context.Background(), "bob", "N3w-password"); !errors.Is(err, model.ErrSignInRefused) {
+					t.Errorf("disabled bob signed in: %v", err)
+				}
+				if ev, _, _ := s.AuditEvents(model.AuditFilter{Action: model.EventUserDisabled, Limit: 10}); len(ev) != 1 || ev[0].Via != model.ViaCLI {
+					t.Errorf("audit of the disable: %+v", ev)
+				}
+			},
+		},
+		{
+			name:     "enable",
+			args:     []string{"user", "enable", "bob"},
+			wantCode: 0, wantOut: []string{"bob is enabled"},
+			after: func(t *testing.T, s *model.Store) {
+				if _, err := s.Authenticate(context.Background(), "bob", "N3w-password"); err != nil {
+					t.Errorf("enabled bob cannot sign in: %v", err)
+				}
+			},
+		},
 		{name: "usage: no NAME", args: []string{"user", "add", "--email", "x@example.com"}, wantCode: 1, wantErr: []string{"needs NAME", "usage: gatehouse user add NAME"}},
 		{name: "usage: extra argument", args: []string{"user", "list", "bob"}, wantCode: 1, wantErr: []string{"takes no arguments"}},
 		{name: "usage: unknown flag", args: []string{"user", "delete", "bob", "--yes"}, wantCode: 1, wantErr: []string{"unknown flag: --yes"}},
@@ -232,11 +278,11 @@ func TestCLIListTable(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("want a header and 3 rows, got:\n%s", stdout)
 	}
-	header := regexp.MustCompile(`^ID +USERNAME +EMAIL +2FA +PASSKEYS +CREATED$`)
+	header := regexp.MustCompile(`^ID +USERNAME +EMAIL +2FA +PASSKEYS +CREATED +ROLE +STATUS$`)
 	if !header.MatchString(lines[0]) {
 		t.Errorf("header %q", lines[0])
 	}
-	row := regexp.MustCompile(`^(\d+) +(\S+) +(\S+) +(on|off) +(\d+) +(\S+)$`)
+	row := regexp.MustCompile(`^(\d+) +(\S+) +(\S+) +(on|off) +(\d+) +(\S+) +(admin|member) +enabled$`)
 	want := map[string][2]string{"admin": {"admin@example.com", "off"}, "bob": {"bob@example.com", "on"}, "a-much-longer-username": {"long@example.com", "off"}}
 	for i, l := range lines[1:] {
 		m := row.FindStringSubmatch(l)
@@ -254,7 +300,7 @@ func TestCLIListTable(t *testing.T) {
 			t.Errorf("CREATED %q is not RFC 3339 UTC: %v", m[6], err)
 		}
 		// Aligned: every column starts where its header does.
-		for _, col := range []string{"USERNAME", "EMAIL", "2FA", "PASSKEYS", "CREATED"} {
+		for _, col := range []string{"USERNAME", "EMAIL", "2FA", "PASSKEYS", "CREATED", "ROLE", "STATUS"} {
 			at := strings.Index(lines[0], col)
 			if at >= len(l) || l[at] == ' ' || l[at-1] != ' ' {
 				t.Errorf("column %s misaligned in %q", col, l)
@@ -397,4 +443,12 @@ func TestCLIUnicodeLookalikeName(t *testing.T) {
 	checkOutput(t, code, stdout, stderr, 1, nil, []string{"no user named"})
 	code, stdout, stderr = runCmd(t, "", "user", "delete", "KATE", "--data", dir)
 	checkOutput(t, code, stdout, stderr, 0, []string{"user kate deleted"}, nil)
+}
+
+// wantRole fails the test unless the user named name has role.
+func wantRole(t *testing.T, s *model.Store, name, role string) {
+	t.Helper()
+	if u, err := s.UserByName(name); err != nil || u.Role != role {
+		t.Errorf("%s: role %q (%v), want %q", name, u.Role, err, role)
+	}
 }

@@ -64,13 +64,27 @@ func NewStore(t testing.TB, opts ...func(*model.Options)) *model.Store {
 	return OpenStore(t, t.TempDir(), opts...)
 }
 
-// CreateUser creates a user in s, as an operator would with the command
-// line (audited as "cli"), or fails the test.
+// CreateUser creates an admin in s, as an operator would with the command
+// line (audited as "cli"), or fails the test. Admins, because the tests
+// written before roles have every user manage every user; CreateMember
+// makes a member.
 func CreateUser(t testing.TB, s *model.Store, name, password, email string) model.User {
 	t.Helper()
-	u, err := s.CreateUser(context.Background(), model.NewUser{Username: name, Password: password, Email: email}, model.CLIActor)
+	return createUser(t, s, model.NewUser{Username: name, Password: password, Email: email, Role: model.RoleAdmin})
+}
+
+// CreateMember creates the member name with UserPassword and
+// name@example.com, or fails the test.
+func CreateMember(t testing.TB, s *model.Store, name string) model.User {
+	t.Helper()
+	return createUser(t, s, model.NewUser{Username: name, Password: UserPassword, Email: name + "@example.com", Role: model.RoleMember})
+}
+
+func createUser(t testing.TB, s *model.Store, in model.NewUser) model.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), in, model.CLIActor)
 	if err != nil {
-		t.Fatalf("create user %q: %v", name, err)
+		t.Fatalf("create user %q: %v", in.Username, err)
 	}
 	return u
 }
