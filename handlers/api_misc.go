@@ -39,18 +39,7 @@ const (
 // most a second later: a read stays a read.
 func (h *Handler) apiAudit(c *fiber.Ctx) error {
 	v := &model.ValidationError{}
-	num := func(name string, def, min, max int) int {
-		s := c.Query(name)
-		if s == "" {
-			return def
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < min || n > max {
-			v.Add(name, name+" must be a whole number from "+strconv.Itoa(min)+" to "+strconv.Itoa(max))
-			return def
-		}
-		return n
-	}
+	num := func(name string, def, min, max int) int { return queryInt(c, v, name, def, min, max) }
 	f := model.AuditFilter{
 		Limit:  num("limit", auditDefaultLimit, 1, auditMaxLimit),
 		Offset: num("offset", 0, 0, 1<<30),
@@ -132,4 +121,19 @@ func (h *Handler) apiPasskeyDelete(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// queryInt reads the query parameter name as a whole number from min to
+// max, def when it is absent; a bad value is added to v under name.
+func queryInt(c *fiber.Ctx, v *model.ValidationError, name string, def, min, max int) int {
+	s := c.Query(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		v.Add(name, name+" must be a whole number from "+strconv.Itoa(min)+" to "+strconv.Itoa(max))
+		return def
+	}
+	return n
 }
