@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -139,26 +140,35 @@ func (s *Store) EndSession(id string, by Actor) error {
 }
 
 // SessionsOf returns the sessions of a user, with their exact last-seen
-// times, expired ones included (PurgeSessions deletes them).
+// times, the most recently used first, expired ones included
+// (PurgeSessions deletes them).
 func (s *Store) SessionsOf(userID int) (out []Session, err error) {
 	err = s.View(func(tx *Tx) error {
-		err := tx.n.Find("UserID", userID, &out)
-		if errors.Is(mapErr(err), ErrNotFound) {
-			return nil
-		}
+		out, err = tx.storedSessionsOf(userID)
 		return err
 	})
 	for i := range out {
 		out[i] = s.seen.merge(out[i])
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
 	return out, err
+}
+
+// storedSessionsOf returns the sessions of userID as stored (none is not
+// an error).
+func (tx *Tx) storedSessionsOf(userID int) ([]Session, error) {
+	var list []Session
+	if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+		return nil, fmt.Errorf("model: sessions of user %d: %w", userID, err)
+	}
+	return list, nil
 }
 
 // deleteSessionsOf ends all sessions of userID except keep (a session id).
 func (tx *Tx) deleteSessionsOf(userID int, keep string) error {
-	var list []Session
-	if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
-		return fmt.Errorf("model: sessions of user %d: %w", userID, err)
+	list, err := tx.storedSessionsOf(userID)
+	if err != nil {
+		return err
 	}
 	for i := range list {
 		if list[i].ID == keep {

@@ -1,9 +1,7 @@
 package model
 
 import (
-	"errors"
 	"fmt"
-	"sort"
 )
 
 // Session audit events: sessions ended by someone (the logout of one's
@@ -51,7 +49,6 @@ func (s *Store) LiveSessionsOf(userID int, p SessionPolicy) ([]Session, error) {
 			live = append(live, sess)
 		}
 	}
-	sort.SliceStable(live, func(i, j int) bool { return live[i].LastSeen.After(live[j].LastSeen) })
 	return live, nil
 }
 
@@ -120,9 +117,6 @@ func (tx *Tx) sessionsOf(userID int) (User, []Session, error) {
 	if err != nil {
 		return User{}, nil, err
 	}
-	var list []Session
-	if err := tx.n.Find("UserID", userID, &list); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
-		return User{}, nil, err
-	}
-	return u, list, nil
+	list, err := tx.storedSessionsOf(userID)
+	return u, list, err
 }

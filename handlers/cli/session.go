@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -11,7 +10,8 @@ import (
 )
 
 // runUserSessions prints a table of a user's browser sessions, the most
-// recently used first, under the public ids the panel and the API show.
+// recently used first (as the model returns them), under the public ids
+// the panel and the API show.
 // It lists the stored sessions: the CLI does not know the panel's
 // --session-idle, and expired ones are deleted by the panel's purge.
 func runUserSessions(_ context.Context, call *call) error {
@@ -27,7 +27,6 @@ func runUserSessions(_ context.Context, call *call) error {
 		fmt.Fprintf(call.out, "%s has no sessions\n", u.Username)
 		return nil
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].LastSeen.After(list[j].LastSeen) })
 	tw := tabwriter.NewWriter(call.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tADDRESS\tBROWSER/OS")
 	for _, s := range list {
