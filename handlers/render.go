@@ -65,6 +65,12 @@ func (h *Handler) templateFuncs() map[string]any {
 		// advice holds the thresholds of the security advice in days, for
 		// the texts that name them.
 		"advice": newAdviceDays,
+		// passwordRule gives the numbers of model.ValidatePassword to the
+		// password fields' rule text and to app.js, which shows while
+		// typing which parts are met (the server stays the authority).
+		"passwordRule": func() passwordRule {
+			return passwordRule{MinLen: model.PasswordMinLen, MaxLen: model.PasswordMaxLen, MinClasses: model.PasswordMinClasses}
+		},
 		// htmxConfig is the JSON for <meta name="htmx-config">: swap 422
 		// and 409 answers (forms with messages; expected, so not logged as
 		// htmx errors), 403 (mostly the step-up rule's re-authentication
@@ -132,4 +138,9 @@ func newAdviceDays() adviceDays {
 	const day = 24 * time.Hour
 	return adviceDays{PasswordDays: int(model.PasswordMaxAge / day), UnusedDays: int(model.UnusedAfter / day),
 		TokenDays: int(model.TokenFarExpiry / day)}
+}
+
+// passwordRule is the password rule's numbers (model.ValidatePassword).
+type passwordRule struct {
+	MinLen, MaxLen, MinClasses int
 }

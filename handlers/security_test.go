@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,29 @@ func TestSecurityPageClear(t *testing.T) {
 	testkit.EnableTwoFactor(t, ta.Store, ta.Admin)
 	r := ta.Do(t, request{URL: "/settings/security", Session: ta.Session(t, reloadUser(t, ta, ta.Admin.ID))})
 	wantAnswer(t, r, 200, `data-testid="security-clear"`, "Nothing to act on.", "Without two-factor authentication: 0")
+}
+
+// TestPasswordRuleFields: every field where a new password is chosen
+// carries the rule's numbers from the model (for app.js) and its text.
+func TestPasswordRuleFields(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	s := ta.Session(t, ta.Admin)
+	rule := fmt.Sprintf(`data-min-len="%d" data-max-len="%d" data-min-classes="%d"`, model.PasswordMinLen, model.PasswordMaxLen, model.PasswordMinClasses)
+	text := fmt.Sprintf("%d–%d characters with at least two of: letters, digits, special characters.", model.PasswordMinLen, model.PasswordMaxLen)
+	for _, c := range []struct{ url, id string }{
+		{"/settings/users/new", "new-password"},
+		{"/settings/users/1/password", "change-password"},
+	} {
+		for _, htmx := range []bool{false, true} {
+			r := ta.Do(t, request{URL: c.url, Session: s, HTMX: htmx})
+			wantAnswer(t, r, 200, rule, text, `id="`+c.id+`-rule"`, `aria-describedby="`+c.id+`-rule"`,
+				`data-password-input="`+c.id+`-rule"`, `aria-live="polite" data-testid="password-rule-parts" hidden`,
+				fmt.Sprintf(`minlength="%d" maxlength="%d"`, model.PasswordMinLen, model.PasswordMaxLen))
+		}
+	}
+	// A refused password keeps the rule under the field.
+	r := ta.Do(t, request{Method: "PUT", URL: "/settings/users/1/password", Session: s, CSRF: true, HTMX: true,
+		Form: url.Values{"password": {"abcdefgh"}}})
+	wantAnswer(t, r, 422, "password must mix at least two of", rule)
 }
