@@ -2,7 +2,11 @@ package handlers_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/go-rod/rod/lib/launcher"
+	"github.com/go-rod/rod/lib/launcher/flags"
 
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
@@ -72,4 +76,52 @@ func TestBrowserPasswordRuleWhileTyping(t *testing.T) {
 	wantMet("change-password", "pass", "letter")
 	wantMet("change-password", "pass-word", "length letter other classes")
 	b.CheckConsole()
+}
+
+// TestBrowserPasskeyAdviceAtHostName: a panel served over plain HTTP at a
+// host name (panel.test, which Chromium maps to the loopback; unlike
+// *.localhost it is no secure context) offers no passkey button on the
+// login page, and its Passkeys dialog says that passkeys need HTTPS and how
+// to serve it at that name, without sending anyone to localhost or
+// talking about IP addresses.
+func TestBrowserPasskeyAdviceAtHostName(t *testing.T) {
+	t.Parallel()
+	_, base := startBrowserAppAt(t, "panel.test")
+	b := browsertest.New(t, base, func(l *launcher.Launcher) {
+		l.Set(flags.Flag("host-resolver-rules"), "MAP panel.test 127.0.0.1")
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.Screenshot("passkey-advice-failure.png")
+		}
+	})
+	b.Navigate("/login")
+	b.El("#username")
+	if got := b.Eval(`() => String(window.isSecureContext)`); got != "false" {
+		t.Fatalf("http://panel.test is a secure context (%s): the test needs one that is not", got)
+	}
+	if got := b.Eval(`() => String(document.querySelectorAll("#passkey-login, #passkey-login-box").length)`); got != "0" {
+		t.Errorf("the login page offers a passkey button that cannot work here (%s elements)", got)
+	}
+	b.Login("admin", testkit.AdminPassword)
+	b.Click(`[data-testid=passkeys]`)
+	b.WaitJS("the Passkeys dialog to open", `() => document.getElementById("dialog").open`)
+	b.WaitSwappedText(`[data-testid=passkeys-unavailable]`, "Passkeys need HTTPS")
+	text := b.Text(`[data-testid=passkeys-unavailable]`)
+	for _, want := range []string{"plain HTTP only at localhost", "--domain panel.test", "--public-url https://panel.test", "--trusted-proxy"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the advice lacks %q: %s", want, text)
+		}
+	}
+	for _, not := range []string{"IP address", "http://localhost"} {
+		if strings.Contains(text, not) {
+			t.Errorf("the advice has %q: %s", not, text)
+		}
+	}
+	if got := b.Eval(`() => String(!!document.getElementById("passkey-register"))`); got != "false" {
+		t.Error("the dialog offers to add a passkey")
+	}
+	b.Screenshot("passkey-advice.png")
+	// No CheckConsole: at an untrustworthy origin Chromium logs that it
+	// ignores Cross-Origin-Opener-Policy, which is this test's premise.
 }
