@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/launcher/flags"
 
 	"github.com/gatehouse-panel/gatehouse/handlers/internal/browsertest"
+	"github.com/gatehouse-panel/gatehouse/model"
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
 )
 
@@ -124,4 +126,53 @@ func TestBrowserPasskeyAdviceAtHostName(t *testing.T) {
 	b.Screenshot("passkey-advice.png")
 	// No CheckConsole: at an untrustworthy origin Chromium logs that it
 	// ignores Cross-Origin-Opener-Policy, which is this test's premise.
+}
+
+// TestBrowserSecurityPage: an admin opens the Security page from the
+// navigation, sees an old password, changes it through the page's own
+// link, and the summary refreshes without it; then the same for a token
+// without an IP White List, deleted in its dialog.
+func TestBrowserSecurityPage(t *testing.T) {
+	t.Parallel()
+	clock := testkit.NewClock()
+	store, base := startBrowserApp(t, testkit.WithClock(clock))
+	bob := testkit.AddUser(t, store, "bob")
+	clock.Advance(200 * 24 * time.Hour) // both passwords are old now
+	b := browsertest.New(t, base)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.Screenshot("security-failure.png")
+		}
+	})
+	b.Navigate("/login")
+	b.Login("admin", testkit.AdminPassword)
+	b.WaitText(fmt.Sprintf(`#user-%d [data-testid=password-old]`, bob.ID), "old")
+	b.SubmitPage(`[data-testid=nav-security]`)
+	b.WaitText(`[data-testid=security-passwords] h2`, "Passwords older than 180 days: 2")
+	b.Screenshot("security.png")
+
+	b.Click(fmt.Sprintf(`[data-testid=security-passwords] a[hx-get="/settings/users/%d/password"]`, bob.ID))
+	b.WaitJS("the Change Password dialog to open", `() => document.getElementById("dialog").open`)
+	b.FillExactly("#change-password", "bob-pass-new1")
+	b.Click(`#password-form button[type=submit]`)
+	b.WaitJS("the dialog to close", `() => !document.getElementById("dialog").open`)
+	b.WaitSwappedText(`[data-testid=security-passwords] h2`, "Passwords older than 180 days: 1")
+	if strings.Contains(b.Text(`[data-testid=security-passwords]`), "bob") {
+		t.Error("bob's new password is still listed as old")
+	}
+
+	// bob's new token has no IP White List: delete it from its dialog.
+	_, tok, err := store.CreateToken(bob.ID, model.NewToken{ExpiresAt: clock.Now().Add(24 * time.Hour)}, model.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Navigate("/settings/security")
+	b.WaitText(`[data-testid=security-open-tokens] h2`, "without an IP White List: 1")
+	b.Click(fmt.Sprintf(`[data-testid=security-open-tokens] a[hx-get="/settings/users/%d/tokens"]`, bob.ID))
+	b.WaitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
+	b.ConfirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
+	b.WaitJS("the token to go", `(id) => !document.getElementById("token-" + id)`, tok.ID)
+	b.Click(`#tokens [data-close-dialog]`)
+	b.WaitSwappedText(`[data-testid=security-open-tokens] h2`, "without an IP White List: 0")
+	b.CheckConsole()
 }

@@ -15,7 +15,8 @@ func (h *Handler) securitySummary(c *fiber.Ctx) error {
 		return err
 	}
 	me, _ := currentUser(c)
-	return h.render(c, fiber.StatusOK, "pages/security_summary", "", fiber.Map{
+	// htmx refreshes the section after a change (the page without the layout).
+	return h.render(c, fiber.StatusOK, "pages/security_summary", "pages/security_summary", fiber.Map{
 		"Title": "Security", "Nav": "security", "Sum": sum, "MeID": me.ID,
 	})
 }

@@ -174,8 +174,16 @@ func TestSecurityPage(t *testing.T) {
 		}
 	}
 
+	// htmx refreshes the summary after a change: the page without the layout.
+	r = ta.Do(t, request{URL: "/settings/security", Session: s, HTMX: true})
+	wantAnswer(t, r, 200, `id="security"`, `hx-trigger="gh-users-changed from:body, close from:#dialog"`, "Without two-factor authentication: 2")
+	if strings.Contains(r.Body, "<html") {
+		t.Error("the htmx answer carries the layout")
+	}
+
 	m := ta.Session(t, bob)
 	wantAnswer(t, ta.Do(t, request{URL: "/settings/security", Session: m}), 403)
+	wantAnswer(t, ta.Do(t, request{URL: "/settings/security", Session: m, HTMX: true}), 403)
 	r = ta.Do(t, request{URL: "/settings/users", Session: m})
 	if strings.Contains(r.Body, "/settings/security") {
 		t.Error("a member's navigation links to the Security page")
