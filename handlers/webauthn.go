@@ -86,7 +86,6 @@ func newRelyingParty(cfg Config, public *url.URL) (*relyingParty, error) {
 		// Plain HTTP at a host name or address other than localhost: what
 		// to do depends on the address the browser is at (passkeyAdvice).
 		rp.plainHTTP = true
-		rp.why = "Passkeys need HTTPS. " + httpsOptions("")
 	}
 	if rp.id == "" {
 		return rp, nil
@@ -143,6 +142,8 @@ func (h *Handler) initPasskeys() error {
 // and if not, what to do about it.
 func (h *Handler) passkeysAvailable(c *fiber.Ctx) (bool, string) {
 	rp := h.rp
+	// The advice names the address the browser is at: checkHost let the
+	// request in, so it is one of the panel's names or an IP address.
 	host := strings.ToLower(string(c.Request().Host()))
 	if rp != nil && rp.plainHTTP {
 		return false, passkeyAdvice(requestHostname(host), h.publicHostname(), "")
