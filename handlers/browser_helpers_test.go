@@ -24,6 +24,14 @@ import (
 // uses of tokens before the store closes.
 func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, string) {
 	t.Helper()
+	return startBrowserAppAt(t, "localhost", opts...)
+}
+
+// startBrowserAppAt is startBrowserApp with the public URL at host
+// (http://HOST:PORT), for tests at a name that the browser maps to the
+// loopback itself (Chromium's --host-resolver-rules).
+func startBrowserAppAt(t *testing.T, host string, opts ...func(*model.Options)) (*model.Store, string) {
+	t.Helper()
 	store := testkit.NewStore(t, opts...)
 	if _, _, err := store.EnsureAdmin(context.Background(), testkit.AdminPassword); err != nil {
 		t.Fatal(err)
@@ -37,7 +45,7 @@ func startBrowserApp(t *testing.T, opts ...func(*model.Options)) (*model.Store, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	base := fmt.Sprintf("http://%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
 	cfg := handlers.DefaultConfig()
 	cfg.PublicURL, cfg.Version = base, "test"
 	uses := model.NewTokenUseBuffer(store)

@@ -72,6 +72,7 @@ var permissions = map[string]string{
 	"POST /settings/reauth":                                    permAnyUser,
 	"POST /settings/reauth/passkey/options":                    permAnyUser,
 	"POST /settings/reauth/passkey":                            permAnyUser,
+	"GET /settings/security":                                   permAdminOnly,
 	"GET /settings/users":                                      permAnyUser, // a member's table holds only their row
 	"POST /settings/users":                                     permAdminOnly,
 	"GET /settings/users/new":                                  permAdminOnly,

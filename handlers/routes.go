@@ -88,6 +88,8 @@ func (h *Handler) routes(app *fiber.App) {
 	auth.Post("/settings/reauth/passkey/options", h.anyUser, h.reauthPasskeyOptions)
 	auth.Post("/settings/reauth/passkey", h.anyUser, h.reauthPasskeyFinish)
 
+	auth.Get("/settings/security", h.adminOnly, h.securitySummary)
+
 	s := auth.Group("/settings/users")
 	s.Get("", h.anyUser, h.userList)
 	s.Post("", h.adminOnly, h.stepUp, h.userCreate)

@@ -356,7 +356,7 @@ func TestPasswordChangeListsWaysIn(t *testing.T) {
 	r = ta.Do(t, request{Method: "PUT", URL: fmt.Sprintf("/settings/users/%d/password", f.bob.ID), Session: s, CSRF: true, HTMX: true,
 		Form: url.Values{"password": {"new-pass-14"}}})
 	checkResponse(t, r, 200, []string{"Password of bob changed."}, []string{"Remove them too"},
-		map[string]string{"HX-Trigger": "gh-dialog-close"})
+		map[string]string{"HX-Trigger": "gh-dialog-close, gh-users-changed"})
 	// Without JavaScript, removing goes back to the list.
 	r = ta.Do(t, request{Method: "POST", URL: fmt.Sprintf("/settings/users/%d/passkeys-and-tokens/delete", f.bob.ID), Session: s, CSRFField: s.CSRF})
 	checkResponse(t, r, 303, nil, nil, map[string]string{"Location": "/settings/users"})

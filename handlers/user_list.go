@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/gatehouse-panel/gatehouse/model"
@@ -16,12 +18,20 @@ type rowData struct {
 	Field   string // the field being edited inline: "username" or "email"
 	Value   string // the value typed (kept when it was refused)
 	Error   string
+
+	// PasswordSince is when the password was set; PasswordOld and
+	// Unused mark what the security advice asks to look at
+	// (model.PasswordMaxAge, model.UnusedAfter).
+	PasswordSince       time.Time
+	PasswordOld, Unused bool
 }
 
 func (h *Handler) row(c *fiber.Ctx, u model.User) rowData {
 	me, _ := currentUser(c)
 	sess, _ := currentSession(c)
-	return rowData{U: u, CSRF: h.csrfToken(sess.ID), MeID: me.ID, MeAdmin: me.IsAdmin()}
+	now := h.now()
+	return rowData{U: u, CSRF: h.csrfToken(sess.ID), MeID: me.ID, MeAdmin: me.IsAdmin(),
+		PasswordSince: now.Add(-u.PasswordAge(now)), PasswordOld: u.PasswordOld(now), Unused: u.Unused(now)}
 }
 
 func (h *Handler) rows(c *fiber.Ctx) ([]rowData, error) {

@@ -62,7 +62,8 @@ func (h *Handler) userPassword(c *fiber.Ctx) error {
 	if !isHTMX(c) {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
 	}
-	c.Set("HX-Trigger", "gh-dialog-close")
+	// The list refreshes too: it shows the password's age.
+	c.Set("HX-Trigger", "gh-dialog-close, gh-users-changed")
 	c.Set("HX-Retarget", "#flash")
 	c.Set("HX-Reswap", "innerHTML")
 	return c.Render("partials/flash", fiber.Map{"Flash": "Password of " + u.Username + " changed."})

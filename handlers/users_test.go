@@ -198,7 +198,7 @@ func TestUserPassword(t *testing.T) {
 		{Name: "form fragment", Method: "GET", URL: "/settings/users/2/password", HTMX: true, Session: true, Setup: addBob, WantStatus: 200,
 			Want: []string{`id="password-form"`, `hx-put="/settings/users/2/password"`}, NotWant: []string{"<!doctype html>"}},
 		{Name: "htmx change", Method: "PUT", URL: "/settings/users/2/password", Form: pw("new-pass-12"), HTMX: true, Session: true, Setup: addBob,
-			WantStatus: 200, WantHeaders: map[string]string{"HX-Trigger": "gh-dialog-close", "HX-Retarget": "#flash"},
+			WantStatus: 200, WantHeaders: map[string]string{"HX-Trigger": "gh-dialog-close, gh-users-changed", "HX-Retarget": "#flash"},
 			Want: []string{"Password of bob changed."}, NotWant: []string{"new-pass-12"}, After: changed},
 		{Name: "plain change", Method: "POST", URL: "/settings/users/2/password", Form: pw("new-pass-12"), Session: true, CSRF: "field", Setup: addBob,
 			WantStatus: 303, WantHeaders: map[string]string{"Location": "/settings/users"}, After: changed},

@@ -50,7 +50,11 @@ type relyingParty struct {
 	mode string
 	// why says what to configure when passkeys are unavailable.
 	why string
-	wa  *webauthn.WebAuthn
+	// plainHTTP marks a panel configured for plain HTTP at another
+	// address than localhost: passkeysAvailable then advises for the
+	// address of each request.
+	plainHTTP bool
+	wa        *webauthn.WebAuthn
 }
 
 // newRelyingParty applies the availability rule to cfg.
@@ -79,9 +83,9 @@ func newRelyingParty(cfg Config, public *url.URL) (*relyingParty, error) {
 		rp.why = "The public URL is https, but no --trusted-proxy is set, so the panel cannot tell that requests came over HTTPS. " +
 			"Pass --trusted-proxy with the address of your TLS-terminating proxy."
 	default:
-		rp.why = "Passkeys need HTTPS. Start the panel with --domain panel.example.com (a certificate is obtained automatically), " +
-			"or put it behind a TLS-terminating proxy with --trusted-proxy and --public-url https://…, " +
-			"or open it at http://localhost through an SSH tunnel (--listen 127.0.0.1:PORT)."
+		// Plain HTTP at a host name or address other than localhost: what
+		// to do depends on the address the browser is at (passkeyAdvice).
+		rp.plainHTTP = true
 	}
 	if rp.id == "" {
 		return rp, nil
@@ -138,6 +142,12 @@ func (h *Handler) initPasskeys() error {
 // and if not, what to do about it.
 func (h *Handler) passkeysAvailable(c *fiber.Ctx) (bool, string) {
 	rp := h.rp
+	// The advice names the address the browser is at: checkHost let the
+	// request in, so it is one of the panel's names or an IP address.
+	host := strings.ToLower(string(c.Request().Host()))
+	if rp != nil && rp.plainHTTP {
+		return false, passkeyAdvice(requestHostname(host), h.publicHostname(), "")
+	}
 	if rp == nil || rp.id == "" {
 		why := "Passkeys are not available."
 		if rp != nil {
@@ -145,7 +155,6 @@ func (h *Handler) passkeysAvailable(c *fiber.Ctx) (bool, string) {
 		}
 		return false, why
 	}
-	host := strings.ToLower(string(c.Request().Host()))
 	switch rp.mode {
 	case "domain":
 		if !c.Context().IsTLS() {
@@ -166,11 +175,70 @@ func (h *Handler) passkeysAvailable(c *fiber.Ctx) (bool, string) {
 		}
 	case "localhost":
 		if "http://"+host != rp.origins[0] {
-			return false, "Open the panel at " + rp.origins[0] + " (the address it is configured for) to use passkeys; " +
-				"browsers refuse passkeys at an IP address such as 127.0.0.1."
+			if name := requestHostname(host); name != "localhost" {
+				return false, passkeyAdvice(name, "", rp.origins[0])
+			}
+			return false, "Open the panel at " + rp.origins[0] + " (the address it is configured for) to use passkeys."
 		}
 	}
 	return true, ""
+}
+
+// requestHostname is the host name or address of a Host header, without
+// the port and the brackets of an IPv6 address.
+func requestHostname(host string) string {
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		return hn
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+// publicHostname is the host name of the public URL, or "" when there is
+// none or it is an IP address.
+func (h *Handler) publicHostname() string {
+	if h.public == nil || net.ParseIP(h.public.Hostname()) != nil {
+		return ""
+	}
+	return strings.ToLower(h.public.Hostname())
+}
+
+// passkeyAdvice says why passkeys do not work over plain HTTP at the
+// address at (a host name or an IP address) and what would make them work.
+// Browsers allow WebAuthn only in a secure context (HTTPS, or
+// http://localhost) and never at an IP address (WebAuthn §5.1.4.1). name
+// is the panel's host name to put in the HTTPS options ("" for none);
+// localURL is the http://localhost address the panel is configured for,
+// if it is.
+func passkeyAdvice(at, name, localURL string) string {
+	var b strings.Builder
+	switch {
+	case net.ParseIP(at) != nil:
+		b.WriteString("Passkeys need HTTPS and a host name: browsers refuse passkeys at an IP address such as " + at + ". ")
+	case at == "localhost":
+		b.WriteString("Passkeys need HTTPS, or plain HTTP at localhost with the panel configured for it " +
+			"(--public-url http://localhost:PORT, or no --public-url). ")
+	default:
+		b.WriteString("Passkeys need HTTPS: browsers allow them over plain HTTP only at localhost, and this panel is served over plain HTTP at " + at + ". ")
+		if name == "" {
+			name = at
+		}
+	}
+	b.WriteString(httpsOptions(name))
+	if localURL != "" {
+		b.WriteString(" On the computer the panel runs on, or through an SSH tunnel to it, they work at " + localURL + ".")
+	}
+	return b.String()
+}
+
+// httpsOptions names the two ways to serve the panel over HTTPS at the
+// host name name (an example name when "").
+func httpsOptions(name string) string {
+	if name == "" {
+		name = "panel.example.com"
+	}
+	return "Serve the panel over HTTPS: start it with --domain " + name + " (a certificate is obtained automatically), " +
+		"or put it behind a TLS-terminating reverse proxy and start it with --public-url https://" + name +
+		" and --trusted-proxy with the proxy's address."
 }
 
 // passkeyCeremonies hold the pending WebAuthn ceremonies by challenge.

@@ -14,7 +14,10 @@ const (
 	UsernameMaxLen = 32
 	PasswordMinLen = 8
 	PasswordMaxLen = 20
-	EmailMaxLen    = 254
+	// PasswordMinClasses is how many of the classes letters, digits and
+	// other characters a password must mix.
+	PasswordMinClasses = 2
+	EmailMaxLen        = 254
 	// MaxSecretInput bounds any password-like input before it is hashed or
 	// compared, so an attacker cannot make us hash megabytes.
 	MaxSecretInput = 1024
@@ -109,7 +112,7 @@ func ValidatePassword(s string) error {
 			classes++
 		}
 	}
-	if classes < 2 {
+	if classes < PasswordMinClasses {
 		return errors.New("password must mix at least two of: letters, digits, special characters")
 	}
 	return nil

@@ -417,3 +417,45 @@ document.addEventListener("click", function (e) {
     startAutofill(button, document.getElementById("passkey-login-error"));
   });
 })();
+
+// The password rule while typing: an input with data-password-input names
+// the rule box (templates/partials/password_rule.html) whose data-
+// attributes carry the numbers of the server's rule (model.ValidatePassword,
+// which stays the authority). Each part is marked met or not; the list is
+// an aria-live region, so a screen reader hears a part change, not every
+// keystroke. The classes follow Go's unicode.IsLetter (L) and IsDigit (Nd);
+// everything else counts as special, a space too. Length counts code
+// points, as Go counts runes.
+(function () {
+  "use strict";
+  var letter = /\p{L}/u, digit = /\p{Nd}/u;
+
+  function check(input) {
+    var box = document.getElementById(input.dataset.passwordInput);
+    if (!box) { return; }
+    var list = box.querySelector(".rule-parts");
+    list.hidden = false;
+    var chars = Array.from(input.value);
+    var has = { letter: false, digit: false, other: false };
+    chars.forEach(function (ch) {
+      if (letter.test(ch)) { has.letter = true; } else if (digit.test(ch)) { has.digit = true; } else { has.other = true; }
+    });
+    var classes = (has.letter ? 1 : 0) + (has.digit ? 1 : 0) + (has.other ? 1 : 0);
+    var met = {
+      length: chars.length >= Number(box.dataset.minLen) && chars.length <= Number(box.dataset.maxLen),
+      letter: has.letter, digit: has.digit, other: has.other,
+      classes: classes >= Number(box.dataset.minClasses)
+    };
+    list.querySelectorAll("li[data-part]").forEach(function (li) {
+      var ok = !!met[li.dataset.part];
+      // Only a change is written: the live region then speaks only it.
+      if (li.classList.contains("met") === ok) { return; }
+      li.classList.toggle("met", ok);
+      li.querySelector("[data-state]").textContent = ok ? ": met" : ": not met";
+    });
+  }
+
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("input[data-password-input]")) { check(e.target); }
+  });
+})();
