@@ -247,8 +247,11 @@ func TestBrowserKeyboardInlineEdit(t *testing.T) {
 	b.WaitFocus(field)
 	b.Ctrl(input.KeyA)
 	b.Type("mira")
+	if v := b.Value(field); v != "mira" {
+		t.Fatalf("the field holds %q after typing mira over its text", v)
+	}
 	b.Enter()
-	b.WaitText(link, "mira")
+	b.WaitJS("Enter to save the edit", `(s) => { const e = document.querySelector(s); return !!e && e.innerText === "mira" }`, link)
 	focusBack(b, link)
 	b.Settle()
 	if n := b.Puts(fmt.Sprintf("%s/settings/users/%d", b.Base, f.mia.ID)); n != 1 {

@@ -7,6 +7,7 @@ package handlers_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -233,6 +234,75 @@ func TestBrowserPhone(t *testing.T) {
 				}
 			}
 			b.Screenshot("phone-" + v.name + ".png")
+			b.CheckConsole()
+		})
+	}
+}
+
+// viewNamed is the row of uiViews called name.
+func viewNamed(t *testing.T, name string) uiView {
+	t.Helper()
+	for _, v := range uiViews {
+		if v.name == name {
+			return v
+		}
+	}
+	t.Fatalf("no view %q in uiViews", name)
+	return uiView{}
+}
+
+// TestBrowserDarkTheme shows the User tab in both themes: the page's
+// background and text colours must differ between them. Screenshots of
+// both are kept in artifacts/.
+func TestBrowserDarkTheme(t *testing.T) {
+	f := newUIFixture(t)
+	b := f.show(t, viewNamed(t, "users-admin"), nil)
+	colours := map[browsertest.Theme]string{}
+	for _, theme := range []browsertest.Theme{browsertest.Light, browsertest.Dark} {
+		b.EmulateTheme(theme)
+		colours[theme] = b.Eval(`() => { const r = getComputedStyle(document.documentElement), c = getComputedStyle(document.querySelector(".card"));
+			return [r.backgroundColor, r.color, c.backgroundColor, getComputedStyle(document.querySelector("table.users td")).color].join(" | ") }`)
+		t.Logf("%s theme: page background | text | card | cell text = %s", theme, colours[theme])
+		b.Screenshot("theme-" + string(theme) + ".png")
+	}
+	light := strings.Split(colours[browsertest.Light], " | ")
+	dark := strings.Split(colours[browsertest.Dark], " | ")
+	for i, what := range []string{"page background", "page text", "card background", "table text"} {
+		if light[i] == dark[i] {
+			t.Errorf("the %s is %s in both themes", what, light[i])
+		}
+	}
+	b.CheckConsole()
+}
+
+// TestBrowserScreenshots makes the README's screenshots at desktop size
+// (1280×800): into artifacts/ always, and into the folder named by
+// GATEHOUSE_SCREENSHOTS (docs/screenshots, from the repository root) when
+// it is set, so that a run on purpose refreshes the committed ones.
+func TestBrowserScreenshots(t *testing.T) {
+	f := newUIFixture(t)
+	shots := []struct {
+		file, view string
+		theme      browsertest.Theme
+	}{
+		{"login.png", "login", browsertest.Light},
+		{"users-light.png", "users-admin", browsertest.Light},
+		{"users-dark.png", "users-admin", browsertest.Dark},
+		{"token-created.png", "token-created", browsertest.Light},
+		{"passkeys.png", "passkeys", browsertest.Light},
+		{"sessions.png", "sessions", browsertest.Light},
+	}
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", dir) // the tests run in handlers/
+	}
+	for _, s := range shots {
+		t.Run(strings.TrimSuffix(s.file, ".png"), func(t *testing.T) {
+			b := f.show(t, viewNamed(t, s.view), func(b *browsertest.UI) { b.EmulateTheme(s.theme) })
+			b.Screenshot("readme-" + s.file)
+			if dir != "" {
+				b.ScreenshotTo(filepath.Join(dir, s.file))
+			}
 			b.CheckConsole()
 		})
 	}
