@@ -59,7 +59,8 @@ func ptr[T any](v T) *T { return &v }
 // screen's width (screen.width, not innerWidth: a mobile browser zooms a
 // page that is too wide out, so that innerWidth grows with it), except
 // inside a box that scrolls by itself (overflow-x auto or scroll) or one
-// that clips its content (the visually hidden labels).
+// that clips its content (the visually hidden labels). The dialog does
+// not count as such a box: it must fit, without a sideways scroll.
 func (b *UI) Overflow() []string {
 	b.T.Helper()
 	out := b.Eval(`() => {
@@ -68,7 +69,9 @@ func (b *UI) Overflow() []string {
 			(e.classList.length ? "." + [...e.classList].join(".") : "") +
 			(e.dataset.testid ? "[data-testid=" + e.dataset.testid + "]" : "");
 		const contained = (e) => {
-			for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+			// A modal dialog scrolls by itself (the browser's own style), but
+			// a dialog one must scroll sideways does not fit the screen.
+			for (let p = e.parentElement; p && p !== document.body && p.tagName !== "DIALOG"; p = p.parentElement) {
 				const o = getComputedStyle(p).overflowX;
 				if (o === "auto" || o === "scroll" || o === "hidden" || o === "clip") { return true; }
 			}
@@ -80,6 +83,10 @@ func (b *UI) Overflow() []string {
 			if (r.right > W + 0.5 && !contained(e)) {
 				bad.push(name(e) + " right=" + Math.round(r.right) + " (" + (e.innerText || "").trim().slice(0, 30).replace(/\s+/g, " ") + ")");
 			}
+		}
+		const d = document.querySelector("dialog[open]");
+		if (d && d.scrollWidth > d.clientWidth + 1) {
+			bad.push(name(d) + " must be scrolled sideways: content " + d.scrollWidth + " px wide in " + d.clientWidth + " px");
 		}
 		return JSON.stringify({W, bad});
 	}`)
