@@ -29,6 +29,7 @@ const (
 func openByKeyboard(b *browsertest.UI, opener string) {
 	b.T.Helper()
 	b.TabTo(opener, maxTabs)
+	visibleFocus(b)
 	b.Enter()
 	b.WaitJS("the dialog to open", isOpen)
 	b.WaitJS("the focus to move into the dialog", `() => document.getElementById("dialog").contains(document.activeElement)`)
@@ -41,6 +42,15 @@ func escapeCloses(b *browsertest.UI, opener string) {
 	b.Escape()
 	b.WaitJS("Escape to close the dialog", isClosed)
 	focusBack(b, opener)
+}
+
+// visibleFocus fails the test when the focused element shows no focus
+// ring (:focus-visible) to a keyboard user.
+func visibleFocus(b *browsertest.UI) {
+	b.T.Helper()
+	if got := b.Eval(`() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + " " + s.outlineWidth }`); strings.HasPrefix(got, "none") || strings.HasSuffix(got, " 0px") {
+		b.T.Errorf("the focused %s shows no focus ring (outline %s)", b.Focused(), got)
+	}
 }
 
 func focusBack(b *browsertest.UI, opener string) {
@@ -243,6 +253,7 @@ func TestBrowserKeyboardInlineEdit(t *testing.T) {
 	field := fmt.Sprintf(`#user-%d input[data-inline]`, f.mia.ID)
 
 	b.TabTo(link, maxTabs)
+	visibleFocus(b)
 	b.Enter()
 	b.WaitFocus(field)
 	b.Ctrl(input.KeyA)

@@ -216,7 +216,8 @@ func TestBrowserAxe(t *testing.T) {
 
 // TestBrowserPhone shows every page and dialog on a 390×844 phone: no
 // element may reach past the screen's right edge unless it sits in a box
-// that scrolls by itself, and the header's Log out stays on screen.
+// that scrolls by itself, the header's Log out stays on screen, and
+// axe-core finds nothing there either.
 func TestBrowserPhone(t *testing.T) {
 	f := newUIFixture(t)
 	for _, v := range uiViews {
@@ -232,6 +233,9 @@ func TestBrowserPhone(t *testing.T) {
 				if right := b.Eval(`() => { const e = document.querySelector("form.logout button"); return e ? String(e.getBoundingClientRect().right <= screen.width) : "none" }`); right != "true" {
 					t.Errorf("%s: Log out is not on the screen (%s)", v.name, right)
 				}
+			}
+			if r := b.Axe(); len(r.Violations) > 0 {
+				t.Errorf("%s on a phone: %d WCAG 2.1 A/AA violations:%s", v.name, len(r.Violations), r)
 			}
 			b.Screenshot("phone-" + v.name + ".png")
 			b.CheckConsole()

@@ -104,6 +104,26 @@
       input.setAttribute("aria-describedby", err.id);
     }
   }
+  // A table that scrolls inside its box (on a phone) must be reachable by
+  // keyboard to be scrolled, also when it holds no control (an empty list).
+  function markScrollers() {
+    var tables = document.querySelectorAll("table");
+    for (var i = 0; i < tables.length; i++) {
+      var t = tables[i];
+      var scrolls = getComputedStyle(t).overflowX === "auto" && t.scrollWidth > t.clientWidth;
+      if (scrolls && !t.hasAttribute("tabindex")) {
+        t.setAttribute("tabindex", "0");
+        t.dataset.scrollFocus = "1";
+      } else if (!scrolls && t.dataset.scrollFocus) {
+        t.removeAttribute("tabindex");
+        delete t.dataset.scrollFocus;
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", markScrollers);
+  document.addEventListener("htmx:afterSettle", markScrollers);
+  window.addEventListener("resize", markScrollers);
+
   document.addEventListener("DOMContentLoaded", function () { describeErrors(document.body); });
   // An outerHTML swap settles on the replaced element, so look at the page.
   document.addEventListener("htmx:afterSettle", function () { describeErrors(document.body); });
