@@ -19,12 +19,14 @@ import (
 )
 
 // uiFixture is the panel the views are shown on: the admin "admin", the
-// member "mia" and the admin "tara" with 2FA on; clock is the panel's.
+// member "mia", the admin "tara" with 2FA on and the member "otto" with an
+// access token; clock is the panel's.
 type uiFixture struct {
 	store       *model.Store
 	clock       *testkit.Clock
 	base        string
 	mia, tara   model.User
+	otto        model.User // holds an access token; the password-done view changes his password
 	adminID     int
 	taraSecret  string
 	browserRoot *browsertest.UI
@@ -79,6 +81,13 @@ var uiViews = []uiView{
 	{name: "change-password", as: "admin", path: "/settings/users", ready: "#dialog #change-password", open: func(b *browsertest.UI, f *uiFixture) {
 		b.Click(fmt.Sprintf(`#user-%d a[href$="/password"]`, f.adminID))
 		dialogOpen(b, "#password-form")
+	}},
+	{name: "password-done", as: "admin", path: "/settings/users", ready: "#dialog [data-testid=remaining-tokens]", open: func(b *browsertest.UI, f *uiFixture) {
+		b.Click(fmt.Sprintf(`#user-%d a[href$="/password"]`, f.otto.ID))
+		dialogOpen(b, "#password-form")
+		b.Fill("#change-password", "otto-Pass-43")
+		b.Click(`#password-form button.primary`)
+		b.WaitSwappedText(`#password-done`, "Password changed")
 	}},
 	{name: "step-up-dialog", as: "admin", path: "/settings/users", ready: "#dialog #reauth-password", open: func(b *browsertest.UI, f *uiFixture) {
 		f.clock.Advance(handlers.DefaultConfig().StepUp + time.Minute)
@@ -145,6 +154,10 @@ func newUIFixture(t *testing.T) *uiFixture {
 	f.tara = testkit.AddUser(t, store, "tara")
 	e, _ := testkit.EnableTwoFactor(t, store, f.tara)
 	f.taraSecret = e.Secret
+	f.otto = testkit.CreateMember(t, store, "otto")
+	if _, _, err := store.CreateToken(f.otto.ID, model.NewToken{ExpiresAt: clock.Now().Add(30 * 24 * time.Hour)}, model.CLIActor); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(browsertest.AxePath()); err != nil {
 		t.Fatalf("axe-core is missing (run scripts/fetch-assets.sh): %v", err)
 	}
