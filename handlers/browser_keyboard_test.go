@@ -60,6 +60,7 @@ func focusBack(b *browsertest.UI, opener string) {
 
 // TestBrowserKeyboardDialogs walks each dialog with the keyboard alone.
 func TestBrowserKeyboardDialogs(t *testing.T) {
+	t.Parallel()
 	f := newUIFixture(t)
 	own := fmt.Sprintf("#user-%d ", f.adminID)
 
@@ -246,6 +247,7 @@ func TestBrowserKeyboardDialogs(t *testing.T) {
 // TestBrowserKeyboardInlineEdit edits a username with the keyboard: Enter
 // saves (one request), Escape cancels, and the focus returns to the field.
 func TestBrowserKeyboardInlineEdit(t *testing.T) {
+	t.Parallel()
 	f := newUIFixture(t)
 	b := f.browserRoot.Sibling(t)
 	f.login(b, "admin")

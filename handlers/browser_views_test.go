@@ -206,6 +206,7 @@ func (f *uiFixture) login(b *browsertest.UI, name string) {
 // TestBrowserAxe runs axe-core on every page and dialog in the light and
 // the dark theme: no violation of a WCAG 2.1 A or AA rule is allowed.
 func TestBrowserAxe(t *testing.T) {
+	t.Parallel()
 	f := newUIFixture(t)
 	// axe-core goes in through the DevTools protocol, which the panel's
 	// Content Security Policy does not govern; the policy still stops
@@ -245,6 +246,7 @@ func TestBrowserAxe(t *testing.T) {
 // that scrolls by itself, the header's Log out stays on screen, and
 // axe-core finds nothing there either.
 func TestBrowserPhone(t *testing.T) {
+	t.Parallel()
 	f := newUIFixture(t)
 	for _, v := range uiViews {
 		t.Run(v.name, func(t *testing.T) {
@@ -285,6 +287,7 @@ func viewNamed(t *testing.T, name string) uiView {
 // background and text colours must differ between them. Screenshots of
 // both are kept in artifacts/.
 func TestBrowserDarkTheme(t *testing.T) {
+	t.Parallel()
 	f := newUIFixture(t)
 	b := f.show(t, viewNamed(t, "users-admin"), nil)
 	colours := map[browsertest.Theme]string{}
@@ -310,6 +313,7 @@ func TestBrowserDarkTheme(t *testing.T) {
 // GATEHOUSE_SCREENSHOTS (docs/screenshots, from the repository root) when
 // it is set, so that a run on purpose refreshes the committed ones.
 func TestBrowserScreenshots(t *testing.T) {
+	t.Parallel()
 	f := newUIFixture(t)
 	shots := []struct {
 		file, view string
