@@ -58,4 +58,4 @@ release: assets
 	cd dist && sha256sum gatehouse-* > SHA256SUMS
 
 clean:
-	rm -rf bin/ dist/ assets/vendor/
+	rm -rf bin/ dist/ assets/vendor/ handlers/internal/browsertest/testdata/vendor/

@@ -6,22 +6,29 @@
 # anything is extracted; a mismatch stops the build. Only the named file is taken
 # out of the package and written to assets/vendor/ (git-ignored, embedded by Go).
 #
+# TEST_LIBS are tools the browser tests inject into pages (axe-core); they go
+# to handlers/internal/browsertest/testdata/vendor/ (git-ignored), never into
+# assets/vendor/, so that the binary does not carry them.
+#
 # Idempotent: a library is skipped when its target exists, still has the SHA-256
-# recorded at extraction, and assets/vendor/.stamp records the same version and
+# recorded at extraction, and the folder's .stamp records the same version and
 # integrity.
 #
-# To add a library, add one line to LIBS and run `make assets`.
+# To add a library, add one line to LIBS (or TEST_LIBS) and run `make assets`.
 set -euo pipefail
 
 # name  version  integrity  file-in-package  target (relative to assets/vendor/)
 LIBS=(
 	"htmx.org 2.0.11 sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA== dist/htmx.min.js htmx.min.js"
 )
+# name  version  integrity  file-in-package  target (relative to the test folder)
+TEST_LIBS=(
+	"axe-core 4.14.1 sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ== axe.min.js axe.min.js"
+)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENDOR="$ROOT/assets/vendor"
-STAMP="$VENDOR/.stamp"
-VERSIONS="$VENDOR/VERSIONS"
+TEST_VENDOR="$ROOT/handlers/internal/browsertest/testdata/vendor"
 # Used only when npm is not installed; npm itself honours its own configuration.
 REGISTRY=${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org}
 REGISTRY=${REGISTRY%/}
@@ -88,50 +95,60 @@ extract() {
 	mv -f "$dest.tmp" "$dest"
 }
 
-mkdir -p "$VENDOR"
-[ -f "$STAMP" ] || : >"$STAMP"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-new_stamp="$TMP/stamp"
-new_versions="$TMP/versions"
-: >"$new_stamp"
-{
-	echo "# Front-end libraries fetched by scripts/fetch-assets.sh (npm registry)."
-	echo "# name version integrity file-in-package -> target sha256(target)"
-} >"$new_versions"
+# fetch_into DIR ENTRY...: fetch, verify and record every entry in DIR, which
+# keeps its own .stamp and VERSIONS.
+fetch_into() {
+	local dir=$1 rel entry name version integrity inner target extra dest key recorded work tgz sum
+	shift
+	rel=${dir#"$ROOT"/}
+	local stamp="$dir/.stamp" versions="$dir/VERSIONS"
+	local new_stamp="$TMP/stamp" new_versions="$TMP/versions" changed=0
+	mkdir -p "$dir"
+	[ -f "$stamp" ] || : >"$stamp"
+	: >"$new_stamp"
+	{
+		echo "# Front-end libraries fetched by scripts/fetch-assets.sh (npm registry)."
+		echo "# name version integrity file-in-package -> target sha256(target)"
+	} >"$new_versions"
 
-changed=0
-for entry in "${LIBS[@]}"; do
-	read -r name version integrity inner target extra <<<"$entry"
-	if [ -z "$target" ] || [ -n "${extra:-}" ]; then die "malformed LIBS entry: $entry"; fi
-	case "$target" in
-	/* | *..*) die "$name: target must stay inside assets/vendor: $target" ;;
-	esac
-	dest="$VENDOR/$target"
-	key="$name $version $integrity $inner $target"
+	for entry in "$@"; do
+		extra=""
+		read -r name version integrity inner target extra <<<"$entry"
+		if [ -z "$target" ] || [ -n "${extra:-}" ]; then die "malformed entry: $entry"; fi
+		case "$target" in
+		/* | *..*) die "$name: target must stay inside $rel: $target" ;;
+		esac
+		dest="$dir/$target"
+		key="$name $version $integrity $inner $target"
 
-	# The stamp line is the key followed by the target's SHA-256.
-	recorded=$(awk -v k="$key" 'index($0, k " ") == 1 { print $NF; exit }' "$STAMP")
-	if [ -f "$dest" ] && [ -n "$recorded" ] && [ "$recorded" = "$(sha256_of "$dest")" ]; then
-		echo "fetch-assets: $name@$version up to date ($target)"
-	else
-		work="$TMP/$name"
-		mkdir -p "$work"
-		tgz=$(download "$name" "$version" "$work")
-		verify "$tgz" "$integrity"
-		mkdir -p "$(dirname "$dest")"
-		extract "$tgz" "$inner" "$dest"
-		echo "fetch-assets: $name@$version fetched, integrity verified -> assets/vendor/$target"
-		changed=1
+		# The stamp line is the key followed by the target's SHA-256.
+		recorded=$(awk -v k="$key" 'index($0, k " ") == 1 { print $NF; exit }' "$stamp")
+		if [ -f "$dest" ] && [ -n "$recorded" ] && [ "$recorded" = "$(sha256_of "$dest")" ]; then
+			echo "fetch-assets: $name@$version up to date ($rel/$target)"
+		else
+			work="$TMP/$name"
+			mkdir -p "$work"
+			tgz=$(download "$name" "$version" "$work")
+			verify "$tgz" "$integrity"
+			mkdir -p "$(dirname "$dest")"
+			extract "$tgz" "$inner" "$dest"
+			echo "fetch-assets: $name@$version fetched, integrity verified -> $rel/$target"
+			changed=1
+		fi
+		sum=$(sha256_of "$dest")
+		echo "$key $sum" >>"$new_stamp"
+		echo "$name $version $integrity $inner -> $target $sum" >>"$new_versions"
+	done
+
+	# Rewrite the records only when something changed, so a second run touches nothing.
+	if [ "$changed" = 1 ] || ! cmp -s "$new_stamp" "$stamp" || ! cmp -s "$new_versions" "$versions" 2>/dev/null; then
+		cp "$new_stamp" "$stamp"
+		cp "$new_versions" "$versions"
 	fi
-	sum=$(sha256_of "$dest")
-	echo "$key $sum" >>"$new_stamp"
-	echo "$name $version $integrity $inner -> $target $sum" >>"$new_versions"
-done
+}
 
-# Rewrite the records only when something changed, so a second run touches nothing.
-if [ "$changed" = 1 ] || ! cmp -s "$new_stamp" "$STAMP" || ! cmp -s "$new_versions" "$VERSIONS" 2>/dev/null; then
-	cp "$new_stamp" "$STAMP"
-	cp "$new_versions" "$VERSIONS"
-fi
+fetch_into "$VENDOR" "${LIBS[@]}"
+fetch_into "$TEST_VENDOR" "${TEST_LIBS[@]}"

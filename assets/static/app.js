@@ -16,12 +16,55 @@
     }
   });
 
+  // The element that opened the dialog gets the focus back when it
+  // closes; where a swap replaced it meanwhile (the user list reloads
+  // after a change), its twin in the new markup does.
+  var opener = null, openerSelector = "";
+  function selectorOf(el) {
+    if (el.id) { return "#" + CSS.escape(el.id); }
+    var href = el.getAttribute("href") || el.getAttribute("hx-get");
+    return href ? el.tagName.toLowerCase() + '[href="' + CSS.escape(href) + '"]' : "";
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var d = dialog(), cfg = e.detail.requestConfig;
+    var target = e.detail.target || (cfg && cfg.target);
+    if (!d || d.open || !target || target.id !== "dialog-body") { return; }
+    opener = e.detail.elt || document.activeElement;
+    openerSelector = opener ? selectorOf(opener) : "";
+  });
+  function restoreFocus() {
+    var el = opener;
+    if ((!el || !el.isConnected) && openerSelector) { el = document.querySelector(openerSelector); }
+    opener = null;
+    openerSelector = "";
+    if (el && el.isConnected && el.focus) { el.focus(); }
+  }
+
+  // focusInto moves the focus into the dialog: to its [autofocus] field,
+  // else to its title, so that the first Tab reaches the first control
+  // and a stray Enter triggers nothing.
+  function focusInto(d) {
+    var f = d.querySelector("#dialog-body [autofocus]");
+    if (!f) {
+      f = d.querySelector("#dialog-title");
+      if (f) { f.setAttribute("tabindex", "-1"); }
+    }
+    if (f) { f.focus(); }
+  }
+
+  // A swap inside the open dialog (the next step, a refused form) may
+  // remove the focused control; the focus then goes to the new content,
+  // never back behind the dialog.
+  document.addEventListener("htmx:afterSettle", function () {
+    var d = dialog();
+    if (d && d.open && !d.contains(document.activeElement)) { focusInto(d); }
+  });
+
   document.addEventListener("htmx:afterSwap", function (e) {
     var d = dialog();
     if (d && e.detail.target && e.detail.target.id === "dialog-body" && !d.open) {
       d.showModal();
-      var f = d.querySelector("[autofocus]");
-      if (f) { f.focus(); }
+      focusInto(d);
     }
     var inline = e.detail.target && e.detail.target.querySelector ? document.querySelector("input[data-inline]") : null;
     if (inline && document.activeElement !== inline) {
@@ -40,8 +83,50 @@
     if (e.target === dialog()) {
       document.getElementById("dialog-body").innerHTML = "";
       document.getElementById("dialog-flash").innerHTML = "";
+      restoreFocus();
     }
   }, true);
+
+  // Errors are announced and tied to their field: a message
+  // (.field-error[data-field]) describes the input of the same name in its
+  // form, which is marked invalid, so a screen reader reads the message
+  // with the field.
+  function describeErrors(root) {
+    if (!root || !root.querySelectorAll) { return; }
+    var errs = root.querySelectorAll(".field-error[data-field]");
+    for (var i = 0; i < errs.length; i++) {
+      var err = errs[i], form = err.closest("form");
+      if (!form || err.hidden) { continue; }
+      var input = form.querySelector('[name="' + CSS.escape(err.dataset.field) + '"]');
+      if (!input) { continue; }
+      if (!err.id) { err.id = (form.id || "form") + "-" + err.dataset.field + "-error"; }
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", err.id);
+    }
+  }
+  // A table that scrolls inside its box (on a phone) must be reachable by
+  // keyboard to be scrolled, also when it holds no control (an empty list).
+  function markScrollers() {
+    var tables = document.querySelectorAll("table");
+    for (var i = 0; i < tables.length; i++) {
+      var t = tables[i];
+      var scrolls = getComputedStyle(t).overflowX === "auto" && t.scrollWidth > t.clientWidth;
+      if (scrolls && !t.hasAttribute("tabindex")) {
+        t.setAttribute("tabindex", "0");
+        t.dataset.scrollFocus = "1";
+      } else if (!scrolls && t.dataset.scrollFocus) {
+        t.removeAttribute("tabindex");
+        delete t.dataset.scrollFocus;
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", markScrollers);
+  document.addEventListener("htmx:afterSettle", markScrollers);
+  window.addEventListener("resize", markScrollers);
+
+  document.addEventListener("DOMContentLoaded", function () { describeErrors(document.body); });
+  // An outerHTML swap settles on the replaced element, so look at the page.
+  document.addEventListener("htmx:afterSettle", function () { describeErrors(document.body); });
 
   document.addEventListener("click", function (e) {
     var c = e.target.closest("[data-close-dialog]");
@@ -87,7 +172,21 @@
 
   // Inline edit: Enter and blur save, Escape cancels. Enter only blurs the
   // input, so that the blur handler sends the one request of the edit.
+  // After the edit the row is swapped; its link for the same field gets
+  // the focus back, so the keyboard stays where it was.
+  var edited = null;
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!edited) { return; }
+    var link = document.querySelector("#" + CSS.escape(edited.row) + " a[data-field=" + edited.field + "]");
+    if (link) { edited = null; link.focus(); }
+  });
+  function remember(input) {
+    var row = input.closest("tr");
+    if (row && row.id) { edited = { row: row.id, field: input.name }; }
+  }
+
   function cancel(input) {
+    remember(input);
     input.dataset.done = "1";
     var row = input.closest("tr");
     htmx.ajax("GET", input.dataset.cancelUrl, { target: row, swap: "outerHTML" });
@@ -113,7 +212,17 @@
       return;
     }
     input.dataset.done = "1";
+    remember(input);
     htmx.trigger(input.form, "gh-save");
+  });
+
+  // Ctrl+Enter (or Cmd+Enter) in a multi-line field sends its form, as
+  // Enter does in the one-line fields; a plain Enter adds a line.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey) || !t.matches || !t.matches("textarea") || !t.form) { return; }
+    e.preventDefault();
+    t.form.requestSubmit();
   });
 })();
 

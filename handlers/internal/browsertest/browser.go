@@ -40,9 +40,12 @@ type UI struct {
 	Base string
 	Page *rod.Page
 
+	browser *rod.Browser // the Chromium the tab runs in, for Sibling
+
 	mu      sync.Mutex
-	console []string       // console errors, exceptions, CSP violations
-	putReqs map[string]int // PUT requests by URL
+	console []string         // console errors, exceptions, CSP violations
+	allowed []*regexp.Regexp // console lines a test provokes on purpose
+	putReqs map[string]int   // PUT requests by URL
 }
 
 // expectedNetworkError matches the console lines Chromium writes for
@@ -89,6 +92,28 @@ func New(t *testing.T, base string, opts ...func(*launcher.Launcher)) *UI {
 	}
 	t.Cleanup(func() { _ = browser.Close() })
 
+	return open(t, base, browser)
+}
+
+// Sibling opens another tab in the same Chromium, in a fresh incognito
+// context (its own cookies), for the subtest t: table-driven tests walk
+// many views without starting a browser for each.
+func (b *UI) Sibling(t *testing.T) *UI {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	incognito, err := b.browser.Context(ctx).Incognito()
+	if err != nil {
+		t.Fatalf("open an incognito context: %v", err)
+	}
+	t.Cleanup(func() { _ = incognito.Close() })
+	return open(t, b.Base, incognito)
+}
+
+// open makes a tab in browser at the desktop size and records its
+// console errors and PUT requests.
+func open(t *testing.T, base string, browser *rod.Browser) *UI {
+	t.Helper()
 	page, err := browser.Page(proto.TargetCreateTarget{URL: "about:blank"})
 	if err != nil {
 		t.Fatalf("open a tab: %v", err)
@@ -99,7 +124,7 @@ func New(t *testing.T, base string, opts ...func(*launcher.Launcher)) *UI {
 	if err := page.SetViewport(&proto.EmulationSetDeviceMetricsOverride{Width: 1280, Height: 800, DeviceScaleFactor: 1}); err != nil {
 		t.Fatal(err)
 	}
-	b := &UI{T: t, Base: base, Page: page, putReqs: map[string]int{}}
+	b := &UI{T: t, Base: base, Page: page, browser: browser, putReqs: map[string]int{}}
 	go page.EachEvent(
 		func(e *proto.RuntimeConsoleAPICalled) {
 			if e.Type != proto.RuntimeConsoleAPICalledTypeError && e.Type != proto.RuntimeConsoleAPICalledTypeAssert {
@@ -155,13 +180,27 @@ func (b *UI) Puts(url string) int {
 	return b.putReqs[url]
 }
 
+// AllowConsole lets CheckConsole pass console lines that match pattern:
+// what a test provokes on purpose (an error page answers 404).
+func (b *UI) AllowConsole(pattern string) {
+	b.mu.Lock()
+	b.allowed = append(b.allowed, regexp.MustCompile(pattern))
+	b.mu.Unlock()
+}
+
 // CheckConsole fails the test for every console error seen so far.
 func (b *UI) CheckConsole() {
 	b.T.Helper()
 	b.Settle()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+next:
 	for _, c := range b.console {
+		for _, a := range b.allowed {
+			if a.MatchString(c) {
+				continue next
+			}
+		}
 		b.T.Errorf("browser console: %s", c)
 	}
 }
