@@ -59,6 +59,7 @@ var uiViews = []uiView{
 	}},
 	{name: "users-admin", as: "admin", path: "/settings/users", ready: "table.users"},
 	{name: "users-member", as: "mia", path: "/settings/users", ready: "table.users"},
+	{name: "security", as: "admin", path: "/settings/security", ready: "main .security"},
 	{name: "inline-edit", as: "admin", path: "/settings/users", ready: "input[data-inline]", open: func(b *browsertest.UI, f *uiFixture) {
 		b.Click(fmt.Sprintf(`#user-%d a[data-field=username]`, f.mia.ID))
 	}},
