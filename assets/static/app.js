@@ -140,9 +140,9 @@ document.addEventListener("click", function (e) {
 });
 
 // Expiration Time fields (Access Tokens): a datetime-local input works in
-// the browser's time zone; its form sends the zone's offset for the chosen
-// date in tz_offset (minutes to add to get UTC, as getTimezoneOffset), so
-// the server can store UTC. data-utc carries a time from the server, shown
+// the browser's time zone; its form's Time zone select (tz_offset: minutes
+// to add to get UTC, as getTimezoneOffset) is set to that zone's offset
+// for the chosen date, so the server can store UTC. data-utc carries a time from the server, shown
 // here in local time. A value the server echoes back (a refused form)
 // keeps the offset it was sent with until it is edited. Quick picks set
 // now + N days or years.
@@ -153,12 +153,23 @@ document.addEventListener("click", function (e) {
   function localValue(d) {
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
   }
-  // syncOffset sets tz_offset for the input's value, read as local time.
+  // syncOffset chooses, in the Time zone select (tz_offset), the
+  // browser's zone for the input's value read as local time; a zone the
+  // list lacks is added.
   function syncOffset(input) {
-    var tz = input.form && input.form.querySelector("input[name=tz_offset]");
+    var tz = input.form && input.form.querySelector("[name=tz_offset]");
     if (!tz) { return; }
     var d = input.value ? new Date(input.value) : new Date();
-    if (!isNaN(d.getTime())) { tz.value = String(d.getTimezoneOffset()); }
+    if (isNaN(d.getTime())) { return; }
+    var v = String(d.getTimezoneOffset());
+    if (tz.tagName === "SELECT" && !tz.querySelector('option[value="' + v + '"]')) {
+      var east = -d.getTimezoneOffset(), m = Math.abs(east);
+      var o = document.createElement("option");
+      o.value = v;
+      o.textContent = "UTC" + (east < 0 ? "\u2212" : "+") + pad(Math.floor(m / 60)) + ":" + pad(m % 60);
+      tz.appendChild(o);
+    }
+    tz.value = v;
   }
   function init(root) {
     var inputs = root.querySelectorAll ? root.querySelectorAll("input[data-tz-local][data-utc]") : [];
