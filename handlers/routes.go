@@ -116,6 +116,7 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Get("/:id<int>/tokens/:tid/edit", h.selfOrAdmin, h.tokenEdit)
 	s.Put("/:id<int>/tokens/:tid", h.selfOrAdmin, h.stepUp, h.tokenUpdate)
 	s.Post("/:id<int>/tokens/:tid", h.selfOrAdmin, h.stepUp, h.tokenUpdate) // plain-form fallback for PUT
+	s.Get("/:id<int>/tokens/:tid/delete", h.selfOrAdmin, h.tokenDeleteConfirm)
 	s.Delete("/:id<int>/tokens/:tid", h.selfOrAdmin, h.stepUp, h.tokenDelete)
 	s.Post("/:id<int>/tokens/:tid/delete", h.selfOrAdmin, h.stepUp, h.tokenDelete)
 	s.Get("/:id<int>/passkeys", h.selfOrAdmin, h.passkeyList)
@@ -123,6 +124,7 @@ func (h *Handler) routes(app *fiber.App) {
 	// refuses anyone else with a message naming the user.
 	s.Post("/:id<int>/passkeys/options", h.anyUser, h.stepUp, h.passkeyRegisterOptions)
 	s.Post("/:id<int>/passkeys", h.anyUser, h.stepUp, h.passkeyRegisterFinish)
+	s.Get("/:id<int>/passkeys/:pid/delete", h.selfOrAdmin, h.passkeyDeleteConfirm)
 	s.Delete("/:id<int>/passkeys/:pid", h.selfOrAdmin, h.stepUp, h.passkeyDelete)
 	s.Post("/:id<int>/passkeys/:pid/delete", h.selfOrAdmin, h.stepUp, h.passkeyDelete) // plain-form fallback for DELETE
 	s.Get("/:id<int>/sessions", h.selfOrAdmin, h.sessionList)
