@@ -330,7 +330,8 @@ func readResponse(t testing.TB, resp *http.Response) *response {
 		t.Fatalf("read body: %v", err)
 	}
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: string(b), Cookies: resp.Cookies()}
-	if strings.Contains(r.Header.Get("Content-Type"), "json") && len(b) > 0 {
+	// JSON lines (an export) are many objects, read line by line.
+	if ct := r.Header.Get("Content-Type"); strings.Contains(ct, "json") && !strings.Contains(ct, "jsonl") && len(b) > 0 {
 		if err := json.Unmarshal(b, &r.JSON); err != nil {
 			t.Fatalf("the answer is not a JSON object: %v\n%s", err, b)
 		}

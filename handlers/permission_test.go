@@ -110,6 +110,8 @@ var permissions = map[string]string{
 	"DELETE /settings/users/:id<int>/passkeys/:pid":      permSelfOrAdmin,
 	"POST /settings/users/:id<int>/passkeys/:pid/delete": permSelfOrAdmin,
 	"GET /settings/users/:id<int>/sessions":              permSelfOrAdmin,
+	"GET /settings/sessions":                             permAnyUser, // a member sees only their own
+	"GET /settings/audit":                                permAnyUser, // a member sees only their own events
 	"POST /settings/users/:id<int>/sessions/delete":      permSelfOrAdmin,
 	"POST /settings/users/:id<int>/sessions/:sid/delete": permSelfOrAdmin,
 }

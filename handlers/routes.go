@@ -88,6 +88,11 @@ func (h *Handler) routes(app *fiber.App) {
 	auth.Post("/settings/reauth/passkey/options", h.anyUser, h.reauthPasskeyOptions)
 	auth.Post("/settings/reauth/passkey", h.anyUser, h.reauthPasskeyFinish)
 
+	// The Sessions and Audit Log views: anyUser, each handler shows a
+	// member only their own.
+	auth.Get("/settings/sessions", h.anyUser, h.sessionView)
+	auth.Get("/settings/audit", h.anyUser, h.auditView)
+
 	s := auth.Group("/settings/users")
 	s.Get("", h.anyUser, h.userList)
 	s.Post("", h.adminOnly, h.stepUp, h.userCreate)

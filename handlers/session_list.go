@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -53,8 +54,12 @@ func (h *Handler) sessionEnd(c *fiber.Ctx) error {
 		return err
 	}
 	own, _ := currentSession(c)
+	back := sessionViewBack(postField(c, "back"))
 	ended, err := h.store.EndUserSession(u.ID, c.Params("sid"), h.actor(c))
 	if errors.Is(err, model.ErrNotFound) {
+		if back != "" {
+			return errStatus(fiber.StatusNotFound, "This session has already ended.")
+		}
 		return h.renderSessions(c, fiber.StatusNotFound, u, "", "This session has already ended.")
 	}
 	if err != nil {
@@ -68,10 +73,31 @@ func (h *Handler) sessionEnd(c *fiber.Ctx) error {
 		}
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	}
+	if back != "" {
+		// From the Sessions view: its row goes (hx-swap delete), or,
+		// without JavaScript, the view is shown again as it was.
+		if !isHTMX(c) {
+			return c.Redirect(back, fiber.StatusSeeOther)
+		}
+		toast(c, "Session of "+u.Username+" ended.")
+		return c.SendStatus(fiber.StatusOK)
+	}
 	if !isHTMX(c) {
 		return c.Redirect("/settings/users/"+strconv.Itoa(u.ID)+"/sessions", fiber.StatusSeeOther)
 	}
+	toast(c, "Session ended.")
 	return h.renderSessions(c, fiber.StatusOK, u, "Session ended.", "")
+}
+
+// sessionViewBack returns back when it is an address of the Sessions view
+// (the page a form of that view came from, with its filter), else "": no
+// form can send the browser elsewhere.
+func sessionViewBack(back string) string {
+	const view = "/settings/sessions"
+	if back == view || (strings.HasPrefix(back, view+"?") && !strings.ContainsAny(back, "\\\r\n")) {
+		return back
+	}
+	return ""
 }
 
 // sessionsEnd ends every session of a user but the one of this request:
@@ -94,5 +120,6 @@ func (h *Handler) sessionsEnd(c *fiber.Ctx) error {
 	if n == 1 {
 		msg = "1 session ended."
 	}
+	toast(c, msg)
 	return h.renderSessions(c, fiber.StatusOK, u, msg, "")
 }
