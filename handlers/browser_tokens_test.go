@@ -55,7 +55,7 @@ func TestBrowserAccessTokens(t *testing.T) {
 	b.Click(fmt.Sprintf(`#user-%d [data-testid=access-tokens]`, admin.ID))
 	b.WaitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
 	b.WaitSwappedText("#tokens h2", "Access Tokens of admin")
-	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet.")
+	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet — create one below")
 
 	// 2. Create: white list 127.0.0.1, expiry by the 30-day quick pick.
 	b.FillExactly("#token-ips", "127.0.0.1")
@@ -146,7 +146,7 @@ func TestBrowserAccessTokens(t *testing.T) {
 	// 6. Delete, confirmed: the token stops working at once.
 	b.ConfirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
 	b.WaitSwappedText("[data-testid=token-flash]", "deleted")
-	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet.")
+	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet — create one below")
 	if status, _ := callMe(t, base, value); status != 401 {
 		t.Errorf("a deleted token got %d, want 401", status)
 	}

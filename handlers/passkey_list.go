@@ -111,5 +111,6 @@ func (h *Handler) passkeyDelete(c *fiber.Ctx) error {
 		return c.Redirect("/settings/users/"+strconv.Itoa(u.ID)+"/passkeys", fiber.StatusSeeOther)
 	}
 	c.Set("HX-Trigger", "gh-users-changed")
+	toast(c, "Passkey "+name+" deleted.")
 	return h.renderPasskeys(c, fiber.StatusOK, u, "Passkey "+name+" deleted.", "")
 }

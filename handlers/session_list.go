@@ -79,6 +79,7 @@ func (h *Handler) sessionEnd(c *fiber.Ctx) error {
 		if !isHTMX(c) {
 			return c.Redirect(back, fiber.StatusSeeOther)
 		}
+		c.Set("HX-Trigger", "gh-sessions-changed") // the view reloads itself
 		toast(c, "Session of "+u.Username+" ended.")
 		return c.SendStatus(fiber.StatusOK)
 	}

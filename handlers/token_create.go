@@ -39,6 +39,7 @@ func (h *Handler) tokenCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	toast(c, "Token "+t.ID+" created.")
 	return h.renderTokens(c, fiber.StatusCreated, u, h.newTokenForm(), &tokenCreated{ID: t.ID, Value: value},
 		"Token "+t.ID+" created.")
 }

@@ -25,5 +25,6 @@ func (h *Handler) tokenDelete(c *fiber.Ctx) error {
 	if err := h.store.DeleteToken(u.ID, t.ID, h.actor(c)); err != nil {
 		return err
 	}
+	toast(c, "Token "+t.ID+" deleted.")
 	return h.renderTokens(c, fiber.StatusOK, u, h.newTokenForm(), nil, "Token "+t.ID+" deleted.")
 }

@@ -199,7 +199,7 @@ func TestTokenDialog(t *testing.T) {
 			Form: url.Values{"ips": {""}}, WantStatus: 403},
 
 		{Name: "delete", Method: "DELETE", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, HTMX: true, Changed: true, WantStatus: 200,
-			Want: []string{"Token {tid} deleted.", "No access tokens yet."},
+			Want: []string{"Token {tid} deleted.", "No access tokens yet — create one below to call the API as bob."},
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				wantAnswer(t, a.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: a.value, ClientIP: "192.0.2.1"}), 401)
 			}},

@@ -57,5 +57,6 @@ func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	toast(c, "Token "+updated.ID+" modified.")
 	return h.renderTokens(c, fiber.StatusOK, u, h.newTokenForm(), nil, "Token "+updated.ID+" modified.")
 }

@@ -63,6 +63,7 @@ func (h *Handler) userPassword(c *fiber.Ctx) error {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
 	}
 	c.Set("HX-Trigger", "gh-dialog-close")
+	toast(c, "Password of "+u.Username+" changed.")
 	c.Set("HX-Retarget", "#flash")
 	c.Set("HX-Reswap", "innerHTML")
 	return c.Render("partials/flash", fiber.Map{"Flash": "Password of " + u.Username + " changed."})

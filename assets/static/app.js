@@ -124,18 +124,25 @@ document.addEventListener("click", function (e) {
   var src = document.querySelector(b.dataset.copy);
   if (!src) { return; }
   var text = src.value !== undefined && src.tagName === "INPUT" ? src.value : src.innerText;
+  // The button says what happened for a moment, then its own label again;
+  // the toast (an aria-live region) tells screen readers too.
+  if (!b.dataset.label) { b.dataset.label = b.textContent; }
+  function say(label, ms, toast) {
+    b.textContent = label;
+    clearTimeout(b.ghCopyTimer);
+    b.ghCopyTimer = setTimeout(function () { b.textContent = b.dataset.label; }, ms);
+    document.body.dispatchEvent(new CustomEvent("gh-toast", { detail: { value: toast } }));
+  }
   // Without the clipboard (plain http on another host than localhost has
   // no navigator.clipboard; a denied permission rejects), select the text
   // so it can be copied by hand, instead of failing silently.
   function selectText() {
     if (src.select) { src.focus(); src.select(); } else { window.getSelection().selectAllChildren(src); }
-    b.textContent = "Press Ctrl+C";
-    setTimeout(function () { b.textContent = "Copy"; }, 3000);
+    say("Press Ctrl+C", 3000, "Selected: press Ctrl+C to copy.");
   }
   if (!navigator.clipboard || !window.isSecureContext) { selectText(); return; }
   navigator.clipboard.writeText(text).then(function () {
-    b.textContent = "Copied";
-    setTimeout(function () { b.textContent = "Copy"; }, 1500);
+    say("Copied", 1500, "Copied to the clipboard.");
   }, selectText);
 });
 
@@ -427,4 +434,99 @@ document.addEventListener("click", function (e) {
     box.hidden = false;
     startAutofill(button, document.getElementById("passkey-login-error"));
   });
+})();
+
+// Feedback: a request indicator on every htmx action (aria-busy on the
+// element that asked and a thin bar at the top of the page), a toast after
+// saves and deletes (the server's HX-Trigger gh-toast carries the message),
+// and relative times ("3 days ago") on every <time datetime>, with the
+// exact local time on hover. All progressive: without JavaScript the
+// pages show the exact UTC times and the pages that follow a form say
+// what happened.
+(function () {
+  "use strict";
+
+  // A filter form (GET) leaves its empty fields out of the address that
+  // htmx requests and pushes into the history: ?event=x, not
+  // ?user=&event=x&since=&until=.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.verb !== "get") { return; }
+    var p = e.detail.parameters;
+    Object.keys(p).forEach(function (k) { if (p[k] === "") { delete p[k]; } });
+  });
+
+  var busy = 0;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt && elt.setAttribute) { elt.setAttribute("aria-busy", "true"); }
+    busy++;
+    document.documentElement.classList.add("gh-busy");
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt && elt.removeAttribute) { elt.removeAttribute("aria-busy"); }
+    busy = Math.max(0, busy - 1);
+    if (!busy) { document.documentElement.classList.remove("gh-busy"); }
+  });
+
+  // The toast lives in the open dialog while there is one: a modal
+  // dialog makes the rest of the page inert, and an inert live region is
+  // neither seen nor announced.
+  var toastTimer = null;
+  function showToast(msg) {
+    var t = document.getElementById("toast");
+    if (!t || !msg) { return; }
+    var d = document.getElementById("dialog");
+    var host = d && d.open ? d : document.body;
+    if (t.parentNode !== host) { host.appendChild(t); }
+    t.textContent = msg;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; t.textContent = ""; }, 4000);
+  }
+  document.body.addEventListener("gh-toast", function (e) {
+    var v = e.detail && (typeof e.detail === "string" ? e.detail : e.detail.value);
+    showToast(v);
+  });
+  // Back in the page when the dialog closes, where the next one shows.
+  document.addEventListener("close", function (e) {
+    var t = document.getElementById("toast");
+    if (t && e.target.id === "dialog" && t.parentNode === e.target) { document.body.appendChild(t); }
+  }, true);
+
+  var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
+  function relative(d, now) {
+    var s = (d.getTime() - now) / 1000;
+    if (Math.abs(s) < 45) { return "just now"; }
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(s) >= units[i][1] || units[i][0] === "second") {
+        return rtf.format(Math.round(s / units[i][1]), units[i][0]);
+      }
+    }
+    return "";
+  }
+  function exact(d) {
+    try {
+      return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+    } catch (err) {
+      return d.toLocaleString();
+    }
+  }
+  function relTimes(root) {
+    if (!rtf || !root.querySelectorAll) { return; }
+    var now = Date.now();
+    var list = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < list.length; i++) {
+      var el = list[i];
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) { continue; }
+      el.textContent = relative(d, now);
+      el.title = exact(d);
+      el.setAttribute("data-relative", "");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { relTimes(document); });
+  document.addEventListener("htmx:load", function (e) { relTimes(e.target); });
+  setInterval(function () { relTimes(document); }, 60000);
 })();
