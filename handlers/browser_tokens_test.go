@@ -61,6 +61,9 @@ func TestBrowserAccessTokens(t *testing.T) {
 	b.FillExactly("#token-ips", "127.0.0.1")
 	b.Click(`#token-form [data-expires-days="30"]`)
 	picked := b.Value("#token-expires")
+	// The Time zone select follows the browser's zone (UTC−05:00 or, in
+	// summer, UTC−04:00); without JavaScript it says UTC.
+	b.WaitJS("the Time zone set to New York's", `() => /^UTC−0[45]:00$/.test(document.querySelector("#token-tz").selectedOptions[0].textContent)`)
 	clicked := time.Now()
 	b.Click(`#token-form button[type=submit]`)
 	b.El("#token-value")
