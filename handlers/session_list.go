@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -91,14 +92,20 @@ func (h *Handler) sessionEnd(c *fiber.Ctx) error {
 }
 
 // sessionViewBack returns back when it is an address of the Sessions view
-// (the page a form of that view came from, with its filter), else "": no
-// form can send the browser elsewhere.
+// (the page a form of that view came from, with its filter), rebuilt from
+// its parsed query, else "": no form can send the browser elsewhere.
 func sessionViewBack(back string) string {
 	const view = "/settings/sessions"
-	if back == view || (strings.HasPrefix(back, view+"?") && !strings.ContainsAny(back, "\\\r\n")) {
-		return back
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.User != nil || u.Host != "" || u.Opaque != "" || u.Path != view ||
+		strings.ContainsAny(back, "\\#") {
+		return ""
 	}
-	return ""
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil || len(q) == 0 {
+		return view
+	}
+	return view + "?" + q.Encode()
 }
 
 // sessionsEnd ends every session of a user but the one of this request:
