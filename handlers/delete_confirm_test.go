@@ -1,24 +1,29 @@
 package handlers
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
 
-// TestDeleteConfirmPages: Delete of a token or a passkey is a GET form to
-// a confirmation page without JavaScript (htmx asks with hx-confirm and
-// sends the change itself): the page names what goes, deletes nothing,
-// and its form posts to the delete route with the CSRF field.
+// TestDeleteConfirmPages: Delete of a token or a passkey, and End Session,
+// are GET forms to a confirmation page without JavaScript (htmx asks with
+// hx-confirm and sends the change itself): the page names what goes,
+// changes nothing, and its form posts to the delete route with the CSRF
+// field.
 func TestDeleteConfirmPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	addPasskey(t, f)
+	addSession(t, f)
 	sess := f.ta.Session(t, f.ta.Admin)
 	for _, c := range []struct{ dialog, page, want, action string }{
 		{"/settings/users/{bob}/tokens", "/settings/users/{bob}/tokens/{tid}/delete", "Delete token <code>{tid}</code> of <strong>bob</strong>?",
 			`action="/settings/users/{bob}/tokens/{tid}/delete"`},
 		{"/settings/users/{bob}/passkeys", "/settings/users/{bob}/passkeys/{pid}/delete", "Delete the passkey <strong>laptop</strong> of <strong>bob</strong>?",
 			`action="/settings/users/{bob}/passkeys/{pid}/delete"`},
+		{"/settings/users/{bob}/sessions", "/settings/users/{bob}/sessions/{sid}/delete", "End the session of <strong>bob</strong> in",
+			`action="/settings/users/{bob}/sessions/{sid}/delete"`},
 	} {
 		before := f.ta.Snapshot(t)
 		d := f.ta.Do(t, request{URL: f.expand(c.dialog), Session: sess, HTMX: true})
@@ -42,5 +47,17 @@ func TestDeleteConfirmPages(t *testing.T) {
 	}
 	if r := f.ta.Do(t, request{URL: f.expand("/settings/users/{bob}/passkeys/nope/delete"), Session: sess}); r.Status != 404 {
 		t.Errorf("unknown passkey: %d", r.Status)
+	}
+	if r := f.ta.Do(t, request{URL: f.expand("/settings/users/{bob}/sessions/0123456789abcdef0123/delete"), Session: sess}); r.Status != 404 ||
+		!strings.Contains(r.Body, "already ended") {
+		t.Errorf("unknown session: %d", r.Status)
+	}
+	// From the Sessions view: the view's address goes along, and only it.
+	for back, want := range map[string]string{"/settings/sessions?user=bob": `name="back" value="/settings/sessions?user=bob"`,
+		"https://evil.example/": `href="/settings/users/` + f.expand("{bob}") + `/sessions" data-testid="cancel-end"`} {
+		r := f.ta.Do(t, request{URL: f.expand("/settings/users/{bob}/sessions/{sid}/delete") + "?back=" + url.QueryEscape(back), Session: sess})
+		if !strings.Contains(r.Body, want) || strings.Contains(r.Body, "evil") {
+			t.Errorf("back %q: the page lacks %s", back, want)
+		}
 	}
 }

@@ -345,6 +345,7 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := ta.Session(t, ta.Admin)
+	bobs := ta.Session(t, bob)
 	query := map[string]string{"/settings/users/:id<int>/edit": "?field=email"}
 	n := 0
 	for _, r := range ta.App.GetRoutes(true) {
@@ -355,7 +356,7 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 		if r.Path == "/settings/users/:id<int>/2fa" {
 			id = ta.Admin.ID // only the user opens their own enrolment
 		}
-		path := strings.NewReplacer(":id<int>", fmt.Sprint(id), ":tid", tok.ID, ":pid", pk.ID).Replace(r.Path) + query[r.Path]
+		path := strings.NewReplacer(":id<int>", fmt.Sprint(id), ":tid", tok.ID, ":pid", pk.ID, ":sid", ta.Store.SessionPublicID(bobs.ID)).Replace(r.Path) + query[r.Path]
 		asset := strings.HasPrefix(r.Path, "/assets/")
 		if asset {
 			path = ta.H.assetPath("app.js")

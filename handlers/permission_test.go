@@ -113,6 +113,7 @@ var permissions = map[string]string{
 	"GET /settings/sessions":                             permAnyUser, // a member sees only their own
 	"GET /settings/audit":                                permAnyUser, // a member sees only their own events
 	"POST /settings/users/:id<int>/sessions/delete":      permSelfOrAdmin,
+	"GET /settings/users/:id<int>/sessions/:sid/delete":  permSelfOrAdmin,
 	"POST /settings/users/:id<int>/sessions/:sid/delete": permSelfOrAdmin,
 }
 

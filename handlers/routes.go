@@ -134,6 +134,7 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Post("/:id<int>/passkeys/:pid/delete", h.selfOrAdmin, h.stepUp, h.passkeyDelete) // plain-form fallback for DELETE
 	s.Get("/:id<int>/sessions", h.selfOrAdmin, h.sessionList)
 	s.Post("/:id<int>/sessions/delete", h.selfOrAdmin, h.sessionsEnd)
+	s.Get("/:id<int>/sessions/:sid/delete", h.selfOrAdmin, h.sessionEndConfirm)
 	s.Post("/:id<int>/sessions/:sid/delete", h.selfOrAdmin, h.sessionEnd)
 }
 

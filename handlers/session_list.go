@@ -47,6 +47,28 @@ func (h *Handler) sessionList(c *fiber.Ctx) error {
 	return h.renderSessions(c, fiber.StatusOK, u, "", "")
 }
 
+// sessionEndConfirm is the confirmation page of End Session for browsers
+// without JavaScript: End Session is a GET form to this page (carrying the
+// Sessions view's back address, when it came from there), which htmx
+// replaces with a POST after hx-confirm.
+func (h *Handler) sessionEndConfirm(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	rows, err := h.sessionRows(c, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.ID == c.Params("sid") {
+			return h.render(c, fiber.StatusOK, "pages/session_end", "", fiber.Map{"Title": "End Session", "U": u, "S": r,
+				"Back": sessionViewBack(c.Query("back"))})
+		}
+	}
+	return errStatus(fiber.StatusNotFound, "This session has already ended.")
+}
+
 // sessionEnd ends one session of a user (htmx asks with hx-confirm
 // first). Ending the session of this very request is a logout.
 func (h *Handler) sessionEnd(c *fiber.Ctx) error {
