@@ -55,12 +55,15 @@ func TestBrowserAccessTokens(t *testing.T) {
 	b.Click(fmt.Sprintf(`#user-%d [data-testid=access-tokens]`, admin.ID))
 	b.WaitJS("the Access Tokens dialog to open", `() => document.getElementById("dialog").open`)
 	b.WaitSwappedText("#tokens h2", "Access Tokens of admin")
-	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet.")
+	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet — create one below")
 
 	// 2. Create: white list 127.0.0.1, expiry by the 30-day quick pick.
 	b.FillExactly("#token-ips", "127.0.0.1")
 	b.Click(`#token-form [data-expires-days="30"]`)
 	picked := b.Value("#token-expires")
+	// The Time zone select follows the browser's zone (UTC−05:00 or, in
+	// summer, UTC−04:00); without JavaScript it says UTC.
+	b.WaitJS("the Time zone set to New York's", `() => /^UTC−0[45]:00$/.test(document.querySelector("#token-tz").selectedOptions[0].textContent)`)
 	clicked := time.Now()
 	b.Click(`#token-form button[type=submit]`)
 	b.El("#token-value")
@@ -146,7 +149,7 @@ func TestBrowserAccessTokens(t *testing.T) {
 	// 6. Delete, confirmed: the token stops working at once.
 	b.ConfirmClick(fmt.Sprintf(`#token-%s [data-testid=delete]`, tok.ID), tok.ID)
 	b.WaitSwappedText("[data-testid=token-flash]", "deleted")
-	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet.")
+	b.WaitSwappedText("#tokens table.tokens", "No access tokens yet — create one below")
 	if status, _ := callMe(t, base, value); status != 401 {
 		t.Errorf("a deleted token got %d, want 401", status)
 	}

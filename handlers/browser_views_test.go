@@ -27,6 +27,7 @@ type uiFixture struct {
 	base        string
 	mia, tara   model.User
 	otto        model.User // holds an access token; the password-done view changes his password
+	ottoToken   string     // the ID of otto's access token
 	adminID     int
 	taraSecret  string
 	browserRoot *browsertest.UI
@@ -60,6 +61,12 @@ var uiViews = []uiView{
 	{name: "users-admin", as: "admin", path: "/settings/users", ready: "table.users"},
 	{name: "users-member", as: "mia", path: "/settings/users", ready: "table.users"},
 	{name: "security", as: "admin", path: "/settings/security", ready: "main .security"},
+	{name: "sessions-view", as: "admin", path: "/settings/sessions", ready: "#session-view table"},
+	{name: "sessions-view-member", as: "mia", path: "/settings/sessions", ready: "#session-view table"},
+	{name: "audit-view", as: "admin", path: "/settings/audit", ready: "#audit-view table"},
+	{name: "audit-view-member", as: "mia", path: "/settings/audit", ready: "#audit-view table"},
+	{name: "audit-view-errors", as: "admin", path: "/settings/audit?since=yesterday", ready: "#audit-view .field-error"},
+	{name: "token-delete-page", as: "admin", path: "/settings/users/{otto}/tokens/{otto-token}/delete", ready: "main form"},
 	{name: "inline-edit", as: "admin", path: "/settings/users", ready: "input[data-inline]", open: func(b *browsertest.UI, f *uiFixture) {
 		b.Click(fmt.Sprintf(`#user-%d a[data-field=username]`, f.mia.ID))
 	}},
@@ -156,9 +163,11 @@ func newUIFixture(t *testing.T) *uiFixture {
 	e, _ := testkit.EnableTwoFactor(t, store, f.tara)
 	f.taraSecret = e.Secret
 	f.otto = testkit.CreateMember(t, store, "otto")
-	if _, _, err := store.CreateToken(f.otto.ID, model.NewToken{ExpiresAt: clock.Now().Add(30 * 24 * time.Hour)}, model.CLIActor); err != nil {
+	_, tok, err := store.CreateToken(f.otto.ID, model.NewToken{ExpiresAt: clock.Now().Add(30 * 24 * time.Hour)}, model.CLIActor)
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.ottoToken = tok.ID
 	if _, err := os.Stat(browsertest.AxePath()); err != nil {
 		t.Fatalf("axe-core is missing (run scripts/fetch-assets.sh): %v", err)
 	}
@@ -177,7 +186,7 @@ func (f *uiFixture) show(t *testing.T, v uiView, before func(b *browsertest.UI))
 	if v.as != "" {
 		f.login(b, v.as)
 	}
-	b.Navigate(strings.ReplaceAll(v.path, "{mia}", fmt.Sprint(f.mia.ID)))
+	b.Navigate(strings.NewReplacer("{mia}", fmt.Sprint(f.mia.ID), "{otto}", fmt.Sprint(f.otto.ID), "{otto-token}", f.ottoToken).Replace(v.path))
 	if v.open != nil {
 		v.open(b, f)
 	}

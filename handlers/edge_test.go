@@ -7,6 +7,7 @@ package handlers
 import (
 	"bufio"
 	"fmt"
+	"github.com/gatehouse-panel/gatehouse/model"
 	"github.com/gatehouse-panel/gatehouse/model/testkit"
 	"net"
 	"net/http"
@@ -338,7 +339,13 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 	ta := newTestApp(t)
 	bob := testkit.AddUser(t, ta.Store, "bob")
 	_, tok := ta.Token(t, bob)
+	pk, err := ta.Store.AddPasskey(bob.ID, model.NewPasskeyHandle(),
+		model.Passkey{Name: "laptop", RPID: "localhost", CredentialID: []byte("credential-1"), PublicKey: []byte("public-key")}, model.CLIActor)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := ta.Session(t, ta.Admin)
+	bobs := ta.Session(t, bob)
 	query := map[string]string{"/settings/users/:id<int>/edit": "?field=email"}
 	n := 0
 	for _, r := range ta.App.GetRoutes(true) {
@@ -349,7 +356,7 @@ func TestNoStoreOnEveryPage(t *testing.T) {
 		if r.Path == "/settings/users/:id<int>/2fa" {
 			id = ta.Admin.ID // only the user opens their own enrolment
 		}
-		path := strings.NewReplacer(":id<int>", fmt.Sprint(id), ":tid", tok.ID).Replace(r.Path) + query[r.Path]
+		path := strings.NewReplacer(":id<int>", fmt.Sprint(id), ":tid", tok.ID, ":pid", pk.ID, ":sid", ta.Store.SessionPublicID(bobs.ID)).Replace(r.Path) + query[r.Path]
 		asset := strings.HasPrefix(r.Path, "/assets/")
 		if asset {
 			path = ta.H.assetPath("app.js")

@@ -64,6 +64,26 @@ func (h *Handler) passkeyList(c *fiber.Ctx) error {
 // passkeyDelete deletes one passkey of a user (htmx asks with hx-confirm
 // first). It works for any user's passkeys and whether or not passkeys are
 // available here, so stale passkeys can always be cleaned up.
+// passkeyDeleteConfirm is the confirmation page of Delete for browsers
+// without JavaScript: the dialog's Delete is a GET form to this page, which
+// htmx replaces with a POST after hx-confirm.
+func (h *Handler) passkeyDeleteConfirm(c *fiber.Ctx) error {
+	u, err := h.userParam(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.store.Passkeys(u.ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if p.ID == c.Params("pid") {
+			return h.render(c, fiber.StatusOK, "pages/passkey_delete", "", fiber.Map{"Title": "Delete Passkey", "U": u, "P": p})
+		}
+	}
+	return h.renderPasskeys(c, fiber.StatusNotFound, u, "", "This passkey does not exist (any more).")
+}
+
 func (h *Handler) passkeyDelete(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
@@ -91,5 +111,6 @@ func (h *Handler) passkeyDelete(c *fiber.Ctx) error {
 		return c.Redirect("/settings/users/"+strconv.Itoa(u.ID)+"/passkeys", fiber.StatusSeeOther)
 	}
 	c.Set("HX-Trigger", "gh-users-changed")
+	toast(c, "Passkey "+name+" deleted.")
 	return h.renderPasskeys(c, fiber.StatusOK, u, "Passkey "+name+" deleted.", "")
 }

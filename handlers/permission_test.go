@@ -100,16 +100,21 @@ var permissions = map[string]string{
 	"GET /settings/users/:id<int>/tokens/:tid/edit":            permSelfOrAdmin,
 	"PUT /settings/users/:id<int>/tokens/:tid":                 permSelfOrAdmin,
 	"POST /settings/users/:id<int>/tokens/:tid":                permSelfOrAdmin,
+	"GET /settings/users/:id<int>/tokens/:tid/delete":          permSelfOrAdmin,
 	"DELETE /settings/users/:id<int>/tokens/:tid":              permSelfOrAdmin,
 	"POST /settings/users/:id<int>/tokens/:tid/delete":         permSelfOrAdmin,
 	"GET /settings/users/:id<int>/passkeys":                    permSelfOrAdmin,
 	// passkeyOwnUser refuses anyone but the user, naming them.
 	"POST /settings/users/:id<int>/passkeys/options":     permAnyUser,
 	"POST /settings/users/:id<int>/passkeys":             permAnyUser,
+	"GET /settings/users/:id<int>/passkeys/:pid/delete":  permSelfOrAdmin,
 	"DELETE /settings/users/:id<int>/passkeys/:pid":      permSelfOrAdmin,
 	"POST /settings/users/:id<int>/passkeys/:pid/delete": permSelfOrAdmin,
 	"GET /settings/users/:id<int>/sessions":              permSelfOrAdmin,
+	"GET /settings/sessions":                             permAnyUser, // a member sees only their own
+	"GET /settings/audit":                                permAnyUser, // a member sees only their own events
 	"POST /settings/users/:id<int>/sessions/delete":      permSelfOrAdmin,
+	"GET /settings/users/:id<int>/sessions/:sid/delete":  permSelfOrAdmin,
 	"POST /settings/users/:id<int>/sessions/:sid/delete": permSelfOrAdmin,
 }
 

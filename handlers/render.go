@@ -42,6 +42,11 @@ func (h *Handler) pageData(c *fiber.Ctx, data fiber.Map) fiber.Map {
 		data["CSRF"] = h.csrfToken(s.ID)
 	}
 	data["Version"] = h.cfg.Version
+	// Nav names the active tab of the top bar; the User tab unless the
+	// view says otherwise.
+	if _, ok := data["Nav"]; !ok {
+		data["Nav"] = "users"
+	}
 	// The login page offers "Sign in with a passkey" where passkeys work.
 	data["PasskeyLogin"], _ = h.passkeysAvailable(c)
 	return data

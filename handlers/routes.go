@@ -89,6 +89,10 @@ func (h *Handler) routes(app *fiber.App) {
 	auth.Post("/settings/reauth/passkey", h.anyUser, h.reauthPasskeyFinish)
 
 	auth.Get("/settings/security", h.adminOnly, h.securitySummary)
+	// The Sessions and Audit Log views: anyUser, each handler shows a
+	// member only their own.
+	auth.Get("/settings/sessions", h.anyUser, h.sessionView)
+	auth.Get("/settings/audit", h.anyUser, h.auditView)
 
 	s := auth.Group("/settings/users")
 	s.Get("", h.anyUser, h.userList)
@@ -118,6 +122,7 @@ func (h *Handler) routes(app *fiber.App) {
 	s.Get("/:id<int>/tokens/:tid/edit", h.selfOrAdmin, h.tokenEdit)
 	s.Put("/:id<int>/tokens/:tid", h.selfOrAdmin, h.stepUp, h.tokenUpdate)
 	s.Post("/:id<int>/tokens/:tid", h.selfOrAdmin, h.stepUp, h.tokenUpdate) // plain-form fallback for PUT
+	s.Get("/:id<int>/tokens/:tid/delete", h.selfOrAdmin, h.tokenDeleteConfirm)
 	s.Delete("/:id<int>/tokens/:tid", h.selfOrAdmin, h.stepUp, h.tokenDelete)
 	s.Post("/:id<int>/tokens/:tid/delete", h.selfOrAdmin, h.stepUp, h.tokenDelete)
 	s.Get("/:id<int>/passkeys", h.selfOrAdmin, h.passkeyList)
@@ -125,10 +130,12 @@ func (h *Handler) routes(app *fiber.App) {
 	// refuses anyone else with a message naming the user.
 	s.Post("/:id<int>/passkeys/options", h.anyUser, h.stepUp, h.passkeyRegisterOptions)
 	s.Post("/:id<int>/passkeys", h.anyUser, h.stepUp, h.passkeyRegisterFinish)
+	s.Get("/:id<int>/passkeys/:pid/delete", h.selfOrAdmin, h.passkeyDeleteConfirm)
 	s.Delete("/:id<int>/passkeys/:pid", h.selfOrAdmin, h.stepUp, h.passkeyDelete)
 	s.Post("/:id<int>/passkeys/:pid/delete", h.selfOrAdmin, h.stepUp, h.passkeyDelete) // plain-form fallback for DELETE
 	s.Get("/:id<int>/sessions", h.selfOrAdmin, h.sessionList)
 	s.Post("/:id<int>/sessions/delete", h.selfOrAdmin, h.sessionsEnd)
+	s.Get("/:id<int>/sessions/:sid/delete", h.selfOrAdmin, h.sessionEndConfirm)
 	s.Post("/:id<int>/sessions/:sid/delete", h.selfOrAdmin, h.sessionEnd)
 }
 

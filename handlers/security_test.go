@@ -73,7 +73,7 @@ func TestUserListLastLoginAndPasswordAge(t *testing.T) {
 		}
 		if !c.passwordAt.IsZero() {
 			at := c.passwordAt.UTC()
-			if want := fmt.Sprintf(`<time datetime="%s" title="Set %s">`, at.Format(time.RFC3339), at.Format("2006-01-02 15:04 UTC")); !strings.Contains(row, want) {
+			if want := fmt.Sprintf(`<time data-age datetime="%s" title="Set %s">`, at.Format(time.RFC3339), at.Format("2006-01-02 15:04 UTC")); !strings.Contains(row, want) {
 				t.Errorf("%s: password age without its exact time %s:\n%s", c.name, want, row)
 			}
 		}
@@ -87,7 +87,7 @@ func TestUserListLastLoginAndPasswordAge(t *testing.T) {
 
 	// The inline edit row keeps the columns in step with the header.
 	r = ta.Do(t, request{URL: fmt.Sprintf("/settings/users/%d/edit?field=email", newbie.ID), Session: s, HTMX: true})
-	wantAnswer(t, r, 200, `data-testid="last-login">Never`, `data-testid="password-age"`)
+	wantAnswer(t, r, 200, `data-testid="last-login" data-label="Last Login">Never`, `data-testid="password-age"`)
 }
 
 // TestTwoFactorHint: a signed-in user without 2FA sees a hint with a link

@@ -15,6 +15,13 @@ func (h *Handler) tokenCreate(c *fiber.Ctx) error {
 		return err
 	}
 	form, ips, exp, expErr := tokenFormInput(c)
+	if v, _ := model.AsValidation(expErr); v != nil && v.Fields["tz_offset"] != "" {
+		// Nothing to create from; report the white list too.
+		if _, ipErr := model.ParseIPList(ips); ipErr != nil {
+			expErr = mergeValidation(ipErr, expErr)
+		}
+		return h.tokenInvalid(c, u, form, expErr)
+	}
 	if form.Scope == "" {
 		// A form without the choice gets the dialog's proposal, the
 		// least privilege; the API and the CLI default to write instead.
@@ -24,7 +31,7 @@ func (h *Handler) tokenCreate(c *fiber.Ctx) error {
 	value, t, err := h.store.CreateToken(u.ID, model.NewToken{IPs: ips, ExpiresAt: exp, Scope: form.Scope, CreatedBy: me.ID},
 		h.actor(c))
 	if expErr != nil {
-		err = mergeValidation(err, model.FieldError("expires_at", expErr.Error()))
+		err = mergeValidation(err, expErr)
 	}
 	if _, ok := model.AsValidation(err); ok {
 		return h.tokenInvalid(c, u, form, err)
@@ -32,6 +39,7 @@ func (h *Handler) tokenCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	toast(c, "Token "+t.ID+" created.")
 	return h.renderTokens(c, fiber.StatusCreated, u, h.newTokenForm(), &tokenCreated{ID: t.ID, Value: value},
 		"Token "+t.ID+" created.")
 }

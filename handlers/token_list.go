@@ -3,6 +3,9 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,7 +30,9 @@ type tokenFormData struct {
 	IPs string
 	// ExpiresLocal is the datetime-local value. ExpiresUTC, when set, is
 	// the same time in RFC 3339, which app.js turns into the browser's time
-	// zone; without JavaScript the form works in UTC (tz_offset 0).
+	// zone. TZ is the Time zone choice (tz_offset, minutes to add to get
+	// UTC): app.js picks the browser's; without JavaScript it stays UTC,
+	// shown as such, unless the person picks another.
 	ExpiresLocal string
 	ExpiresUTC   string
 	TZ           string
@@ -103,6 +108,10 @@ func (h *Handler) newTokenForm() tokenFormData {
 
 // tokenFormInput reads the fields of the create and Modify forms. The
 // scope radio always sends a value; Form.Scope stays empty without one.
+// expErr is a validation error of the expires_at or tz_offset field. A
+// local time without a time zone is refused rather than read as UTC: the
+// form always sends its Time zone choice, so only a form from elsewhere
+// lacks it, and a guess would be hours off without anyone noticing.
 func tokenFormInput(c *fiber.Ctx) (form tokenFormData, ips []string, expiresAt time.Time, expErr error) {
 	form = tokenFormData{
 		IPs:          postField(c, "ips"),
@@ -111,8 +120,57 @@ func tokenFormInput(c *fiber.Ctx) (form tokenFormData, ips []string, expiresAt t
 		Scope:        postField(c, "scope"),
 	}
 	ips = model.SplitIPList(form.IPs)
-	expiresAt, expErr = model.ParseLocalExpiry(form.ExpiresLocal, form.TZ)
+	if strings.TrimSpace(form.TZ) == "" && strings.TrimSpace(form.ExpiresLocal) != "" {
+		if _, err := model.ParseTokenExpiry(strings.TrimSpace(form.ExpiresLocal)); err != nil {
+			return form, ips, time.Time{}, model.FieldError("tz_offset", "choose the time zone of the expiration time")
+		}
+	}
+	expiresAt, err := model.ParseLocalExpiry(form.ExpiresLocal, form.TZ)
+	if err != nil {
+		expErr = model.FieldError("expires_at", err.Error())
+	}
 	return form, ips, expiresAt, expErr
+}
+
+// tzOption is one choice of the Time zone select.
+type tzOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// tzOffsets are the UTC offsets in use, in minutes east of UTC.
+var tzOffsets = []int{-12 * 60, -11 * 60, -10 * 60, -9*60 - 30, -9 * 60, -8 * 60, -7 * 60, -6 * 60, -5 * 60, -4 * 60,
+	-3*60 - 30, -3 * 60, -2 * 60, -60, 0, 60, 2 * 60, 3 * 60, 3*60 + 30, 4 * 60, 4*60 + 30, 5 * 60, 5*60 + 30, 5*60 + 45,
+	6 * 60, 6*60 + 30, 7 * 60, 8 * 60, 8*60 + 45, 9 * 60, 9*60 + 30, 10 * 60, 10*60 + 30, 11 * 60, 12 * 60, 12*60 + 45,
+	13 * 60, 14 * 60}
+
+// TZOptions lists the Time zone choices, with the form's selected: each
+// value is what app.js sends for that zone (getTimezoneOffset: minutes to
+// add to get UTC, so UTC+02:00 is -120). A valid value not in the list
+// (a zone of the past) is added, so a refused form shows what was sent.
+func (f tokenFormData) TZOptions() []tzOption {
+	sel, err := strconv.Atoi(strings.TrimSpace(f.TZ))
+	if err != nil || sel < -16*60 || sel > 16*60 {
+		sel = 0
+	}
+	offsets := tzOffsets
+	if !slices.Contains(offsets, -sel) {
+		offsets = append(slices.Clone(offsets), -sel)
+		slices.Sort(offsets)
+	}
+	out := make([]tzOption, len(offsets))
+	for i, east := range offsets {
+		label := "UTC"
+		if east != 0 {
+			sign, m := "+", east
+			if east < 0 {
+				sign, m = "−", -east
+			}
+			label = fmt.Sprintf("UTC%s%02d:%02d", sign, m/60, m%60)
+		}
+		out[i] = tzOption{Value: strconv.Itoa(-east), Label: label, Selected: -east == sel}
+	}
+	return out
 }
 
 // tokenInvalid re-renders the dialog with the form's messages (422).

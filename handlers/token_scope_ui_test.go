@@ -32,7 +32,7 @@ func TestTokenDialogScope(t *testing.T) {
 			Want: []string{"<th>Scope</th>", "<th>Created By</th>", `<td data-testid="scope">Read and write</td>`, `<td data-testid="created-by">CLI</td>`,
 				`value="read" data-testid="scope-read" checked`, `value="write" data-testid="scope-write">`}},
 		{Name: "create read by default", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, HTMX: true,
-			Form: url.Values{"scope": {"read"}, "expires_at": {"2031-02-03T04:05"}}, WantStatus: 201, Changed: true,
+			Form: url.Values{"scope": {"read"}, "expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 201, Changed: true,
 			Want: []string{`<td data-testid="scope">Read only</td>`, `<td data-testid="created-by">admin</td>`},
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				tok := created(t, a, r)
@@ -41,21 +41,21 @@ func TestTokenDialogScope(t *testing.T) {
 				}
 			}},
 		{Name: "plain form without a scope creates read", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true,
-			Form: url.Values{"expires_at": {"2031-02-03T04:05"}}, WantStatus: 201, Changed: true,
+			Form: url.Values{"expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 201, Changed: true,
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				if tok := created(t, a, r); tok.Scope != model.TokenScopeRead {
 					t.Errorf("stored scope %q", tok.Scope)
 				}
 			}},
 		{Name: "create write", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, HTMX: true,
-			Form: url.Values{"scope": {"write"}, "expires_at": {"2031-02-03T04:05"}}, WantStatus: 201, Changed: true,
+			Form: url.Values{"scope": {"write"}, "expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 201, Changed: true,
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				if tok := created(t, a, r); tok.Scope != model.TokenScopeWrite {
 					t.Errorf("stored scope %q", tok.Scope)
 				}
 			}},
 		{Name: "create: bad scope saves nothing", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, HTMX: true, Unchanged: true,
-			Form: url.Values{"scope": {"admin"}, "expires_at": {"2031-02-03T04:05"}}, WantStatus: 422,
+			Form: url.Values{"scope": {"admin"}, "expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 422,
 			Want: []string{`data-field="scope">scope must be read or write`}},
 		{Name: "modify form shows the scope", Method: "GET", URL: "/settings/users/{bob}/tokens/{tid}/edit", Session: true, Unchanged: true, HTMX: true,
 			WantStatus: 200, Want: []string{`value="write" data-testid="scope-write" checked`}, NotWant: []string{`data-testid="scope-read" checked`}},
@@ -77,7 +77,7 @@ func TestTokenDialogScope(t *testing.T) {
 				}
 			}},
 		{Name: "modify without a scope keeps it", Method: "POST", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, Changed: true,
-			Form: url.Values{"ips": {""}, "expires_at": {"2030-06-01T12:00"}}, WantStatus: 200,
+			Form: url.Values{"ips": {""}, "expires_at": {"2030-06-01T12:00"}, "tz_offset": {"0"}}, WantStatus: 200,
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				if got := a.tokens(t)[0]; got.Scope != model.TokenScopeWrite {
 					t.Errorf("stored scope %q", got.Scope)

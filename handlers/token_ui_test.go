@@ -119,12 +119,12 @@ func TestTokenDialog(t *testing.T) {
 				}
 			}},
 		{Name: "create without JavaScript", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true,
-			Form: url.Values{"ips": {""}, "expires_at": {"2031-02-03T04:05"}}, WantStatus: 201, Changed: true,
+			Form: url.Values{"ips": {""}, "expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 201, Changed: true,
 			Want: []string{"<!doctype html>", "shown only this once"},
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				for _, tok := range a.tokens(t) {
 					if tok.ID != a.tok.ID && (!tok.ExpiresAt.Equal(time.Date(2031, 2, 3, 4, 5, 0, 0, time.UTC)) || len(tok.IPs) != 0) {
-						t.Errorf("stored %v %v (the form is UTC without a time zone)", tok.ExpiresAt, tok.IPs)
+						t.Errorf("stored %v %v (the form's Time zone is UTC without JavaScript)", tok.ExpiresAt, tok.IPs)
 					}
 				}
 			}},
@@ -133,9 +133,9 @@ func TestTokenDialog(t *testing.T) {
 			WantStatus: 422, Want: []string{`data-field="ips">&#34;not-an-ip&#34; is not an IPv4 or IPv6 address or CIDR range`, `aria-invalid="true"`, "203.0.113.0/24\nnot-an-ip</textarea>", `value="2031-02-03T04:05"`},
 			NotWant: []string{"token-value"}},
 		{Name: "create: /33", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, Unchanged: true, HTMX: true,
-			Form: url.Values{"ips": {"10.0.0.0/33"}, "expires_at": {"2031-02-03T04:05"}}, WantStatus: 422, Want: []string{`data-field="ips"`, "prefix length is 0 to 32"}},
+			Form: url.Values{"ips": {"10.0.0.0/33"}, "expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 422, Want: []string{`data-field="ips"`, "prefix length is 0 to 32"}},
 		{Name: "create: host bits", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, Unchanged: true, HTMX: true,
-			Form: url.Values{"ips": {"10.0.0.1/8"}, "expires_at": {"2031-02-03T04:05"}}, WantStatus: 422, Want: []string{"did you mean 10.0.0.0/8?"}},
+			Form: url.Values{"ips": {"10.0.0.1/8"}, "expires_at": {"2031-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 422, Want: []string{"did you mean 10.0.0.0/8?"}},
 		{Name: "create: past date", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, Unchanged: true, HTMX: true,
 			Form: url.Values{"expires_at": {"2001-02-03T04:05"}, "tz_offset": {"0"}}, WantStatus: 422, Want: []string{`data-field="expires_at">expiration time must be in the future`}},
 		{Name: "create: 10 years and a day", Method: "POST", URL: "/settings/users/{bob}/tokens", Session: true, Unchanged: true, HTMX: true,
@@ -163,7 +163,7 @@ func TestTokenDialog(t *testing.T) {
 			Form: url.Values{"expires_at": {"2031-02-03T04:05"}}, WantStatus: 401},
 
 		{Name: "modify form", Method: "GET", URL: "/settings/users/{bob}/tokens/{tid}/edit", Session: true, Unchanged: true, HTMX: true, WantStatus: 200,
-			Want: []string{"Modify token <code>{tid}</code>", `hx-put="/settings/users/{bob}/tokens/{tid}"`, ">192.0.2.0/24</textarea>", `data-utc="`, `name="tz_offset" value="0"`, ">Cancel</a>"}},
+			Want: []string{"Modify token <code>{tid}</code>", `hx-put="/settings/users/{bob}/tokens/{tid}"`, ">192.0.2.0/24</textarea>", `data-utc="`, `<option value="0" selected>UTC</option>`, ">Cancel</a>"}},
 		{Name: "modify form: unknown token", Method: "GET", URL: "/settings/users/{bob}/tokens/nonexistent1/edit", Session: true, Unchanged: true, HTMX: true, WantStatus: 404},
 		{Name: "modify white list keeps expiry", Method: "PUT", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, HTMX: true, Changed: true,
 			MakeForm: func(a *tokenUIApp) url.Values {
@@ -191,15 +191,15 @@ func TestTokenDialog(t *testing.T) {
 				}
 			}},
 		{Name: "modify: invalid saves nothing", Method: "PUT", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, Unchanged: true, HTMX: true,
-			Form: url.Values{"ips": {"fe80::1%eth0"}, "expires_at": {"2001-01-01T00:00"}}, WantStatus: 422,
+			Form: url.Values{"ips": {"fe80::1%eth0"}, "expires_at": {"2001-01-01T00:00"}, "tz_offset": {"0"}}, WantStatus: 422,
 			Want: []string{`data-field="ips"`, "zones", `data-field="expires_at"`, `hx-put="/settings/users/{bob}/tokens/{tid}"`}},
 		{Name: "modify: unreadable date saves nothing", Method: "PUT", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, Unchanged: true, HTMX: true,
-			Form: url.Values{"ips": {""}, "expires_at": {"tomorrow"}}, WantStatus: 422, Want: []string{`data-field="expires_at"`}},
+			Form: url.Values{"ips": {""}, "expires_at": {"tomorrow"}, "tz_offset": {"0"}}, WantStatus: 422, Want: []string{`data-field="expires_at"`}},
 		{Name: "modify without CSRF", Method: "PUT", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, Unchanged: true, HTMX: true, CSRF: "none",
 			Form: url.Values{"ips": {""}}, WantStatus: 403},
 
 		{Name: "delete", Method: "DELETE", URL: "/settings/users/{bob}/tokens/{tid}", Session: true, HTMX: true, Changed: true, WantStatus: 200,
-			Want: []string{"Token {tid} deleted.", "No access tokens yet."},
+			Want: []string{"Token {tid} deleted.", "No access tokens yet — create one below to call the API as bob."},
 			After: func(t *testing.T, a *tokenUIApp, r *response) {
 				wantAnswer(t, a.Do(t, request{Method: "GET", URL: "/api/v1/me", Token: a.value, ClientIP: "192.0.2.1"}), 401)
 			}},

@@ -41,7 +41,7 @@ func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
 	}
 	if expErr != nil {
 		// Report the white list too, and save nothing.
-		err := model.FieldError("expires_at", expErr.Error())
+		err := expErr
 		if _, ipErr := model.ParseIPList(ips); ipErr != nil {
 			err = mergeValidation(ipErr, err)
 		}
@@ -57,5 +57,6 @@ func (h *Handler) tokenUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	toast(c, "Token "+updated.ID+" modified.")
 	return h.renderTokens(c, fiber.StatusOK, u, h.newTokenForm(), nil, "Token "+updated.ID+" modified.")
 }

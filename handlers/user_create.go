@@ -39,6 +39,7 @@ func (h *Handler) userCreate(c *fiber.Ctx) error {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
 	}
 	c.Set("HX-Trigger", "gh-dialog-close")
+	toast(c, "User "+in.Username+" created.")
 	c.Set("HX-Retarget", "#users")
 	c.Set("HX-Reswap", "outerHTML")
 	return h.renderList(c, fiber.StatusCreated, nil, fiber.Map{"Flash": "User " + in.Username + " created."})

@@ -44,6 +44,7 @@ func (h *Handler) userDelete(c *fiber.Ctx) error {
 	if !isHTMX(c) {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
 	}
+	toast(c, "User "+u.Username+" deleted.")
 	// An empty answer replaces the row (hx-target="closest tr").
 	// SendStatus would send the body "OK", which htmx would put in its place.
 	return c.Status(fiber.StatusOK).SendString("")

@@ -64,6 +64,7 @@ func (h *Handler) userPassword(c *fiber.Ctx) error {
 	}
 	// The list refreshes too: it shows the password's age.
 	c.Set("HX-Trigger", "gh-dialog-close, gh-users-changed")
+	toast(c, "Password of "+u.Username+" changed.")
 	c.Set("HX-Retarget", "#flash")
 	c.Set("HX-Reswap", "innerHTML")
 	return c.Render("partials/flash", fiber.Map{"Flash": "Password of " + u.Username + " changed."})

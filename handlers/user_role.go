@@ -42,5 +42,6 @@ func (h *Handler) userAdminChange(c *fiber.Ctx, p model.UserPatch) error {
 		return c.Redirect("/settings/users", fiber.StatusSeeOther)
 	}
 	c.Vary("HX-Request")
+	toast(c, "Saved.")
 	return c.Render("partials/user_row", h.row(c, updated))
 }

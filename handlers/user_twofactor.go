@@ -93,6 +93,7 @@ func (h *Handler) userTwoFactorEnable(c *fiber.Ctx) error {
 func (h *Handler) renderRecoveryCodes(c *fiber.Ctx, u model.User, codes []string, msg string) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("HX-Trigger", "gh-users-changed")
+	toast(c, msg)
 	text := "Gatehouse recovery codes for " + u.Username + "\nEach code works once in place of a code from the app.\n\n" + strings.Join(codes, "\n") + "\n"
 	return h.render(c, fiber.StatusOK, "pages/user_twofactor", "partials/user_twofactor_codes", fiber.Map{
 		"Title": "Recovery codes", "U": u, "Codes": codes, "Flash": msg,
@@ -180,6 +181,7 @@ func (h *Handler) userTwoFactorDisable(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set("HX-Trigger", "gh-dialog-close, gh-users-changed")
+	toast(c, "Two-factor authentication of "+u.Username+" is off.")
 	c.Set("HX-Retarget", "#flash")
 	c.Set("HX-Reswap", "innerHTML")
 	return c.Render("partials/flash", fiber.Map{"Flash": "Two-factor authentication of " + u.Username + " is off."})

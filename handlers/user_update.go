@@ -81,5 +81,6 @@ func (h *Handler) userUpdate(c *fiber.Ctx) error {
 		// The header shows the acting user's name: refresh the page.
 		c.Set("HX-Trigger", "gh-me-changed")
 	}
+	toast(c, "Saved.")
 	return c.Render("partials/user_row", r)
 }

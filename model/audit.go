@@ -297,6 +297,7 @@ type AuditFilter struct {
 	UserID int       // actor or target; 0 means all
 	Action string    // exact action; "" means all
 	Since  time.Time // events at or after; zero means all
+	Until  time.Time // events before; zero means all
 	Limit  int       // default 50
 	Offset int
 }
@@ -304,7 +305,8 @@ type AuditFilter struct {
 func (f AuditFilter) match(e *AuditEvent) bool {
 	return (f.UserID == 0 || e.ActorID == f.UserID || e.TargetID == f.UserID) &&
 		(f.Action == "" || e.Action == f.Action) &&
-		(f.Since.IsZero() || !e.Time.Before(f.Since))
+		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
+		(f.Until.IsZero() || e.Time.Before(f.Until))
 }
 
 // AuditEvents returns events of both streams newest first (by id), and

@@ -117,7 +117,7 @@ func TestAuditNoiseNeverEvictsSecurity(t *testing.T) {
 	}
 }
 
-// AuditEvents filters by action and time as well as by user.
+// AuditEvents filters by action and time (since, until) as well as by user.
 func TestAuditFilterActionSince(t *testing.T) {
 	clock := testkit.NewClock()
 	s := testkit.NewStore(t, testkit.WithClock(clock))
@@ -137,5 +137,13 @@ func TestAuditFilterActionSince(t *testing.T) {
 	}
 	if _, total, _ := s.AuditEvents(model.AuditFilter{Since: since, Action: model.EventUserCreated}); total != 0 {
 		t.Errorf("since and action: %d", total)
+	}
+	// Until is exclusive, so that since and until of adjacent pages of
+	// time never count an event twice.
+	if ev, total, _ := s.AuditEvents(model.AuditFilter{Until: since}); total != 1 || ev[0].Action != model.EventUserCreated {
+		t.Errorf("until: %+v", ev)
+	}
+	if _, total, _ := s.AuditEvents(model.AuditFilter{Since: since, Until: since.Add(time.Nanosecond)}); total != 2 {
+		t.Errorf("since and until: %d", total)
 	}
 }

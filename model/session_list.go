@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"sort"
 )
 
 // Session audit events: sessions ended by someone (the logout of one's
@@ -119,4 +120,33 @@ func (tx *Tx) sessionsOf(userID int) (User, []Session, error) {
 	}
 	list, err := tx.storedSessionsOf(userID)
 	return u, list, err
+}
+
+// LiveSessions returns the sessions still live under p, with exact
+// last-seen times, the most recently used first: those of userID, or of
+// every user when userID is 0 (the Sessions view of an admin).
+func (s *Store) LiveSessions(userID int, p SessionPolicy) ([]Session, error) {
+	if userID != 0 {
+		return s.LiveSessionsOf(userID, p)
+	}
+	var all []Session
+	err := s.View(func(tx *Tx) error {
+		if err := tx.n.All(&all); err != nil {
+			return fmt.Errorf("model: all sessions: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	live := all[:0]
+	for _, sess := range all {
+		sess = s.seen.merge(sess)
+		if !sess.Expired(p, now) {
+			live = append(live, sess)
+		}
+	}
+	sort.SliceStable(live, func(i, j int) bool { return live[i].LastSeen.After(live[j].LastSeen) })
+	return live, nil
 }

@@ -79,3 +79,36 @@ func TestSessionListAndEnd(t *testing.T) {
 		}
 	})
 }
+
+// LiveSessions lists the live sessions of every user (or of one), the
+// most recently used first, with their in-memory last-seen times.
+func TestLiveSessionsAllUsers(t *testing.T) {
+	clock := testkit.NewClock()
+	s := testkit.NewStore(t, testkit.WithClock(clock))
+	bob := testkit.CreateUser(t, s, "bob", "password1", "bob@example.com")
+	alice := testkit.CreateUser(t, s, "alice", "password1", "alice@example.com")
+	_, old, err := s.CreateSession(bob.ID, "192.0.2.1", "Firefox", model.ActorFor(bob, ""), "password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour) // old is past the idle timeout now
+	_, b, _ := s.CreateSession(bob.ID, "192.0.2.2", "Chrome", model.ActorFor(bob, ""), "password")
+	clock.Advance(time.Minute)
+	_, a, _ := s.CreateSession(alice.ID, "192.0.2.3", "Safari", model.ActorFor(alice, ""), "password")
+	clock.Advance(time.Minute)
+	if err := s.TouchSession(b.ID); err != nil { // in memory only: too soon to write
+		t.Fatal(err)
+	}
+	all, err := s.LiveSessions(0, testPolicy)
+	if err != nil || len(all) != 2 || all[0].ID != b.ID || all[1].ID != a.ID {
+		t.Fatalf("LiveSessions(0) = %+v, %v; want bob's touched session, then alice's", all, err)
+	}
+	for _, sess := range all {
+		if sess.ID == old.ID {
+			t.Fatal("an expired session is listed")
+		}
+	}
+	if one, _ := s.LiveSessions(alice.ID, testPolicy); len(one) != 1 || one[0].ID != a.ID {
+		t.Fatalf("LiveSessions(alice) = %+v", one)
+	}
+}

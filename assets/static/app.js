@@ -32,13 +32,29 @@
     opener = e.detail.elt || document.activeElement;
     openerSelector = opener ? selectorOf(opener) : "";
   });
+  // refocus names the control that got the focus back, for the moment
+  // after: a save that closes the dialog also reloads the list it sits in
+  // (gh-users-changed), which replaces that control a little later.
+  var refocus = "", refocusTimer = null;
   function restoreFocus() {
     var el = opener;
     if ((!el || !el.isConnected) && openerSelector) { el = document.querySelector(openerSelector); }
     opener = null;
     openerSelector = "";
-    if (el && el.isConnected && el.focus) { el.focus(); }
+    if (el && el.isConnected && el.focus) {
+      el.focus();
+      refocus = selectorOf(el);
+      clearTimeout(refocusTimer);
+      refocusTimer = setTimeout(function () { refocus = ""; }, 5000);
+    }
   }
+  document.addEventListener("htmx:afterSettle", function () {
+    var a = document.activeElement, d = dialog();
+    if (!refocus || (d && d.open) || (a && a !== document.body && a.isConnected)) { return; }
+    var el = document.querySelector(refocus);
+    refocus = "";
+    if (el && el.focus) { el.focus(); }
+  });
 
   // focusInto moves the focus into the dialog: to its [autofocus] field,
   // else to its title, so that the first Tab reaches the first control
@@ -104,10 +120,11 @@
       input.setAttribute("aria-describedby", err.id);
     }
   }
-  // A table that scrolls inside its box (on a phone) must be reachable by
-  // keyboard to be scrolled, also when it holds no control (an empty list).
+  // A table, or the box around one, that scrolls (on a phone) must be
+  // reachable by keyboard to be scrolled, also when it holds no control
+  // (an empty list, the audit log).
   function markScrollers() {
-    var tables = document.querySelectorAll("table");
+    var tables = document.querySelectorAll("table, .scroll-box");
     for (var i = 0; i < tables.length; i++) {
       var t = tables[i];
       var scrolls = getComputedStyle(t).overflowX === "auto" && t.scrollWidth > t.clientWidth;
@@ -233,25 +250,32 @@ document.addEventListener("click", function (e) {
   var src = document.querySelector(b.dataset.copy);
   if (!src) { return; }
   var text = src.value !== undefined && src.tagName === "INPUT" ? src.value : src.innerText;
+  // The button says what happened for a moment, then its own label again;
+  // the toast (an aria-live region) tells screen readers too.
+  if (!b.dataset.label) { b.dataset.label = b.textContent; }
+  function say(label, ms, toast) {
+    b.textContent = label;
+    clearTimeout(b.ghCopyTimer);
+    b.ghCopyTimer = setTimeout(function () { b.textContent = b.dataset.label; }, ms);
+    document.body.dispatchEvent(new CustomEvent("gh-toast", { detail: { value: toast } }));
+  }
   // Without the clipboard (plain http on another host than localhost has
   // no navigator.clipboard; a denied permission rejects), select the text
   // so it can be copied by hand, instead of failing silently.
   function selectText() {
     if (src.select) { src.focus(); src.select(); } else { window.getSelection().selectAllChildren(src); }
-    b.textContent = "Press Ctrl+C";
-    setTimeout(function () { b.textContent = "Copy"; }, 3000);
+    say("Press Ctrl+C", 3000, "Selected: press Ctrl+C to copy.");
   }
   if (!navigator.clipboard || !window.isSecureContext) { selectText(); return; }
   navigator.clipboard.writeText(text).then(function () {
-    b.textContent = "Copied";
-    setTimeout(function () { b.textContent = "Copy"; }, 1500);
+    say("Copied", 1500, "Copied to the clipboard.");
   }, selectText);
 });
 
 // Expiration Time fields (Access Tokens): a datetime-local input works in
-// the browser's time zone; its form sends the zone's offset for the chosen
-// date in tz_offset (minutes to add to get UTC, as getTimezoneOffset), so
-// the server can store UTC. data-utc carries a time from the server, shown
+// the browser's time zone; its form's Time zone select (tz_offset: minutes
+// to add to get UTC, as getTimezoneOffset) is set to that zone's offset
+// for the chosen date, so the server can store UTC. data-utc carries a time from the server, shown
 // here in local time. A value the server echoes back (a refused form)
 // keeps the offset it was sent with until it is edited. Quick picks set
 // now + N days or years.
@@ -262,12 +286,23 @@ document.addEventListener("click", function (e) {
   function localValue(d) {
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
   }
-  // syncOffset sets tz_offset for the input's value, read as local time.
+  // syncOffset chooses, in the Time zone select (tz_offset), the
+  // browser's zone for the input's value read as local time; a zone the
+  // list lacks is added.
   function syncOffset(input) {
-    var tz = input.form && input.form.querySelector("input[name=tz_offset]");
+    var tz = input.form && input.form.querySelector("[name=tz_offset]");
     if (!tz) { return; }
     var d = input.value ? new Date(input.value) : new Date();
-    if (!isNaN(d.getTime())) { tz.value = String(d.getTimezoneOffset()); }
+    if (isNaN(d.getTime())) { return; }
+    var v = String(d.getTimezoneOffset());
+    if (tz.tagName === "SELECT" && !tz.querySelector('option[value="' + v + '"]')) {
+      var east = -d.getTimezoneOffset(), m = Math.abs(east);
+      var o = document.createElement("option");
+      o.value = v;
+      o.textContent = "UTC" + (east < 0 ? "\u2212" : "+") + pad(Math.floor(m / 60)) + ":" + pad(m % 60);
+      tz.appendChild(o);
+    }
+    tz.value = v;
   }
   function init(root) {
     var inputs = root.querySelectorAll ? root.querySelectorAll("input[data-tz-local][data-utc]") : [];
@@ -567,4 +602,102 @@ document.addEventListener("click", function (e) {
   document.addEventListener("input", function (e) {
     if (e.target.matches && e.target.matches("input[data-password-input]")) { check(e.target); }
   });
+})();
+
+// Feedback: a request indicator on every htmx action (aria-busy on the
+// element that asked and a thin bar at the top of the page), a toast after
+// saves and deletes (the server's HX-Trigger gh-toast carries the message),
+// and relative times ("3 days ago") on every <time datetime>, with the
+// exact local time on hover. All progressive: without JavaScript the
+// pages show the exact UTC times and the pages that follow a form say
+// what happened.
+(function () {
+  "use strict";
+
+  // A filter form (GET) leaves its empty fields out of the address that
+  // htmx requests and pushes into the history: ?event=x, not
+  // ?user=&event=x&since=&until=.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.verb !== "get") { return; }
+    var p = e.detail.parameters;
+    Object.keys(p).forEach(function (k) { if (p[k] === "") { delete p[k]; } });
+  });
+
+  var busy = 0;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt && elt.setAttribute) { elt.setAttribute("aria-busy", "true"); }
+    busy++;
+    document.documentElement.classList.add("gh-busy");
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt && elt.removeAttribute) { elt.removeAttribute("aria-busy"); }
+    busy = Math.max(0, busy - 1);
+    if (!busy) { document.documentElement.classList.remove("gh-busy"); }
+  });
+
+  // The toast lives in the open dialog while there is one: a modal
+  // dialog makes the rest of the page inert, and an inert live region is
+  // neither seen nor announced.
+  var toastTimer = null;
+  function showToast(msg) {
+    var t = document.getElementById("toast");
+    if (!t || !msg) { return; }
+    var d = document.getElementById("dialog");
+    var host = d && d.open ? d : document.body;
+    if (t.parentNode !== host) { host.appendChild(t); }
+    t.textContent = msg;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; t.textContent = ""; }, 4000);
+  }
+  document.body.addEventListener("gh-toast", function (e) {
+    var v = e.detail && (typeof e.detail === "string" ? e.detail : e.detail.value);
+    showToast(v);
+  });
+  // Back in the page when the dialog closes, where the next one shows.
+  document.addEventListener("close", function (e) {
+    var t = document.getElementById("toast");
+    if (t && e.target.id === "dialog" && t.parentNode === e.target) { document.body.appendChild(t); }
+  }, true);
+
+  var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
+  function relative(d, now) {
+    var s = (d.getTime() - now) / 1000;
+    if (Math.abs(s) < 45) { return "just now"; }
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(s) >= units[i][1] || units[i][0] === "second") {
+        return rtf.format(Math.round(s / units[i][1]), units[i][0]);
+      }
+    }
+    return "";
+  }
+  function exact(d) {
+    try {
+      return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+    } catch (err) {
+      return d.toLocaleString();
+    }
+  }
+  function relTimes(root) {
+    if (!rtf || !root.querySelectorAll) { return; }
+    var now = Date.now();
+    var list = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < list.length; i++) {
+      var el = list[i];
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) { continue; }
+      // An age ("12 days", the Password Age column) keeps its text from
+      // the server; only its hover becomes the local time.
+      if (el.hasAttribute("data-age")) { el.title = "Set " + exact(d); continue; }
+      el.textContent = relative(d, now);
+      el.title = exact(d);
+      el.setAttribute("data-relative", "");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { relTimes(document); });
+  document.addEventListener("htmx:load", function (e) { relTimes(e.target); });
+  setInterval(function () { relTimes(document); }, 60000);
 })();

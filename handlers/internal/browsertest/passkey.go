@@ -73,7 +73,9 @@ func RunPasskeyScenario(t *testing.T, b *UI, password string, check func(step st
 	// Last Used is a time now.
 	b.Click(`tr[data-username="admin"] a[data-testid=passkeys]`)
 	b.WaitJS("the Passkeys dialog to open", `() => document.getElementById("dialog").open`)
-	b.WaitText(row+` [data-testid=passkey-last-used]`, "UTC")
+	// Shown relative ("just now"), the exact time on hover.
+	b.WaitText(row+` [data-testid=passkey-last-used]`, "just now")
+	b.WaitJS("the exact Last Used time on hover", `(s) => document.querySelector(s + " [data-testid=passkey-last-used] time").title !== ""`, row)
 	if got := b.Text(row + ` [data-testid=passkey-last-used]`); strings.Contains(got, "Never") {
 		b.T.Errorf("Last Used after the passkey login shows %q", got)
 	}
