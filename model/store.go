@@ -67,6 +67,9 @@ type Store struct {
 	tokenGen   atomic.Uint64
 	tokenMu    sync.Mutex
 	tokenCache map[string]tokenCacheEntry
+	// users is the users' directory for paging and search, cached for
+	// one generation of tokenGen, which every write moves on (user_page.go).
+	users userDir
 
 	// seen holds the sessions' exact last-seen times (session_seen.go).
 	seen sessionSeen
