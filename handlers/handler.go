@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/template/html/v2"
 
 	"github.com/gatehouse-panel/gatehouse/assets"
 	"github.com/gatehouse-panel/gatehouse/handlers/pending"
@@ -75,7 +74,7 @@ type Handler struct {
 	reauthRuns *reauthRuns
 	// loginStarts limits how often one address may start a passkey login.
 	loginStarts *throttle.Rate
-	views       *html.Engine
+	views       *views
 	assets      *assetServer
 	public      *url.URL
 	enrolls     *pending.Store[enrollment]
@@ -140,9 +139,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 	if h.assets, err = newAssetServer(assets.FS); err != nil {
 		return nil, err
 	}
-	h.views = html.NewFileSystem(http.FS(templates.FS), ".html")
-	h.views.AddFuncMap(h.templateFuncs())
-	if err := h.views.Load(); err != nil {
+	if h.views, err = newViews(templates.FS, h.templateFuncs()); err != nil {
 		return nil, fmt.Errorf("handlers: templates: %w", err)
 	}
 	return h, nil
