@@ -43,23 +43,10 @@ func TestBenchSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const batch = 5000
-	for first := 2; first <= users; first += batch {
-		err := s.Update(func(tx *Tx) error {
-			for i := first; i < first+batch && i <= users; i++ {
-				name := fmt.Sprintf("user%05d", i)
-				u := User{Username: name, UsernameKey: name, Email: name + "@example.com", PasswordHash: admin.PasswordHash,
-					CreatedAt: admin.CreatedAt, PasswordChangedAt: admin.CreatedAt, Role: RoleMember}
-				if err := tx.n.Save(&u); err != nil {
-					return fmt.Errorf("save user %s: %w", name, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := seedUsers(s, admin, users); err != nil {
+		t.Fatal(err)
 	}
+	const batch = 5000
 	exp := NewToken{ExpiresAt: s.Now().AddDate(1, 0, 0), Scope: TokenScopeWrite}
 	var value string
 	for first := 0; first < tokens; first += batch {
@@ -87,6 +74,29 @@ func TestBenchSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("seeded %d users and %d tokens in %v", users, tokens, time.Since(start).Round(time.Millisecond))
+}
+
+// seedUsers adds members user00002… up to n users in all, sharing like's
+// password hash, in transactions of 5,000.
+func seedUsers(s *Store, like User, n int) error {
+	const batch = 5000
+	for first := 2; first <= n; first += batch {
+		err := s.Update(func(tx *Tx) error {
+			for i := first; i < first+batch && i <= n; i++ {
+				name := fmt.Sprintf("user%05d", i)
+				u := User{Username: name, UsernameKey: name, Email: name + "@example.com", PasswordHash: like.PasswordHash,
+					CreatedAt: like.CreatedAt, PasswordChangedAt: like.CreatedAt, Role: RoleMember}
+				if err := tx.n.Save(&u); err != nil {
+					return fmt.Errorf("save user %s: %w", name, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func envInt(t *testing.T, name string, def int) int {

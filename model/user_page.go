@@ -42,10 +42,13 @@ type dirEntry struct {
 }
 
 // userDir is the users' directory, decoded and cached for one write
-// generation (see Store.Update): with it, a page of 10,000 users costs
+// generation (userGen, see Store.Update): with it, a page of 10,000 users costs
 // what a page of 10 does, and a search compares short strings instead of
 // decoding every record.
 type userDir struct {
+	// build lets one caller decode the users while the others wait for
+	// its result instead of decoding them too.
+	build   sync.Mutex
 	mu      sync.Mutex
 	gen     uint64
 	valid   bool
@@ -96,15 +99,21 @@ func (s *Store) UsersPage(q UserQuery) (UserPage, error) {
 // a directory built from older records is never kept under the newer one.
 // The caller must not change the returned slice.
 func (s *Store) userDirectory() ([]dirEntry, error) {
-	gen := s.tokenGen.Load()
 	d := &s.users
-	d.mu.Lock()
-	if d.valid && d.gen == gen {
-		entries := d.entries
-		d.mu.Unlock()
+	cached := func(gen uint64) ([]dirEntry, bool) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.entries, d.valid && d.gen == gen
+	}
+	if entries, ok := cached(s.userGen.Load()); ok {
 		return entries, nil
 	}
-	d.mu.Unlock()
+	d.build.Lock()
+	defer d.build.Unlock()
+	gen := s.userGen.Load()
+	if entries, ok := cached(gen); ok { // built while this caller waited
+		return entries, nil
+	}
 	var entries []dirEntry
 	err := s.View(func(tx *Tx) error {
 		b := tx.b.Bucket(userBucket)
