@@ -79,6 +79,8 @@ type Handler struct {
 	public      *url.URL
 	enrolls     *pending.Store[enrollment]
 	logins      *pending.Store[pendingLogin]
+	// loginGate bounds the password logins running at once (login_gate.go).
+	loginGate *loginGate
 	// tokenUses batches the last-use times of access tokens; main runs
 	// and stops it.
 	tokenUses *model.TokenUseBuffer
@@ -130,6 +132,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 	// Starting a passkey login needs no account, and each start holds a
 	// challenge: 30 starts a minute per address (DefaultRateConfig says why).
 	h.loginStarts = throttle.NewRate(throttle.DefaultRateConfig(), store.Now)
+	h.loginGate = newLoginGate()
 	h.enrolls = pending.New[enrollment](enrollTTL, 10000, store.Now)
 	h.logins = pending.New[pendingLogin](pendingLoginTTL, 10000, store.Now)
 	if err := h.initPasskeys(); err != nil {
