@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -52,6 +55,11 @@ type Hasher struct {
 	waitingReserved atomic.Int64
 	maxReservedWait int64
 	dummy           string
+	// active counts the hashes running; freeTimer (under freeMu) hands
+	// their memory back after a burst (afterBurst).
+	active    atomic.Int64
+	freeMu    sync.Mutex
+	freeTimer *time.Timer
 }
 
 // NewHasher returns a Hasher using p, running at most GOMAXPROCS-1 hashes
@@ -88,10 +96,56 @@ func inReservedLane(ctx context.Context) bool {
 	return v
 }
 
-// acquire waits for a hashing slot and returns its release. A caller in
+// acquire waits for a hashing slot (acquireSlot) and returns its release,
+// which hands the hashes' memory back after a burst (afterBurst).
+func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+	slot, err := h.acquireSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.active.Add(1)
+	return func() {
+		slot()
+		if h.active.Add(-1) == 0 {
+			h.afterBurst()
+		}
+	}, nil
+}
+
+// freeAfter is how long no hash must run before afterBurst hands the
+// memory back; freeMin is the smallest hashing memory worth it.
+const (
+	freeAfter = 500 * time.Millisecond
+	freeMin   = 4 << 10 // KiB
+)
+
+// afterBurst hands the hashes' memory back to the system once no hash has
+// run for freeAfter. Each hash allocates its own buffer (19 MiB with the
+// default parameters); the Go runtime keeps freed memory for reuse and
+// returns it only slowly, so after a burst of logins the idle panel would
+// stay at 60 MB and more. One forced collection per burst is cheap next
+// to the hashes it follows.
+func (h *Hasher) afterBurst() {
+	if h.params.Memory < freeMin {
+		return
+	}
+	h.freeMu.Lock()
+	defer h.freeMu.Unlock()
+	if h.freeTimer == nil {
+		h.freeTimer = time.AfterFunc(freeAfter, func() {
+			if h.active.Load() == 0 {
+				debug.FreeOSMemory()
+			}
+		})
+		return
+	}
+	h.freeTimer.Reset(freeAfter)
+}
+
+// acquireSlot waits for a hashing slot and returns its release. A caller in
 // the reserved lane takes whichever frees first, a shared slot or the
 // reserved one, and queues apart from the others.
-func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
+func (h *Hasher) acquireSlot(ctx context.Context) (release func(), err error) {
 	if inReservedLane(ctx) {
 		if h.waitingReserved.Add(1) > h.maxReservedWait {
 			h.waitingReserved.Add(-1)
