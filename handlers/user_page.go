@@ -39,16 +39,18 @@ func (h *Handler) usersPage(c *fiber.Ctx, q model.UserQuery) (model.UserPage, er
 	if me.IsAdmin() {
 		return h.store.UsersPage(q)
 	}
-	u, err := h.store.User(me.ID)
+	mine, err := h.visibleUsers(c) // a member's own record, fresh
 	if err != nil {
 		return model.UserPage{}, err
 	}
-	if !q.Matches(u) {
-		return model.UserPage{}, nil
-	}
-	page := model.UserPage{Total: 1}
-	if q.Page <= 1 {
-		page.Users = []model.User{u}
+	var page model.UserPage
+	for _, u := range mine {
+		if q.Matches(u) {
+			page.Total++
+			if q.Page <= 1 {
+				page.Users = append(page.Users, u)
+			}
+		}
 	}
 	return page, nil
 }
