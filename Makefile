@@ -40,8 +40,10 @@ test:
 	"$$($(GO) env GOBIN | grep . || echo "$$($(GO) env GOPATH | cut -d: -f1)/bin")/staticcheck" ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
+# make bench measures the real binary with wrk and prints ratios (see
+# scripts/bench.sh and the README's Performance section); not part of test.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	GO=$(GO) bash scripts/bench.sh
 
 fuzz:
 	@set -e; for pkg in $(FUZZPKGS); do \

@@ -279,9 +279,13 @@ func jsonTypeName(t reflect.Type) string {
 // apiTime is a time answered as an RFC 3339 string in UTC, whole seconds.
 type apiTime time.Time
 
-// MarshalJSON writes the time as an RFC 3339 string.
-func (t apiTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(time.RFC3339) + `"`), nil
+// MarshalText writes the time as RFC 3339 text; JSON shows it as a string.
+//
+// It is a TextMarshaler rather than a json.Marshaler: encoding/json
+// quotes a text as it is, but checks and compacts every byte a
+// MarshalJSON returns, which cost a list of users a quarter of its time.
+func (t apiTime) MarshalText() ([]byte, error) {
+	return time.Time(t).UTC().AppendFormat(make([]byte, 0, len(time.RFC3339)), time.RFC3339), nil
 }
 
 // optTime is nil for a zero time (answered as null).

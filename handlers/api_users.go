@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,42 +15,23 @@ func (h *Handler) apiMe(c *fiber.Ctx) error {
 }
 
 // apiUsers lists every user to admins; a member's list holds only
-// themselves.
+// themselves. ?q= searches usernames and emails, ?page= and ?per_page=
+// page (userQuery).
 func (h *Handler) apiUsers(c *fiber.Ctx) error {
-	v := &model.ValidationError{}
-	perPage := queryInt(c, v, "per_page", usersPerPage, 1, usersMaxPerPage)
-	page := queryInt(c, v, "page", 1, 1, 1<<20)
-	q := strings.ToLower(c.Query("q")) // ASCII and beyond; compared as contained text
-	if len(q) > model.EmailMaxLen {
-		v.Add("q", "q must be at most "+strconv.Itoa(model.EmailMaxLen)+" bytes")
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	users, err := h.visibleUsers(c)
+	q, err := userQuery(c)
 	if err != nil {
 		return err
 	}
-	var matches []model.User
-	for _, u := range users {
-		if q == "" || strings.Contains(strings.ToLower(u.Username), q) || strings.Contains(strings.ToLower(u.Email), q) {
-			matches = append(matches, u)
-		}
+	page, err := h.usersPage(c, q)
+	if err != nil {
+		return err
 	}
-	from := min((page-1)*perPage, len(matches))
-	to := min(from+perPage, len(matches))
-	out := make([]apiUser, 0, to-from)
-	for _, u := range matches[from:to] {
-		out = append(out, toAPIUser(u))
+	out := make([]apiUser, len(page.Users))
+	for i, u := range page.Users {
+		out[i] = toAPIUser(u)
 	}
-	return c.JSON(newList(out, len(matches)))
+	return c.JSON(newList(out, page.Total))
 }
-
-// The users list's pages: 50 users unless ?per_page= says otherwise.
-const (
-	usersPerPage    = 50
-	usersMaxPerPage = 500
-)
 
 // apiUserGet answers one user.
 func (h *Handler) apiUserGet(c *fiber.Ctx) error {

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/template/html/v2"
 
 	"github.com/gatehouse-panel/gatehouse/assets"
 	"github.com/gatehouse-panel/gatehouse/handlers/pending"
@@ -75,11 +74,13 @@ type Handler struct {
 	reauthRuns *reauthRuns
 	// loginStarts limits how often one address may start a passkey login.
 	loginStarts *throttle.Rate
-	views       *html.Engine
+	views       *views
 	assets      *assetServer
 	public      *url.URL
 	enrolls     *pending.Store[enrollment]
 	logins      *pending.Store[pendingLogin]
+	// loginGate bounds the password logins running at once (login_gate.go).
+	loginGate *loginGate
 	// tokenUses batches the last-use times of access tokens; main runs
 	// and stops it.
 	tokenUses *model.TokenUseBuffer
@@ -131,6 +132,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 	// Starting a passkey login needs no account, and each start holds a
 	// challenge: 30 starts a minute per address (DefaultRateConfig says why).
 	h.loginStarts = throttle.NewRate(throttle.DefaultRateConfig(), store.Now)
+	h.loginGate = newLoginGate()
 	h.enrolls = pending.New[enrollment](enrollTTL, 10000, store.Now)
 	h.logins = pending.New[pendingLogin](pendingLoginTTL, 10000, store.Now)
 	if err := h.initPasskeys(); err != nil {
@@ -140,9 +142,7 @@ func New(store *model.Store, cfg Config, audit *model.AuditBuffer, tokenUses *mo
 	if h.assets, err = newAssetServer(assets.FS); err != nil {
 		return nil, err
 	}
-	h.views = html.NewFileSystem(http.FS(templates.FS), ".html")
-	h.views.AddFuncMap(h.templateFuncs())
-	if err := h.views.Load(); err != nil {
+	if h.views, err = newViews(templates.FS, h.templateFuncs()); err != nil {
 		return nil, fmt.Errorf("handlers: templates: %w", err)
 	}
 	return h, nil

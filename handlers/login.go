@@ -52,6 +52,14 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	// The attempt counts as failed from here on; a success refunds it.
 	trusted := h.trustedDevice(c, key)
+	if !trusted {
+		leave, ok := h.loginGate.enter()
+		if !ok { // a flood: answered without drawing the page
+			c.Set(fiber.HeaderRetryAfter, "1")
+			return c.Status(fiber.StatusTooManyRequests).SendString("The server is busy. Try again in a moment.")
+		}
+		defer leave()
+	}
 	ticket, err := h.reserve(c, ip, key, trusted, msgTooManyFailures)
 	if err != nil {
 		return fail(statusOf(err))

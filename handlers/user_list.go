@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,16 +36,23 @@ func (h *Handler) row(c *fiber.Ctx, u model.User) rowData {
 		PasswordSince: now.Add(-u.PasswordAge(now)), PasswordOld: u.PasswordOld(now), Unused: u.Unused(now)}
 }
 
-func (h *Handler) rows(c *fiber.Ctx) ([]rowData, error) {
-	users, err := h.visibleUsers(c)
+// rows returns the rows of the User tab's page that the request's ?q=,
+// ?page= and ?per_page= ask for, and the pager under the table. Bad values
+// fall back to the first page of everyone: a page is no form to correct.
+func (h *Handler) rows(c *fiber.Ctx) ([]rowData, *userPager, error) {
+	q, err := userQuery(c)
 	if err != nil {
-		return nil, err
+		q = model.UserQuery{PerPage: usersPerPage, Page: 1}
 	}
-	out := make([]rowData, len(users))
-	for i, u := range users {
+	page, err := h.usersPage(c, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]rowData, len(page.Users))
+	for i, u := range page.Users {
 		out[i] = h.row(c, u)
 	}
-	return out, nil
+	return out, newUserPager(q, page.Total), nil
 }
 
 // userList renders the User tab (the users table fragment for htmx). A
@@ -53,20 +62,63 @@ func (h *Handler) userList(c *fiber.Ctx) error {
 }
 
 func (h *Handler) renderList(c *fiber.Ctx, status int, edit *rowData, data fiber.Map) error {
-	rows, err := h.rows(c)
+	rows, pager, err := h.rows(c)
 	if err != nil {
 		return err
 	}
 	if edit != nil {
+		found := false
 		for i := range rows {
 			if rows[i].U.ID == edit.U.ID {
-				rows[i] = *edit
+				rows[i], found = *edit, true
 			}
+		}
+		if !found { // the edited user is on another page: shown first
+			rows = append([]rowData{*edit}, rows...)
 		}
 	}
 	data["Title"] = "Users"
 	data["Rows"] = rows
+	data["Pager"] = pager
 	return h.render(c, status, "pages/user_list", "partials/user_table", data)
+}
+
+// userPager is what the user_pager partial shows: the search box and the
+// links to the previous and next pages, which keep the search.
+type userPager struct {
+	Search           string
+	From, To, Total  int
+	PrevURL, NextURL string
+}
+
+func newUserPager(q model.UserQuery, total int) *userPager {
+	p := &userPager{Search: q.Search, Total: total}
+	if first := (q.Page-1)*q.PerPage + 1; first <= total {
+		p.From, p.To = first, min(first+q.PerPage-1, total)
+	}
+	link := func(page int) string {
+		v := url.Values{}
+		if q.Search != "" {
+			v.Set("q", q.Search)
+		}
+		if page > 1 {
+			v.Set("page", strconv.Itoa(page))
+		}
+		if q.PerPage != usersPerPage {
+			v.Set("per_page", strconv.Itoa(q.PerPage))
+		}
+		if len(v) == 0 {
+			return "/settings/users"
+		}
+		return "/settings/users?" + v.Encode()
+	}
+	if q.Page > 1 {
+		p.PrevURL = link(min(q.Page-1, max(1, (total+q.PerPage-1)/q.PerPage)))
+	}
+	if q.Page*q.PerPage < total {
+		p.NextURL = link(q.Page + 1)
+	}
+	return p
 }
 
 // userRow renders one row in display mode (used when an inline edit is

@@ -277,7 +277,7 @@ func (s *Store) PruneAudit() (int, error) {
 	if err != nil || len(old) == 0 {
 		return 0, err
 	}
-	err = s.Update(func(tx *Tx) error {
+	err = s.updateKeepUsers(func(tx *Tx) error {
 		b := tx.b.Bucket(bucketAudit)
 		for _, k := range old {
 			if err := b.Delete(k); err != nil {
@@ -441,7 +441,7 @@ func (b *AuditBuffer) Flush() error {
 		}
 	}
 	stored := map[aggKey]uint64{}
-	err := b.s.Update(func(tx *Tx) error {
+	err := b.s.updateKeepUsers(func(tx *Tx) error {
 		for i := range batch {
 			e := &batch[i]
 			if e.Count == 0 {

@@ -103,7 +103,7 @@ func (s *Store) TouchSession(id string) error {
 // writeLastSeen stores at as the last-seen time of session id and reports
 // whether the session still exists.
 func (s *Store) writeLastSeen(id string, at time.Time) (found bool, err error) {
-	err = s.Update(func(tx *Tx) error {
+	err = s.updateKeepUsers(func(tx *Tx) error {
 		err := tx.n.UpdateField(&Session{ID: id}, "LastSeen", at)
 		if errors.Is(mapErr(err), ErrNotFound) {
 			return nil // logged out meanwhile
@@ -131,7 +131,7 @@ func (s *Store) flushSessionsSeen() error {
 	if len(pending) == 0 {
 		return nil
 	}
-	err := s.Update(func(tx *Tx) error {
+	err := s.updateKeepUsers(func(tx *Tx) error {
 		for id, at := range pending {
 			err := tx.n.UpdateField(&Session{ID: id}, "LastSeen", at)
 			if err != nil && !errors.Is(mapErr(err), ErrNotFound) {

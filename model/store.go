@@ -67,6 +67,11 @@ type Store struct {
 	tokenGen   atomic.Uint64
 	tokenMu    sync.Mutex
 	tokenCache map[string]tokenCacheEntry
+	// users is the users' directory for paging and search, cached for
+	// one generation of userGen, which every write moves on except those
+	// made with updateKeepUsers (user_page.go).
+	users   userDir
+	userGen atomic.Uint64
 
 	// seen holds the sessions' exact last-seen times (session_seen.go).
 	seen sessionSeen
@@ -333,6 +338,18 @@ func (s *Store) Now() time.Time { return s.now() }
 // Update runs fn in one read-write transaction: everything fn does commits
 // together or not at all.
 func (s *Store) Update(fn func(*Tx) error) error {
+	// Bumped after the commit too: see userDirectory.
+	defer s.userGen.Add(1)
+	return s.update(fn)
+}
+
+// updateKeepUsers is Update for the batched writes that never change a
+// user record (token last uses, sessions' last-seen times, the audit
+// log): they leave the cached users' directory valid, so a list of 10,000
+// users is not decoded again every few seconds under load.
+func (s *Store) updateKeepUsers(fn func(*Tx) error) error { return s.update(fn) }
+
+func (s *Store) update(fn func(*Tx) error) error {
 	// Every write ends the token lookup cache's generation (token_lookup.go); the
 	// bump comes after the commit, so a lookup that read the old data is
 	// never kept under the new generation.

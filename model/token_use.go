@@ -26,7 +26,7 @@ func (s *Store) RecordTokenUses(uses map[string]TokenUse) error {
 	if len(uses) == 0 {
 		return nil
 	}
-	return s.Update(func(tx *Tx) error {
+	return s.updateKeepUsers(func(tx *Tx) error {
 		for hash, use := range uses {
 			t, err := tx.tokenByHash(hash)
 			if errors.Is(err, ErrNotFound) {
