@@ -344,6 +344,11 @@ func TestBrowserScreenshots(t *testing.T) {
 		t.Run(strings.TrimSuffix(s.file, ".png"), func(t *testing.T) {
 			b := f.show(t, viewNamed(t, s.view), func(b *browsertest.UI) { b.EmulateTheme(s.theme) })
 			b.Screenshot("readme-" + s.file)
+			// At a desktop size nothing zooms out: the page must not be
+			// wider than the window.
+			if over := b.Eval(`() => String(document.documentElement.scrollWidth - window.innerWidth)`); over != "0" && !strings.HasPrefix(over, "-") {
+				t.Errorf("%s: the page is %s px wider than the window", s.view, over)
+			}
 			if dir != "" {
 				b.ScreenshotTo(filepath.Join(dir, s.file))
 			}

@@ -61,9 +61,6 @@ func (h *Handler) passkeyList(c *fiber.Ctx) error {
 	return h.renderPasskeys(c, fiber.StatusOK, u, "", "")
 }
 
-// passkeyDelete deletes one passkey of a user (htmx asks with hx-confirm
-// first). It works for any user's passkeys and whether or not passkeys are
-// available here, so stale passkeys can always be cleaned up.
 // passkeyDeleteConfirm is the confirmation page of Delete for browsers
 // without JavaScript: the dialog's Delete is a GET form to this page, which
 // htmx replaces with a POST after hx-confirm.
@@ -84,6 +81,9 @@ func (h *Handler) passkeyDeleteConfirm(c *fiber.Ctx) error {
 	return h.renderPasskeys(c, fiber.StatusNotFound, u, "", "This passkey does not exist (any more).")
 }
 
+// passkeyDelete deletes one passkey of a user (htmx asks with hx-confirm
+// first). It works for any user's passkeys and whether or not passkeys are
+// available here, so stale passkeys can always be cleaned up.
 func (h *Handler) passkeyDelete(c *fiber.Ctx) error {
 	u, err := h.userParam(c)
 	if err != nil {
