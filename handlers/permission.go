@@ -1,10 +1,6 @@
 package handlers
 
-import (
-	"github.com/gofiber/fiber/v2"
-
-	"github.com/gatehouse-panel/gatehouse/model"
-)
+import "github.com/gofiber/fiber/v2"
 
 // The permission rules of the panel, one per route, declared in the route
 // table (routes.go) next to stepUp. An admin manages every user; a member
@@ -53,17 +49,3 @@ func (h *Handler) selfOnly(c *fiber.Ctx) error {
 // anyUser marks a route that every signed-in user may call; what it
 // answers depends on the caller (own account, own rows, own events).
 func (h *Handler) anyUser(c *fiber.Ctx) error { return c.Next() }
-
-// visibleUsers returns the users the caller may see: everyone for an
-// admin, only themselves for a member.
-func (h *Handler) visibleUsers(c *fiber.Ctx) ([]model.User, error) {
-	me, _ := currentUser(c)
-	if !me.IsAdmin() {
-		u, err := h.store.User(me.ID)
-		if err != nil {
-			return nil, err
-		}
-		return []model.User{u}, nil
-	}
-	return h.store.Users()
-}

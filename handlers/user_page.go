@@ -39,17 +39,15 @@ func (h *Handler) usersPage(c *fiber.Ctx, q model.UserQuery) (model.UserPage, er
 	if me.IsAdmin() {
 		return h.store.UsersPage(q)
 	}
-	mine, err := h.visibleUsers(c) // a member's own record, fresh
+	u, err := h.store.User(me.ID) // a member's own record, fresh
 	if err != nil {
 		return model.UserPage{}, err
 	}
 	var page model.UserPage
-	for _, u := range mine {
-		if q.Matches(u) {
-			page.Total++
-			if q.Page <= 1 {
-				page.Users = append(page.Users, u)
-			}
+	if q.Matches(u) {
+		page.Total = 1
+		if q.Page <= 1 {
+			page.Users = []model.User{u}
 		}
 	}
 	return page, nil
