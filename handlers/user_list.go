@@ -93,9 +93,8 @@ type userPager struct {
 
 func newUserPager(q model.UserQuery, total int) *userPager {
 	p := &userPager{Search: q.Search, Total: total}
-	if first := (q.Page-1)*q.PerPage + 1; first <= total {
-		p.From, p.To = first, min(first+q.PerPage-1, total)
-	}
+	var pages int
+	p.From, p.To, pages = pageSpan(q.Page, q.PerPage, total)
 	link := func(page int) string {
 		v := url.Values{}
 		if q.Search != "" {
@@ -113,7 +112,7 @@ func newUserPager(q model.UserQuery, total int) *userPager {
 		return "/settings/users?" + v.Encode()
 	}
 	if q.Page > 1 {
-		p.PrevURL = link(min(q.Page-1, max(1, (total+q.PerPage-1)/q.PerPage)))
+		p.PrevURL = link(min(q.Page-1, pages))
 	}
 	if q.Page*q.PerPage < total {
 		p.NextURL = link(q.Page + 1)

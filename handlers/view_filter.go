@@ -100,13 +100,10 @@ type viewPager struct {
 // pager pages total items by viewPerPage for f; a page past the end
 // shows the last.
 func (f *viewFilter) pager(total int) viewPager {
-	pages := max(1, (total+viewPerPage-1)/viewPerPage)
+	_, _, pages := pageSpan(1, viewPerPage, total)
 	f.Page = min(f.Page, pages)
 	p := viewPager{Page: f.Page, Pages: pages, Total: total}
-	if total > 0 {
-		p.From = (f.Page-1)*viewPerPage + 1
-		p.To = min(total, f.Page*viewPerPage)
-	}
+	p.From, p.To, _ = pageSpan(f.Page, viewPerPage, total)
 	if f.Page > 1 {
 		p.Prev = f.URL(f.Page - 1)
 	}
@@ -114,6 +111,17 @@ func (f *viewFilter) pager(total int) viewPager {
 		p.Next = f.URL(f.Page + 1)
 	}
 	return p
+}
+
+// pageSpan gives the items page (from 1) shows of total, perPage a page,
+// counted from 1 (0 and 0 past the end), and the number of pages (at
+// least one): the arithmetic of every pager (the list views, the User tab).
+func pageSpan(page, perPage, total int) (from, to, pages int) {
+	pages = max(1, (total+perPage-1)/perPage)
+	if first := (page-1)*perPage + 1; first <= total {
+		from, to = first, min(first+perPage-1, total)
+	}
+	return from, to, pages
 }
 
 // userNames caches usernames by id for one rendering; a deleted user is
