@@ -92,8 +92,5 @@ func (v *views) Render(out io.Writer, name string, binding any, layout ...string
 	if len(layout) > 0 && layout[0] != "" {
 		name = layoutName(layout[0], name)
 	}
-	if v.Templates.Lookup(name) == nil {
-		return fmt.Errorf("render: no template %s", name)
-	}
-	return v.Engine.Render(out, name, binding)
+	return v.Engine.Render(out, name, binding) // it names a template it lacks
 }
